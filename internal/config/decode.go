@@ -1,0 +1,180 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// maxFileSize bounds what is read from one file; a real specification is a
+// few kilobytes, and the limit keeps hostile input from exhausting memory.
+const maxFileSize = 4 << 20
+
+var errTooLarge = errors.New("file is larger than 4 MiB")
+
+// LoadGateway reads keygate's gateway file (YAML or JSON) and every
+// specification it names, applies defaults and validates. On failure it
+// returns Problems holding everything that is wrong.
+func LoadGateway(path string) (*Gateway, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, Problems{{File: path, Message: readMessage("", err)}}
+	}
+	c := &checker{file: path}
+	var g Gateway
+	if !c.decodeInto(data, &g) {
+		return nil, c.probs
+	}
+	c.gateway(&g, filepath.Dir(path))
+	if len(c.probs) > 0 {
+		return nil, c.probs
+	}
+	applyGatewayDefaults(&g)
+	return &g, nil
+}
+
+// LoadSpecGateway builds a one-deployment gateway from a specification file,
+// a path prefix and a listen address ("" for the default), as
+// `keygate serve --spec F --path-prefix P --listen A` does.
+func LoadSpecGateway(specPath, pathPrefix, listen string) (*Gateway, error) {
+	c := &checker{}
+	c.listen("listen", listen)
+	c.pathPrefix("pathPrefix", pathPrefix)
+	g := Gateway{Listen: listen, Deployments: []Deployment{{PathPrefix: pathPrefix, SpecificationFile: specPath}}}
+	c.deploymentSpec("", &g.Deployments[0], "")
+	if len(c.probs) > 0 {
+		return nil, c.probs
+	}
+	applyGatewayDefaults(&g)
+	return &g, nil
+}
+
+// DecodeSpec decodes one specification (YAML or JSON), validates it and
+// applies defaults. file names the source in problems; a ".json", ".yaml" or
+// ".yml" extension fixes the format, otherwise it is sniffed.
+func DecodeSpec(file string, data []byte) (*Spec, error) {
+	c := &checker{file: file}
+	spec := c.loadSpec(data)
+	if len(c.probs) > 0 {
+		return nil, c.probs
+	}
+	return spec, nil
+}
+
+// loadSpec decodes, validates and defaults one spec file's text.
+func (c *checker) loadSpec(data []byte) *Spec {
+	var s Spec
+	if !c.decodeInto(data, &s) {
+		return nil
+	}
+	before := len(c.probs)
+	c.spec("", &s)
+	if len(c.probs) > before {
+		return nil
+	}
+	applySpecDefaults(&s)
+	return &s
+}
+
+// decodeInto decodes data into v (a pointer to struct) only when the text is
+// structurally clean: valid syntax, no duplicate or unknown keys, every
+// value of the right kind. It reports every structural problem.
+func (c *checker) decodeInto(data []byte, v any) bool {
+	if len(data) > maxFileSize {
+		c.addf("", "%s; split it or remove what is not needed", errTooLarge)
+		return false
+	}
+	js, err := toJSON(c.file, data)
+	if err != nil {
+		c.addf("", "%s", err)
+		return false
+	}
+	tree, err := parseTree(js)
+	if err != nil {
+		c.addf("", "%s", err)
+		return false
+	}
+	if tree.kind == kindNull {
+		c.addf("", "the document is empty; give an object")
+		return false
+	}
+	before := len(c.probs)
+	c.strict("", tree, reflect.TypeOf(v).Elem())
+	if len(c.probs) > before {
+		return false
+	}
+	if err := json.Unmarshal(js, v); err != nil {
+		// The strict walk should have caught this; report rather than hide it.
+		c.addf("", "cannot decode: %s", err)
+		return false
+	}
+	return true
+}
+
+// toJSON returns data as JSON, converting YAML. YAML duplicates are refused
+// by the converter itself, as key order is lost in conversion.
+func toJSON(file string, data []byte) ([]byte, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".json":
+		return data, nil
+	case ".yaml", ".yml":
+	default:
+		if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+			return data, nil
+		}
+	}
+	js, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+		msg = strings.Join(strings.Fields(msg), " ") // one problem, one line
+		return nil, fmt.Errorf("invalid YAML: %s; fix the syntax", msg)
+	}
+	return js, nil
+}
+
+// readFile reads at most maxFileSize bytes of a regular file.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
+// readMessage words a read failure; name is the file as the user wrote it,
+// or "" when the problem already carries the file.
+func readMessage(name string, err error) string {
+	what := "cannot read file"
+	if name != "" {
+		what = fmt.Sprintf("cannot read %q", name)
+	}
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return what + ": file does not exist; check the path (a relative path starts at the gateway file's directory)"
+	case errors.Is(err, errTooLarge):
+		return what + ": " + errTooLarge.Error() + "; split it or remove what is not needed"
+	case errors.As(err, &pe):
+		return what + ": " + pe.Err.Error()
+	default:
+		return what + ": " + err.Error()
+	}
+}

@@ -1,0 +1,76 @@
+package config
+
+import "strings"
+
+// Defaults keygate applies, from OCI's documentation where it has one.
+const (
+	defaultConnectTimeout = 60
+	defaultReadTimeout    = 10
+	defaultSendTimeout    = 10
+	defaultCacheHours     = 1
+)
+
+// applyGatewayDefaults fills the gateway's defaults; its specs already have
+// theirs (they are applied as each spec passes validation).
+func applyGatewayDefaults(g *Gateway) {
+	if g.Listen == "" {
+		g.Listen = DefaultListen
+	}
+}
+
+// applySpecDefaults fills the defaults of a valid spec and normalises case,
+// so later stages read one spelling. It is idempotent.
+func applySpecDefaults(s *Spec) {
+	if s.LoggingPolicies == nil {
+		s.LoggingPolicies = &LoggingPolicies{}
+	}
+	if s.LoggingPolicies.ExecutionLog == nil {
+		s.LoggingPolicies.ExecutionLog = &ExecutionLog{}
+	}
+	if s.LoggingPolicies.ExecutionLog.LogLevel == "" {
+		s.LoggingPolicies.ExecutionLog.LogLevel = LogLevelInfo
+	}
+	upperLogLevel(s.LoggingPolicies)
+	if rp := s.RequestPolicies; rp != nil && rp.Authentication != nil {
+		if ks := rp.Authentication.PublicKeys; ks != nil {
+			keySetDefaults(ks)
+		}
+		if vp := rp.Authentication.ValidationPolicy; vp != nil {
+			keySetDefaults(&vp.KeySet)
+		}
+	}
+	for i := range s.Routes {
+		r := &s.Routes[i]
+		if len(r.Methods) == 0 {
+			r.Methods = []string{"ANY"}
+		}
+		for j, m := range r.Methods {
+			r.Methods[j] = strings.ToUpper(m)
+		}
+		if r.Backend.Type == BackendHTTP {
+			setDefault(&r.Backend.ConnectTimeoutInSeconds, defaultConnectTimeout)
+			setDefault(&r.Backend.ReadTimeoutInSeconds, defaultReadTimeout)
+			setDefault(&r.Backend.SendTimeoutInSeconds, defaultSendTimeout)
+		}
+		upperLogLevel(r.LoggingPolicies)
+	}
+}
+
+func keySetDefaults(ks *KeySet) {
+	if ks.Type == KeySetRemoteJWKS && ks.MaxCacheDurationInHours == nil {
+		h := defaultCacheHours
+		ks.MaxCacheDurationInHours = &h
+	}
+}
+
+func setDefault(p **float64, v float64) {
+	if *p == nil {
+		*p = &v
+	}
+}
+
+func upperLogLevel(lp *LoggingPolicies) {
+	if lp != nil && lp.ExecutionLog != nil {
+		lp.ExecutionLog.LogLevel = strings.ToUpper(lp.ExecutionLog.LogLevel)
+	}
+}

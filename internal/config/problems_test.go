@@ -1,0 +1,83 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestProblemError(t *testing.T) {
+	tests := []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{File: "a.json", Path: "routes[0].path", Message: "missing"}, "a.json: routes[0].path: missing"},
+		{Problem{Path: "listen", Message: "bad"}, "listen: bad"},
+		{Problem{File: "a.json", Message: "invalid JSON"}, "a.json: invalid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := tt.p.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+			if !errors.Is(tt.p, ErrInvalid) {
+				t.Errorf("errors.Is(Problem, ErrInvalid) = false")
+			}
+		})
+	}
+}
+
+func TestProblemsIsErrInvalid(t *testing.T) {
+	ps := Problems{{Path: "a", Message: "x"}, {Path: "b", Message: "y"}}
+	if got, want := ps.Error(), "a: x\nb: y"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	wrapped := fmt.Errorf("load: %w", ps)
+	if !errors.Is(wrapped, ErrInvalid) {
+		t.Errorf("errors.Is(wrapped Problems, ErrInvalid) = false")
+	}
+	var got Problems
+	if !errors.As(wrapped, &got) || len(got) != 2 {
+		t.Errorf("errors.As did not recover the Problems")
+	}
+}
+
+func TestLoadGatewayUnreadable(t *testing.T) {
+	_, err := LoadGateway("testdata/nope.yaml")
+	want := "testdata/nope.yaml: cannot read file: file does not exist; check the path (a relative path starts at the gateway file's directory)"
+	if err == nil || err.Error() != want || !errors.Is(err, ErrInvalid) {
+		t.Errorf("LoadGateway error = %v, want %q", err, want)
+	}
+}
+
+func TestDecodeSpecTooLarge(t *testing.T) {
+	data := make([]byte, maxFileSize+1)
+	_, err := DecodeSpec("big.json", data)
+	want := "big.json: file is larger than 4 MiB; split it or remove what is not needed"
+	if err == nil || err.Error() != want {
+		t.Errorf("DecodeSpec error = %v, want %q", err, want)
+	}
+}
+
+func TestEffectiveLogLevel(t *testing.T) {
+	lp := func(level string) *LoggingPolicies {
+		return &LoggingPolicies{ExecutionLog: &ExecutionLog{LogLevel: level}}
+	}
+	tests := []struct {
+		name              string
+		deployment, route *LoggingPolicies
+		want              string
+	}{
+		{"neither", nil, nil, LogLevelInfo},
+		{"deployment", lp("WARN"), nil, LogLevelWarn},
+		{"route wins", lp("WARN"), lp("error"), LogLevelError},
+		{"route without level", lp("ERROR"), &LoggingPolicies{ExecutionLog: &ExecutionLog{IsEnabled: true}}, LogLevelError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := EffectiveLogLevel(tt.deployment, tt.route); got != tt.want {
+				t.Errorf("EffectiveLogLevel = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,218 @@
+package config
+
+import (
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// The strict walk compares the generic tree with the Go types field by
+// field. encoding/json alone would accept "Routes" for "routes", ignore
+// unknown fields and stop at the first wrong kind; this walk reports every
+// such problem with its path, so json.Unmarshal only ever sees clean input.
+
+var (
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	statusTextType = reflect.TypeFor[StatusText]()
+)
+
+// variantTyped is implemented by unions whose known-but-unsupported variants
+// carry fields keygate does not model; those fields are not "unknown".
+type variantTyped interface {
+	opaqueVariants() (discriminator string, values []string)
+}
+
+// field is one JSON member of a struct type.
+type field struct {
+	name string
+	typ  reflect.Type
+}
+
+// jsonFields lists t's JSON members, promoting embedded structs' members as
+// encoding/json does.
+func jsonFields(t reflect.Type) []field {
+	var fields []field
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			fields = append(fields, jsonFields(f.Type)...)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields = append(fields, field{name: name, typ: f.Type})
+	}
+	return fields
+}
+
+// strict reports every structural problem of n against t at path.
+func (c *checker) strict(path string, n *node, t reflect.Type) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == rawMessageType:
+		c.duplicates(path, n)
+	case t == statusTextType:
+		if n.kind != kindString && n.kind != kindNumber {
+			c.wrongKind(path, n, "a string such as \"403\"")
+		}
+	case t.Kind() == reflect.String:
+		c.expect(path, n, kindString, "a string")
+	case t.Kind() == reflect.Bool:
+		c.expect(path, n, kindBool, "true or false")
+	case t.Kind() == reflect.Int, t.Kind() == reflect.Int64:
+		c.strictInt(path, n, t)
+	case t.Kind() == reflect.Float64:
+		if c.expect(path, n, kindNumber, "a number") {
+			if _, err := strconv.ParseFloat(n.num.String(), 64); err != nil {
+				c.addf(path, "number %s is out of range; give a smaller number", n.num)
+			}
+		}
+	case t.Kind() == reflect.Slice:
+		c.strictArray(path, n, t)
+	case t.Kind() == reflect.Struct:
+		c.strictObject(path, n, t)
+	default:
+		// Every field type of this package is listed above; reaching here is
+		// a programming error, reported rather than panicking.
+		c.addf(path, "internal error: no strict rule for Go type %s", t)
+	}
+}
+
+func (c *checker) strictInt(path string, n *node, t reflect.Type) {
+	if !c.expect(path, n, kindNumber, "a whole number") {
+		return
+	}
+	text := n.num.String()
+	if strings.ContainsAny(text, ".eE") {
+		c.addf(path, "%s is not written as a whole number; write digits only, without fraction or exponent", text)
+		return
+	}
+	v, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || reflect.New(t).Elem().OverflowInt(v) {
+		c.addf(path, "number %s is out of range; give a smaller number", text)
+	}
+}
+
+func (c *checker) strictArray(path string, n *node, t reflect.Type) {
+	want := "an array"
+	if t.Elem().Kind() == reflect.String {
+		want = "an array of strings"
+	}
+	if !c.expect(path, n, kindArray, want) {
+		return
+	}
+	for i, e := range n.elems {
+		p := idx(path, i)
+		if e.kind == kindNull {
+			c.addf(p, "null is not allowed in a list; remove it")
+			continue
+		}
+		c.strict(p, e, t.Elem())
+	}
+}
+
+func (c *checker) strictObject(path string, n *node, t reflect.Type) {
+	if !c.expect(path, n, kindObject, "an object") {
+		return
+	}
+	fields := jsonFields(t)
+	byName := make(map[string]reflect.Type, len(fields))
+	for _, f := range fields {
+		byName[f.name] = f.typ
+	}
+	opaque := isOpaqueVariant(n, t)
+	seen := make(map[string]bool, len(n.members))
+	for _, m := range n.members {
+		p := at(path, m.key)
+		if seen[m.key] {
+			c.addf(p, "duplicate key; keep only one")
+			continue
+		}
+		seen[m.key] = true
+		ft, ok := byName[m.key]
+		switch {
+		case !ok && opaque:
+			c.duplicates(p, m.val)
+		case !ok:
+			c.unknownField(p, m.key, fields)
+		case m.val.kind == kindNull:
+			// null stands for an absent optional member.
+		default:
+			c.strict(p, m.val, ft)
+		}
+	}
+}
+
+// isOpaqueVariant reports whether n is a variant of the union t that keygate
+// knows by name only.
+func isOpaqueVariant(n *node, t reflect.Type) bool {
+	v, ok := reflect.Zero(t).Interface().(variantTyped)
+	if !ok {
+		return false
+	}
+	disc, values := v.opaqueVariants()
+	for _, m := range n.members {
+		if m.key != disc || m.val.kind != kindString {
+			continue
+		}
+		for _, want := range values {
+			if m.val.str == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (c *checker) unknownField(path, key string, fields []field) {
+	for _, f := range fields {
+		if strings.EqualFold(f.name, key) {
+			c.addf(path, "unknown field; did you mean %q? field names are case-sensitive", f.name)
+			return
+		}
+	}
+	c.addf(path, "unknown field; check the spelling against the OCI API deployment specification")
+}
+
+// expect reports a kind mismatch and says whether n has the wanted kind.
+func (c *checker) expect(path string, n *node, k kind, want string) bool {
+	if n.kind == k {
+		return true
+	}
+	c.wrongKind(path, n, want)
+	return false
+}
+
+func (c *checker) wrongKind(path string, n *node, want string) {
+	c.addf(path, "got %s; give %s", n.kind.article(), want)
+}
+
+// duplicates reports duplicate keys anywhere inside an opaque value.
+func (c *checker) duplicates(path string, n *node) {
+	switch n.kind {
+	case kindArray:
+		for i, e := range n.elems {
+			c.duplicates(idx(path, i), e)
+		}
+	case kindObject:
+		seen := make(map[string]bool, len(n.members))
+		for _, m := range n.members {
+			p := at(path, m.key)
+			if seen[m.key] {
+				c.addf(p, "duplicate key; keep only one")
+				continue
+			}
+			seen[m.key] = true
+			c.duplicates(p, m.val)
+		}
+	}
+}

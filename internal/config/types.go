@@ -1,0 +1,182 @@
+// Package config reads keygate's gateway file and OCI API Gateway API
+// deployment specifications: strict decoding (YAML or JSON), defaults and pure
+// validation. Every problem is reported at once with its JSON path. The package
+// never logs; it returns Problems.
+package config
+
+import "encoding/json"
+
+// DefaultListen is the address the gateway listens on when none is given.
+const DefaultListen = "127.0.0.1:8080"
+
+// Gateway is keygate's own configuration file: where to listen and which
+// deployments to serve.
+type Gateway struct {
+	// Listen is the host:port to listen on. Default "127.0.0.1:8080".
+	Listen string `json:"listen,omitempty"`
+	// Deployments are served side by side, each under its path prefix.
+	// Required: at least one. No default.
+	Deployments []Deployment `json:"deployments"`
+}
+
+// Deployment is one OCI API deployment: a path prefix and a specification,
+// given either inline or in a file.
+type Deployment struct {
+	// PathPrefix is prepended to every route path, e.g. "/test3". Required;
+	// no default.
+	PathPrefix string `json:"pathPrefix"`
+	// SpecificationFile is the spec file (JSON or YAML), relative to the
+	// gateway file. Exactly one of SpecificationFile and Specification is
+	// set in the file. Default "".
+	SpecificationFile string `json:"specificationFile,omitempty"`
+	// Specification is the spec. After loading it is always set, also when
+	// it came from SpecificationFile. Default nil.
+	Specification *Spec `json:"specification,omitempty"`
+	// Source records where the spec text came from, for later reports.
+	// Never read from the file; filled by the loader.
+	Source Source `json:"-"`
+}
+
+// Source locates a specification's text so that later stages (route
+// compilation, key loading) can report problems the way this package does.
+type Source struct {
+	// File is the file that holds the spec text. Default "".
+	File string
+	// Path is the JSON path of the spec inside File: "" for a spec file,
+	// "deployments[1].specification" for an inline spec. Default "".
+	Path string
+}
+
+// Problem returns a Problem located at path (relative to the spec) in s.
+func (s Source) Problem(path, message string) Problem {
+	return Problem{File: s.File, Path: at(s.Path, path), Message: message}
+}
+
+// Spec is an OCI API deployment specification (ApiSpecification).
+type Spec struct {
+	// RequestPolicies apply to every route. Default nil (none).
+	RequestPolicies *DeploymentRequestPolicies `json:"requestPolicies,omitempty"`
+	// LoggingPolicies apply to every route unless the route has its own.
+	// Defaults create it as far as ExecutionLog.LogLevel "INFO".
+	LoggingPolicies *LoggingPolicies `json:"loggingPolicies,omitempty"`
+	// Routes are the routes served; 1 to 50. No default.
+	Routes []Route `json:"routes"`
+}
+
+// DeploymentRequestPolicies are the deployment-wide request policies
+// (ApiSpecificationRequestPolicies).
+type DeploymentRequestPolicies struct {
+	// Authentication checks the caller's token. Default nil: every route is
+	// served without authentication.
+	Authentication *Authentication `json:"authentication,omitempty"`
+	// Cors is not supported yet by keygate; kept raw so it is known. Default nil.
+	Cors json.RawMessage `json:"cors,omitempty"`
+	// RateLimiting is not supported yet by keygate. Default nil.
+	RateLimiting json.RawMessage `json:"rateLimiting,omitempty"`
+	// MutualTls is not supported yet by keygate. Default nil.
+	MutualTls json.RawMessage `json:"mutualTls,omitempty"`
+	// UsagePlans is not supported yet by keygate. Default nil.
+	UsagePlans json.RawMessage `json:"usagePlans,omitempty"`
+	// DynamicAuthentication is not supported yet by keygate. Default nil.
+	DynamicAuthentication json.RawMessage `json:"dynamicAuthentication,omitempty"`
+}
+
+// Route is one route of a specification (ApiSpecificationRoute).
+type Route struct {
+	// Path is the route's path pattern, starting with '/'. Required.
+	Path string `json:"path"`
+	// Methods are the allowed methods, stored upper case. Default ["ANY"].
+	Methods []string `json:"methods,omitempty"`
+	// Backend is where requests go. Required.
+	Backend Backend `json:"backend"`
+	// RequestPolicies apply to requests on this route. Default nil
+	// (authorization AUTHENTICATION_ONLY when the deployment authenticates).
+	RequestPolicies *RouteRequestPolicies `json:"requestPolicies,omitempty"`
+	// ResponsePolicies apply to responses on this route. Default nil.
+	ResponsePolicies *RouteResponsePolicies `json:"responsePolicies,omitempty"`
+	// LoggingPolicies override the deployment's for this route. Default nil.
+	LoggingPolicies *LoggingPolicies `json:"loggingPolicies,omitempty"`
+}
+
+// RouteRequestPolicies are a route's request policies
+// (ApiSpecificationRouteRequestPolicies).
+type RouteRequestPolicies struct {
+	// Authorization decides who may call the route. Default nil, meaning
+	// AUTHENTICATION_ONLY (see Route.Authorization).
+	Authorization *RouteAuthorization `json:"authorization,omitempty"`
+	// Cors is not supported yet by keygate. Default nil.
+	Cors json.RawMessage `json:"cors,omitempty"`
+	// QueryParameterValidations is not supported yet by keygate. Default nil.
+	QueryParameterValidations json.RawMessage `json:"queryParameterValidations,omitempty"`
+	// HeaderValidations is not supported yet by keygate. Default nil.
+	HeaderValidations json.RawMessage `json:"headerValidations,omitempty"`
+	// BodyValidation is not supported yet by keygate. Default nil.
+	BodyValidation json.RawMessage `json:"bodyValidation,omitempty"`
+	// HeaderTransformations is not supported yet by keygate. Default nil.
+	HeaderTransformations json.RawMessage `json:"headerTransformations,omitempty"`
+	// QueryParameterTransformations is not supported yet by keygate. Default nil.
+	QueryParameterTransformations json.RawMessage `json:"queryParameterTransformations,omitempty"`
+	// ResponseCacheLookup is not supported yet by keygate. Default nil.
+	ResponseCacheLookup json.RawMessage `json:"responseCacheLookup,omitempty"`
+}
+
+// RouteResponsePolicies are a route's response policies
+// (ApiSpecificationRouteResponsePolicies).
+type RouteResponsePolicies struct {
+	// HeaderTransformations is not supported yet by keygate. Default nil.
+	HeaderTransformations json.RawMessage `json:"headerTransformations,omitempty"`
+	// ResponseCacheStore is not supported yet by keygate. Default nil.
+	ResponseCacheStore json.RawMessage `json:"responseCacheStore,omitempty"`
+}
+
+// Route authorization types (RouteAuthorizationPolicy "type").
+const (
+	AuthorizationAuthenticationOnly = "AUTHENTICATION_ONLY"
+	AuthorizationAnyOf              = "ANY_OF"
+	AuthorizationAnonymous          = "ANONYMOUS"
+)
+
+// RouteAuthorization is a route's authorization policy
+// (RouteAuthorizationPolicy, by type).
+type RouteAuthorization struct {
+	// Type is AUTHENTICATION_ONLY, ANY_OF or ANONYMOUS. Required when the
+	// policy is given; an absent policy means AUTHENTICATION_ONLY.
+	Type string `json:"type"`
+	// AllowedScope lists the scopes of which a token needs one (ANY_OF
+	// only; case-sensitive). Default nil.
+	AllowedScope []string `json:"allowedScope,omitempty"`
+}
+
+// Execution log levels (ExecutionLogPolicy "logLevel").
+const (
+	LogLevelInfo  = "INFO"
+	LogLevelWarn  = "WARN"
+	LogLevelError = "ERROR"
+)
+
+// LoggingPolicies are a deployment's or route's logging policies
+// (ApiSpecificationLoggingPolicies).
+type LoggingPolicies struct {
+	// AccessLog configures the access log. Default nil (enabled).
+	AccessLog *AccessLog `json:"accessLog,omitempty"`
+	// ExecutionLog configures the execution log. Default nil (INFO).
+	ExecutionLog *ExecutionLog `json:"executionLog,omitempty"`
+}
+
+// AccessLog is the access log policy (AccessLogPolicy).
+type AccessLog struct {
+	// IsEnabled turns OCI's log archival on; keygate always writes its
+	// access log and keeps the value only for fidelity. Default false.
+	IsEnabled bool `json:"isEnabled,omitempty"`
+}
+
+// ExecutionLog is the execution log policy (ExecutionLogPolicy).
+type ExecutionLog struct {
+	// IsEnabled turns OCI's log archival on; keygate keeps the value only
+	// for fidelity. Default false.
+	IsEnabled bool `json:"isEnabled,omitempty"`
+	// LogLevel is INFO, WARN or ERROR (input case-insensitive, stored upper
+	// case). Default "INFO" at deployment level; "" at route level, meaning
+	// the deployment's level (see EffectiveLogLevel).
+	LogLevel string `json:"logLevel,omitempty"`
+}

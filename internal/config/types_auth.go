@@ -1,0 +1,225 @@
+package config
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// Authentication types (AuthenticationPolicy "type").
+const (
+	AuthenticationJWT   = "JWT_AUTHENTICATION"
+	AuthenticationToken = "TOKEN_AUTHENTICATION"
+)
+
+// Key set types (PublicKeySet and TokenAuthenticationValidationPolicy "type").
+const (
+	KeySetStatic     = "STATIC_KEYS"
+	KeySetRemoteJWKS = "REMOTE_JWKS"
+)
+
+// Static key formats (StaticPublicKey "format").
+const (
+	KeyFormatJWK = "JSON_WEB_KEY"
+	KeyFormatPEM = "PEM"
+)
+
+// FailureModifyResponse is the ValidationFailurePolicy type keygate runs.
+const FailureModifyResponse = "MODIFY_RESPONSE"
+
+// Authentication is the deployment's authentication policy
+// (AuthenticationPolicy). It is one struct holding the fields of
+// JWT_AUTHENTICATION and TOKEN_AUTHENTICATION; use Verification and
+// TokenSource to read it without caring which form was written.
+type Authentication struct {
+	// Type is JWT_AUTHENTICATION or TOKEN_AUTHENTICATION. Required.
+	Type string `json:"type"`
+	// IsAnonymousAccessAllowed lets callers without a token reach ANONYMOUS
+	// routes. Default false.
+	IsAnonymousAccessAllowed bool `json:"isAnonymousAccessAllowed,omitempty"`
+	// TokenHeader is the request header carrying the token, e.g.
+	// "Authorization". Exactly one of TokenHeader and TokenQueryParam is
+	// set. Default "".
+	TokenHeader string `json:"tokenHeader,omitempty"`
+	// TokenQueryParam is the query parameter carrying the token. Default "".
+	TokenQueryParam string `json:"tokenQueryParam,omitempty"`
+	// TokenAuthScheme is the scheme before the token in TokenHeader, e.g.
+	// "Bearer", compared case-insensitively. Default "" (the header value
+	// is the token).
+	TokenAuthScheme string `json:"tokenAuthScheme,omitempty"`
+	// MaxClockSkewInSeconds is the tolerance for exp and nbf, 0 to 120.
+	// Default 0.
+	MaxClockSkewInSeconds float64 `json:"maxClockSkewInSeconds,omitempty"`
+
+	// Issuers are the accepted iss values, 1 to 5 (JWT_AUTHENTICATION).
+	// Required for JWT_AUTHENTICATION.
+	Issuers []string `json:"issuers,omitempty"`
+	// Audiences are the accepted aud values, 1 to 5 (JWT_AUTHENTICATION).
+	// Required for JWT_AUTHENTICATION.
+	Audiences []string `json:"audiences,omitempty"`
+	// PublicKeys verify signatures (JWT_AUTHENTICATION). Required for
+	// JWT_AUTHENTICATION.
+	PublicKeys *KeySet `json:"publicKeys,omitempty"`
+	// VerifyClaims are extra claim checks, at most 10 (JWT_AUTHENTICATION).
+	// Default nil.
+	VerifyClaims []ClaimRule `json:"verifyClaims,omitempty"`
+
+	// ValidationPolicy holds the keys and claim checks
+	// (TOKEN_AUTHENTICATION). Required for TOKEN_AUTHENTICATION.
+	ValidationPolicy *ValidationPolicy `json:"validationPolicy,omitempty"`
+	// ValidationFailurePolicy replaces the default 401 response
+	// (TOKEN_AUTHENTICATION). Default nil.
+	ValidationFailurePolicy *ValidationFailurePolicy `json:"validationFailurePolicy,omitempty"`
+}
+
+// opaqueVariants lists the authentication types keygate knows but does not
+// run; their own fields are not reported as unknown, only the type is.
+func (Authentication) opaqueVariants() (string, []string) {
+	return "type", []string{"CUSTOM_AUTHENTICATION"}
+}
+
+// KeySet is where verification keys come from (PublicKeySet): STATIC_KEYS
+// with Keys, or REMOTE_JWKS with URI.
+type KeySet struct {
+	// Type is STATIC_KEYS or REMOTE_JWKS. Required.
+	Type string `json:"type"`
+	// Keys are the static keys, 1 to 10 (STATIC_KEYS). Required for
+	// STATIC_KEYS.
+	Keys []StaticKey `json:"keys,omitempty"`
+	// URI is the JWKS location, http or https (REMOTE_JWKS). Required for
+	// REMOTE_JWKS.
+	URI string `json:"uri,omitempty"`
+	// IsSslVerifyDisabled skips TLS verification when fetching URI
+	// (REMOTE_JWKS). Default false.
+	IsSslVerifyDisabled bool `json:"isSslVerifyDisabled,omitempty"`
+	// MaxCacheDurationInHours is how long a fetched JWKS is kept, 1 to 24
+	// (REMOTE_JWKS). Default 1 (REMOTE_JWKS).
+	MaxCacheDurationInHours *int `json:"maxCacheDurationInHours,omitempty"`
+}
+
+// ValidationPolicy is TOKEN_AUTHENTICATION's validation policy
+// (TokenAuthenticationValidationPolicy): a key set plus optional claim
+// checks.
+type ValidationPolicy struct {
+	KeySet
+	// AdditionalValidationPolicy holds the issuer, audience and claim
+	// checks. Default nil (no such checks).
+	AdditionalValidationPolicy *AdditionalValidationPolicy `json:"additionalValidationPolicy,omitempty"`
+}
+
+// opaqueVariants lists the validation policy types keygate knows but does
+// not run; their own fields are not reported as unknown, only the type is.
+func (ValidationPolicy) opaqueVariants() (string, []string) {
+	return "type", []string{"REMOTE_DISCOVERY"}
+}
+
+// AdditionalValidationPolicy holds TOKEN_AUTHENTICATION's claim checks
+// (AdditionalValidationPolicy).
+type AdditionalValidationPolicy struct {
+	// Issuers are the accepted iss values, at most 5. Default nil (any).
+	Issuers []string `json:"issuers,omitempty"`
+	// Audiences are the accepted aud values, at most 5. Default nil (any).
+	Audiences []string `json:"audiences,omitempty"`
+	// VerifyClaims are extra claim checks, at most 10. Default nil.
+	VerifyClaims []ClaimRule `json:"verifyClaims,omitempty"`
+}
+
+// StaticKey is one static verification key (StaticPublicKey): a JSON Web
+// Key or a PEM public key, by Format. Cryptographic checks belong to the
+// keys package.
+type StaticKey struct {
+	// Format is JSON_WEB_KEY or PEM. Required.
+	Format string `json:"format"`
+	// Kid is the key id tokens name in their header. Required, unique.
+	Kid string `json:"kid"`
+	// Kty is the JWK key type: RSA, or keygate's extensions EC and OKP.
+	// Required for JSON_WEB_KEY.
+	Kty string `json:"kty,omitempty"`
+	// Alg is the JWK's algorithm, e.g. RS256. Default "" (the keys package
+	// decides).
+	Alg string `json:"alg,omitempty"`
+	// N is the RSA modulus, base64url. Required for kty RSA.
+	N string `json:"n,omitempty"`
+	// E is the RSA exponent, base64url. Required for kty RSA.
+	E string `json:"e,omitempty"`
+	// Use must be "sig" when set. Default "".
+	Use string `json:"use,omitempty"`
+	// KeyOps must contain "verify" when set. Default nil.
+	KeyOps []string `json:"key_ops,omitempty"`
+	// Crv is the curve (EC: P-256, P-384, P-521; OKP: Ed25519). Required for
+	// kty EC and OKP (keygate extension).
+	Crv string `json:"crv,omitempty"`
+	// X is the public point's x (EC) or the public key (OKP), base64url.
+	// Required for kty EC and OKP (keygate extension).
+	X string `json:"x,omitempty"`
+	// Y is the public point's y, base64url. Required for kty EC (keygate
+	// extension).
+	Y string `json:"y,omitempty"`
+	// Key is the PEM text, "-----BEGIN PUBLIC KEY-----...". Required for PEM.
+	Key string `json:"key,omitempty"`
+}
+
+// ClaimRule is one claim check (JsonWebTokenClaim).
+type ClaimRule struct {
+	// Key is the claim name. Required.
+	Key string `json:"key"`
+	// Values, when given, are the accepted values compared as strings.
+	// Default nil (any value).
+	Values []string `json:"values,omitempty"`
+	// IsRequired makes the claim mandatory. Default false.
+	IsRequired bool `json:"isRequired,omitempty"`
+}
+
+// ValidationFailurePolicy changes the response to a rejected token
+// (ValidationFailurePolicy); keygate runs MODIFY_RESPONSE.
+type ValidationFailurePolicy struct {
+	// Type is MODIFY_RESPONSE. Required.
+	Type string `json:"type"`
+	// ResponseCode is the status to send instead of 401, 400 to 599.
+	// Default "" (401).
+	ResponseCode StatusText `json:"responseCode,omitempty"`
+	// ResponseMessage is the message to send. Default "" (keygate's).
+	ResponseMessage string `json:"responseMessage,omitempty"`
+	// ResponseHeaderTransformations is not supported yet by keygate.
+	// Default nil.
+	ResponseHeaderTransformations json.RawMessage `json:"responseHeaderTransformations,omitempty"`
+}
+
+// opaqueVariants lists the failure policy types keygate knows but does not
+// run; their own fields are not reported as unknown, only the type is.
+func (ValidationFailurePolicy) opaqueVariants() (string, []string) {
+	return "type", []string{"OAUTH2"}
+}
+
+// StatusText is an HTTP status written as a JSON string, as OCI does
+// ("403"); a JSON number is accepted too.
+type StatusText string
+
+// UnmarshalJSON accepts a JSON string or number.
+func (s *StatusText) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	if len(data) > 0 && data[0] == '"' {
+		var str string
+		if err := json.Unmarshal(data, &str); err != nil {
+			return err
+		}
+		*s = StatusText(str)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(data, &n); err != nil {
+		return err
+	}
+	*s = StatusText(n.String())
+	return nil
+}
+
+// Int returns the status as a number, or 0 when it is not one.
+func (s StatusText) Int() int {
+	n, err := strconv.Atoi(string(s))
+	if err != nil {
+		return 0
+	}
+	return n
+}

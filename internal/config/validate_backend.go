@@ -1,0 +1,163 @@
+package config
+
+import (
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// OCI's backend limits, kept by keygate.
+const (
+	maxStockBody    = 5120
+	maxStockHeaders = 50
+)
+
+// contextVariable matches a context variable such as ${request.path[id]};
+// its inner syntax is checked by the route compiler.
+var contextVariable = regexp.MustCompile(`\$\{[^}]*\}`)
+
+// backend validates a route's backend.
+func (c *checker) backend(p string, b *Backend) {
+	switch b.Type {
+	case BackendHTTP:
+		c.httpBackend(p, b)
+	case BackendStockResponse:
+		c.stockBackend(p, b)
+	case "":
+		if b.URL == "" && b.Status == nil && len(b.Headers) == 0 && b.Body == "" {
+			c.addf(p, "missing; add a backend of type HTTP_BACKEND or STOCK_RESPONSE_BACKEND")
+			return
+		}
+		c.addf(at(p, "type"), "missing; use HTTP_BACKEND or STOCK_RESPONSE_BACKEND")
+	default:
+		if _, opaque := (Backend{}).opaqueVariants(); slices.Contains(opaque, b.Type) {
+			c.addf(at(p, "type"), "%s is not supported yet by keygate; use HTTP_BACKEND or STOCK_RESPONSE_BACKEND", b.Type)
+			return
+		}
+		c.addf(at(p, "type"), "unknown type %q; use HTTP_BACKEND or STOCK_RESPONSE_BACKEND", b.Type)
+	}
+}
+
+func (c *checker) httpBackend(p string, b *Backend) {
+	if b.URL == "" {
+		c.addf(at(p, "url"), "missing; give the backend's http:// or https:// URL")
+	} else {
+		c.backendURL(at(p, "url"), b.URL)
+	}
+	c.seconds(at(p, "connectTimeoutInSeconds"), b.ConnectTimeoutInSeconds, 75)
+	c.seconds(at(p, "readTimeoutInSeconds"), b.ReadTimeoutInSeconds, 300)
+	c.seconds(at(p, "sendTimeoutInSeconds"), b.SendTimeoutInSeconds, 300)
+	const other = "only for STOCK_RESPONSE_BACKEND; remove it"
+	if b.Status != nil {
+		c.addf(at(p, "status"), other)
+	}
+	if b.Body != "" {
+		c.addf(at(p, "body"), other)
+	}
+	if len(b.Headers) > 0 {
+		c.addf(at(p, "headers"), other)
+	}
+}
+
+// backendURL checks an HTTP_BACKEND url. Context variables may appear in the
+// path only, so they are replaced by a placeholder before parsing and any
+// left in scheme, host or port are an error.
+func (c *checker) backendURL(p, raw string) {
+	u, err := url.Parse(contextVariable.ReplaceAllString(raw, "x"))
+	switch {
+	case err != nil:
+		c.addf(p, "%q is not a URL; use an http:// or https:// URL", raw)
+	case u.Scheme != "http" && u.Scheme != "https":
+		if strings.Contains(u.Scheme, "$") || strings.HasPrefix(raw, "${") {
+			c.addf(p, "context variables may appear only in the URL path; write the scheme and host literally")
+			return
+		}
+		if u.Scheme == "" {
+			c.addf(p, "%q has no scheme; use an http:// or https:// URL", raw)
+			return
+		}
+		c.addf(p, "scheme %q is not http or https; use an http:// or https:// URL", u.Scheme)
+	case u.Host == "":
+		c.addf(p, "%q has no host; use an http:// or https:// URL with a host", raw)
+	case strings.Contains(hostPart(raw), "${"):
+		c.addf(p, "context variables may appear only in the URL path; write the host and port literally")
+	case u.User != nil:
+		c.addf(p, "credentials in the URL are not allowed; remove the user:password@ part")
+	}
+}
+
+// hostPart returns the authority of an absolute URL text, unparsed.
+func hostPart(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// seconds checks an optional timeout of 1 to limit seconds.
+func (c *checker) seconds(p string, v *float64, limit float64) {
+	if v != nil && (*v < 1 || *v > limit) {
+		c.addf(p, "%v is out of range; give 1 to %v seconds", *v, limit)
+	}
+}
+
+func (c *checker) stockBackend(p string, b *Backend) {
+	switch {
+	case b.Status == nil:
+		c.addf(at(p, "status"), "missing; give an HTTP status from 100 to 599")
+	case *b.Status < 100 || *b.Status > 599:
+		c.addf(at(p, "status"), "%d is not an HTTP status; give 100 to 599", *b.Status)
+	}
+	if len(b.Body) > maxStockBody {
+		c.addf(at(p, "body"), "%d bytes; OCI allows at most %d; shorten it", len(b.Body), maxStockBody)
+	}
+	if len(b.Headers) > maxStockHeaders {
+		c.addf(at(p, "headers"), "%d headers; OCI allows at most %d; remove some", len(b.Headers), maxStockHeaders)
+	}
+	for i, h := range b.Headers {
+		hp := idx(at(p, "headers"), i)
+		if !isToken(h.Name) {
+			c.addf(at(hp, "name"), "%q is not a valid header name; use letters, digits and -", h.Name)
+		}
+		if strings.ContainsAny(h.Value, "\r\n\x00") {
+			c.addf(at(hp, "value"), "contains a line break or NUL; remove it")
+		}
+	}
+	const other = "only for HTTP_BACKEND; remove it"
+	if b.URL != "" {
+		c.addf(at(p, "url"), other)
+	}
+	if b.ConnectTimeoutInSeconds != nil {
+		c.addf(at(p, "connectTimeoutInSeconds"), other)
+	}
+	if b.ReadTimeoutInSeconds != nil {
+		c.addf(at(p, "readTimeoutInSeconds"), other)
+	}
+	if b.SendTimeoutInSeconds != nil {
+		c.addf(at(p, "sendTimeoutInSeconds"), other)
+	}
+	if b.IsSslVerifyDisabled {
+		c.addf(at(p, "isSslVerifyDisabled"), other)
+	}
+}
+
+// isToken reports whether s is an RFC 9110 token, the syntax of header names.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", ch) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// gateway validates g and loads its specification files relative to dir.
+func (c *checker) gateway(g *Gateway, dir string) {
+	c.listen("listen", g.Listen)
+	if len(g.Deployments) == 0 {
+		c.addf("deployments", "no deployments; add at least one with pathPrefix and specificationFile or specification")
+	}
+	seen := make(map[string]int, len(g.Deployments))
+	for i := range g.Deployments {
+		d := &g.Deployments[i]
+		p := idx("deployments", i)
+		c.pathPrefix(at(p, "pathPrefix"), d.PathPrefix)
+		if j, dup := seen[d.PathPrefix]; dup && d.PathPrefix != "" {
+			c.addf(at(p, "pathPrefix"), "%q is already the prefix of deployments[%d]; give each deployment its own prefix", d.PathPrefix, j)
+		} else {
+			seen[d.PathPrefix] = i
+		}
+		c.deploymentSpec(p, d, dir)
+	}
+}
+
+// deploymentSpec validates d's inline spec or loads its spec file, and
+// records where the spec came from.
+func (c *checker) deploymentSpec(p string, d *Deployment, dir string) {
+	switch {
+	case d.SpecificationFile != "" && d.Specification != nil:
+		c.addf(p, "both specificationFile and specification are set; keep one")
+	case d.Specification != nil:
+		d.Source = Source{File: c.file, Path: at(p, "specification")}
+		before := len(c.probs)
+		c.spec(d.Source.Path, d.Specification)
+		if len(c.probs) == before {
+			applySpecDefaults(d.Specification)
+		}
+	case d.SpecificationFile != "":
+		file := d.SpecificationFile
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		d.Source = Source{File: file}
+		data, err := readFile(file)
+		if err != nil {
+			c.addf(at(p, "specificationFile"), "%s", readMessage(d.SpecificationFile, err))
+			return
+		}
+		sub := &checker{file: file}
+		d.Specification = sub.loadSpec(data)
+		c.probs = append(c.probs, sub.probs...)
+	default:
+		c.addf(p, "no specification; set specificationFile or specification")
+	}
+}
+
+// listen checks a host:port address; "" means the default.
+func (c *checker) listen(path, addr string) {
+	if addr == "" {
+		return
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		c.addf(path, "%q is not host:port; use e.g. %s", addr, DefaultListen)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		c.addf(path, "port %q is not a number from 0 to 65535; use e.g. %s", port, DefaultListen)
+	}
+}
+
+// pathPrefix checks a deployment prefix. The rules keep prefixes literal so
+// that joining a prefix and a route path can never change the route's meaning.
+func (c *checker) pathPrefix(path, prefix string) {
+	switch {
+	case prefix == "":
+		c.addf(path, "missing; give a prefix such as /v1")
+		return
+	case !strings.HasPrefix(prefix, "/"):
+		c.addf(path, "%q does not start with '/'; write it as %q", prefix, "/"+prefix)
+		return
+	case prefix != "/" && strings.HasSuffix(prefix, "/"):
+		c.addf(path, "%q ends with '/'; remove the trailing '/'", prefix)
+	}
+	if strings.Contains(prefix, "//") {
+		c.addf(path, "%q contains \"//\"; use single slashes", prefix)
+	}
+	if i := strings.IndexFunc(prefix, badPrefixRune); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(prefix[i:])
+		c.addf(path, "%q contains %q, which a prefix may not hold; use letters, digits, '-', '_', '.' and '/'", prefix, r)
+	}
+}
+
+func badPrefixRune(r rune) bool {
+	return strings.ContainsRune("{}%?#;\\", r) || unicode.IsSpace(r) || unicode.IsControl(r)
+}

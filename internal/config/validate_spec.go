@@ -1,0 +1,124 @@
+package config
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// OCI's limits, kept by keygate.
+const (
+	maxRoutes = 50
+)
+
+// spec validates s, whose JSON path is p ("" for a spec file).
+func (c *checker) spec(p string, s *Spec) {
+	var auth *Authentication
+	if rp := s.RequestPolicies; rp != nil {
+		rpp := at(p, "requestPolicies")
+		if rp.Authentication != nil {
+			auth = rp.Authentication
+			c.authentication(at(rpp, "authentication"), auth)
+		}
+		c.unsupported(rpp, []rawField{
+			{"rateLimiting", rp.RateLimiting}, {"cors", rp.Cors}, {"mutualTls", rp.MutualTls},
+			{"usagePlans", rp.UsagePlans}, {"dynamicAuthentication", rp.DynamicAuthentication},
+		})
+	}
+	if s.LoggingPolicies != nil {
+		c.logging(at(p, "loggingPolicies"), s.LoggingPolicies)
+	}
+	rp := at(p, "routes")
+	switch {
+	case len(s.Routes) == 0:
+		c.addf(rp, "no routes; add at least one route with a path and a backend")
+	case len(s.Routes) > maxRoutes:
+		c.addf(rp, "%d routes; OCI allows at most %d per deployment; split the deployment", len(s.Routes), maxRoutes)
+	}
+	for i := range s.Routes {
+		c.route(idx(rp, i), &s.Routes[i], auth)
+	}
+}
+
+// route validates one route; auth is the deployment's authentication or nil.
+func (c *checker) route(p string, r *Route, auth *Authentication) {
+	switch {
+	case r.Path == "":
+		c.addf(at(p, "path"), "missing; give a path starting with '/'")
+	case !strings.HasPrefix(r.Path, "/"):
+		c.addf(at(p, "path"), "%q does not start with '/'; write it as %q", r.Path, "/"+r.Path)
+	}
+	c.methods(at(p, "methods"), r.Methods)
+	c.backend(at(p, "backend"), &r.Backend)
+	if rq := r.RequestPolicies; rq != nil {
+		rqp := at(p, "requestPolicies")
+		c.authorization(at(rqp, "authorization"), rq.Authorization, auth)
+		c.unsupported(rqp, []rawField{
+			{"cors", rq.Cors}, {"queryParameterValidations", rq.QueryParameterValidations},
+			{"headerValidations", rq.HeaderValidations}, {"bodyValidation", rq.BodyValidation},
+			{"headerTransformations", rq.HeaderTransformations},
+			{"queryParameterTransformations", rq.QueryParameterTransformations},
+			{"responseCacheLookup", rq.ResponseCacheLookup},
+		})
+	}
+	if rs := r.ResponsePolicies; rs != nil {
+		c.unsupported(at(p, "responsePolicies"), []rawField{
+			{"headerTransformations", rs.HeaderTransformations}, {"responseCacheStore", rs.ResponseCacheStore},
+		})
+	}
+	if r.LoggingPolicies != nil {
+		c.logging(at(p, "loggingPolicies"), r.LoggingPolicies)
+	}
+}
+
+// methods checks a route's methods; nil means ANY.
+func (c *checker) methods(p string, methods []string) {
+	if methods != nil && len(methods) == 0 {
+		c.addf(p, "empty; list the methods or leave the field out for ANY")
+	}
+	for i, m := range methods {
+		if !isMethod(m) {
+			c.addf(idx(p, i), "%q is not a method; use ANY, HEAD, GET, POST, PUT, PATCH, DELETE or OPTIONS", m)
+		}
+	}
+}
+
+func isMethod(m string) bool {
+	switch strings.ToUpper(m) {
+	case "ANY", "HEAD", "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		return true
+	}
+	return false
+}
+
+// logging checks logging policies.
+func (c *checker) logging(p string, lp *LoggingPolicies) {
+	if lp.ExecutionLog == nil || lp.ExecutionLog.LogLevel == "" {
+		return
+	}
+	switch strings.ToUpper(lp.ExecutionLog.LogLevel) {
+	case LogLevelInfo, LogLevelWarn, LogLevelError:
+	default:
+		c.addf(at(p, "executionLog.logLevel"), "%q is not a log level; use INFO, WARN or ERROR", lp.ExecutionLog.LogLevel)
+	}
+}
+
+// rawField is a policy keygate knows by name only, with its JSON name.
+type rawField struct {
+	name string
+	raw  json.RawMessage
+}
+
+// unsupported reports each present policy keygate does not implement yet,
+// in OCI's field order.
+func (c *checker) unsupported(p string, fields []rawField) {
+	for _, f := range fields {
+		if isSet(f.raw) {
+			c.addf(at(p, f.name), "not supported yet by keygate; remove it")
+		}
+	}
+}
+
+// isSet reports whether a raw member was given; null counts as absent.
+func isSet(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(raw) != "null"
+}
