@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+)
+
+// sourceFlags are the flags that say which configuration to load, shared by
+// serve and validate.
+type sourceFlags struct {
+	config     string
+	spec       string
+	pathPrefix string
+	listen     string
+}
+
+func (s *sourceFlags) register(fs interface {
+	StringVar(p *string, name, value, usage string)
+}) {
+	fs.StringVar(&s.config, "config", "", "keygate config `file` (YAML or JSON) listing deployments")
+	fs.StringVar(&s.spec, "spec", "", "one OCI API deployment specification `file` (JSON or YAML), instead of --config")
+	fs.StringVar(&s.pathPrefix, "path-prefix", "/", "the deployment's path `prefix` with --spec, e.g. /test3")
+	fs.StringVar(&s.listen, "listen", "", "`host:port` to listen on (default: the config's listen, else "+config.DefaultListen+")")
+}
+
+// check reports a usage problem with the combination of source flags.
+func (s *sourceFlags) check() string {
+	switch {
+	case s.config == "" && s.spec == "":
+		return "give --config FILE or --spec FILE"
+	case s.config != "" && s.spec != "":
+		return "give either --config or --spec, not both"
+	}
+	return ""
+}
+
+// load reads and validates the configuration, then compiles it, so that
+// every problem (structure, keys, routes) is reported at once.
+func (s *sourceFlags) load(log *slog.Logger, now func() time.Time, disableAccessLog bool) (*config.Gateway, *gateway.Gateway, error) {
+	var (
+		cfg *config.Gateway
+		err error
+	)
+	if s.config != "" {
+		cfg, err = config.LoadGateway(s.config)
+	} else {
+		cfg, err = config.LoadSpecGateway(s.spec, s.pathPrefix, s.listen)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.listen != "" {
+		cfg.Listen = s.listen
+	}
+	g, err := gateway.New(cfg, gateway.Options{Logger: log, Now: now, DisableAccessLog: disableAccessLog})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, g, nil
+}
+
+// printProblems writes each configuration problem on its own line, or the
+// error as it is when it is not a list of problems.
+func printProblems(w io.Writer, cmd string, err error) {
+	var problems config.Problems
+	if errors.As(err, &problems) {
+		fmt.Fprintf(w, "%s: the configuration has %d problem(s):\n", cmd, len(problems))
+		for _, p := range problems {
+			fmt.Fprintf(w, "  %s\n", p.Error())
+		}
+		return
+	}
+	fmt.Fprintf(w, "%s: %v\n", cmd, err)
+}

@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/internal/gateway"
+)
+
+const validateUsage = `keygate validate: check a configuration or spec as serve would, and summarise it.
+
+USAGE
+  keygate validate --config FILE
+  keygate validate --spec FILE [--path-prefix PREFIX]
+
+Prints every problem, each with its file and JSON path, and exits 1; or prints
+a summary of deployments, routes, authentication and keys and exits 0. Run it
+before a reload: it checks exactly what serve checks.
+
+EXAMPLES
+  keygate validate --spec deployment.json
+  keygate validate --spec deployment.yaml --path-prefix /test3
+  keygate validate --config gateway.yaml
+`
+
+func runValidate(e *env, args []string) int {
+	fs := newFlags("validate")
+	var src sourceFlags
+	src.register(fs)
+	if code, ok := parseFlags(e, fs, validateUsage, args); !ok {
+		return code
+	}
+	if problem := src.check(); problem != "" {
+		return usageError(e, fs.Name(), problem)
+	}
+	if fs.NArg() > 0 {
+		return usageError(e, fs.Name(), fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, g, err := src.load(discard, time.Now, true)
+	if err != nil {
+		printProblems(e.stderr, fs.Name(), err)
+		return exitFail
+	}
+	fmt.Fprintf(e.stdout, "configuration is valid: listen %s, %d deployment(s)\n", cfg.Listen, len(cfg.Deployments))
+	for _, d := range g.Summary() {
+		printDeployment(e.stdout, d)
+	}
+	return exitOK
+}
+
+func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
+	fmt.Fprintf(w, "\ndeployment %s\n", d.PathPrefix)
+	if a := d.Auth; a != nil {
+		fmt.Fprintf(w, "  authentication %s, token from %s\n", a.Type, a.TokenFrom)
+		fmt.Fprintf(w, "    issuers   %s\n", listOrAny(a.Issuers))
+		fmt.Fprintf(w, "    audiences %s\n", listOrAny(a.Audiences))
+		if a.Anonymous {
+			fmt.Fprintln(w, "    anonymous access allowed on ANONYMOUS routes")
+		}
+		for _, k := range a.Keys {
+			fmt.Fprintf(w, "    key kid=%q %s %s %d bits\n", k.KID, k.Algorithm, k.Type, k.Bits)
+		}
+	} else {
+		fmt.Fprintln(w, "  no authentication: every route is open")
+	}
+	for _, r := range d.Routes {
+		fmt.Fprintf(w, "  route %-8s %-24s %-22s -> %s\n", strings.Join(r.Methods, ","), r.Path, r.Authorization, r.Backend)
+	}
+}
+
+func listOrAny(values []string) string {
+	if len(values) == 0 {
+		return "(not checked)"
+	}
+	return strings.Join(values, ", ")
+}

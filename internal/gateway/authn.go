@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/keygate/keygate/internal/authz"
+	"github.com/keygate/keygate/internal/token"
+)
+
+// authenticator is a deployment's compiled authentication policy.
+type authenticator struct {
+	verifier *token.Verifier
+	// header and scheme locate the token in a request header ("Authorization",
+	// "Bearer"); scheme empty means the whole header value is the token.
+	header string
+	scheme string
+	// queryParam locates the token in the query string instead.
+	queryParam string
+	// anonymousAllowed is isAnonymousAccessAllowed.
+	anonymousAllowed bool
+	// failCode and loadingCode are OCI's log codes for this policy type.
+	failCode, loadingCode string
+	// realm is the WWW-Authenticate realm: the deployment's path prefix.
+	realm string
+	// failure replaces the 401 of a missing or invalid token when set
+	// (TOKEN_AUTHENTICATION validationFailurePolicy MODIFY_RESPONSE).
+	failure *failureResponse
+	summary AuthSummary
+}
+
+// failureResponse is a validationFailurePolicy of type MODIFY_RESPONSE.
+type failureResponse struct {
+	status  int
+	message string
+}
+
+// Credential errors: reasons a request carries no usable token.
+var (
+	errNoCredential        = errors.New("no token in the request")
+	errMultipleCredentials = errors.New("more than one token in the request")
+	errMalformedCredential = errors.New("the token is not in the configured form")
+)
+
+// credential extracts the token from the request: exactly one header (or
+// query parameter) holding exactly one token (RFC 6750 §2).
+func (a *authenticator) credential(r *http.Request) (string, error) {
+	if a.queryParam != "" {
+		values := r.URL.Query()[a.queryParam]
+		switch {
+		case len(values) == 0:
+			return "", errNoCredential
+		case len(values) > 1:
+			return "", errMultipleCredentials
+		case values[0] == "":
+			return "", errMalformedCredential
+		}
+		return values[0], nil
+	}
+	values := r.Header.Values(a.header)
+	switch {
+	case len(values) == 0:
+		return "", errNoCredential
+	case len(values) > 1:
+		return "", errMultipleCredentials
+	}
+	value := values[0]
+	if a.scheme != "" {
+		scheme, rest, found := strings.Cut(value, " ")
+		if !strings.EqualFold(scheme, a.scheme) {
+			// Another scheme (Basic ...) is no bearer credential at all.
+			return "", errNoCredential
+		}
+		if !found {
+			return "", errMalformedCredential
+		}
+		value = rest
+	}
+	if value == "" || strings.ContainsAny(value, " \t,") {
+		return "", errMalformedCredential
+	}
+	return value, nil
+}
+
+// challenge is the WWW-Authenticate value for a missing (errorCode empty) or
+// rejected token, RFC 6750 §3.
+func (a *authenticator) challenge(errorCode string) string {
+	c := `Bearer realm="` + a.realm + `"`
+	if errorCode != "" {
+		c += `, error="` + errorCode + `"`
+	}
+	return c
+}
+
+// withAuthentication verifies the token of a request to a deployment with
+// an authentication policy. On ANONYMOUS routes a missing or invalid token
+// does not stop the request; an invalid one is logged at WARN.
+func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ex := exchangeFrom(r)
+		a := ex.dep.auth
+		if a == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		anonymous := ex.route.policy.Kind == authz.Anonymous
+		raw, err := a.credential(r)
+		if err != nil {
+			if anonymous && errors.Is(err, errNoCredential) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if anonymous {
+				g.logRejection(ex, a.credentialError(err, slog.LevelWarn))
+				next.ServeHTTP(w, r)
+				return
+			}
+			g.writeError(w, ex, a.credentialError(err, slog.LevelInfo))
+			return
+		}
+		tok, err := a.verifier.Verify(raw)
+		if err != nil {
+			e := a.tokenError(tok, err)
+			if anonymous {
+				e.level = slog.LevelWarn
+				g.logRejection(ex, e)
+				next.ServeHTTP(w, r)
+				return
+			}
+			g.writeError(w, ex, e)
+			return
+		}
+		ex.token = tok
+		next.ServeHTTP(w, r)
+	})
+}
+
+// credentialError is the rejection of a request without a usable token:
+// none at all (a plain challenge), or one that is not exactly one token in
+// the configured form (treated as an invalid token, 401).
+func (a *authenticator) credentialError(err error, level slog.Level) *httpError {
+	e := &httpError{status: http.StatusUnauthorized, code: a.failCode, detail: err.Error(), level: level}
+	switch {
+	case errors.Is(err, errNoCredential):
+		e.reason = reasonMissingToken
+		e.challenge = a.challenge("")
+	case errors.Is(err, errMultipleCredentials):
+		e.reason = "multiple_tokens"
+		e.challenge = a.challenge("invalid_token")
+	default:
+		e.reason = "malformed_credential"
+		e.challenge = a.challenge("invalid_token")
+	}
+	return a.applyFailurePolicy(e)
+}
+
+// tokenError is the rejection of a token that failed verification, with the
+// unverified kid, iss and sub for the log when the token could be decoded.
+func (a *authenticator) tokenError(tok *token.Token, err error) *httpError {
+	if errors.Is(err, token.ErrKeysUnavailable) {
+		return &httpError{status: http.StatusServiceUnavailable, code: a.loadingCode,
+			reason: reasonKeysUnavailable, detail: err.Error(), level: slog.LevelError}
+	}
+	e := &httpError{status: http.StatusUnauthorized, code: a.failCode, reason: token.Reason(err),
+		detail: err.Error(), challenge: a.challenge("invalid_token"), level: slog.LevelInfo}
+	if tok != nil {
+		e.attrs = tokenAttrs(tok)
+	}
+	return a.applyFailurePolicy(e)
+}
+
+// applyFailurePolicy swaps status and body for the configured ones.
+func (a *authenticator) applyFailurePolicy(e *httpError) *httpError {
+	if a.failure != nil {
+		e.status = a.failure.status
+		e.message = a.failure.message
+	}
+	return e
+}
+
+// tokenAttrs are the log attributes naming a token's key and parties, each
+// bounded: they may come from an attacker's token.
+func tokenAttrs(tok *token.Token) []slog.Attr {
+	attrs := make([]slog.Attr, 0, 3)
+	if tok.Header.KeyID != "" {
+		attrs = append(attrs, slog.String("kid", bounded(tok.Header.KeyID)))
+	}
+	if iss := tok.Claims.Issuer(); iss != "" {
+		attrs = append(attrs, slog.String("iss", bounded(iss)))
+	}
+	if sub := tok.Claims.Subject(); sub != "" {
+		attrs = append(attrs, slog.String("sub", bounded(sub)))
+	}
+	return attrs
+}
+
+// bounded cuts a client-supplied value for the log.
+func bounded(s string) string {
+	const max = 128
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}

@@ -1,0 +1,252 @@
+package gateway
+
+import (
+	"cmp"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/internal/authz"
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/token"
+)
+
+// New compiles a validated configuration into a Gateway: keys are parsed,
+// routes compiled, backends and their transports made. Every problem it
+// finds (a weak key, a bad route path, a bad context variable) is reported
+// at once as config.Problems, located like the config package's own.
+func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
+	g := &Gateway{
+		log:       opts.Logger,
+		now:       opts.Now,
+		accessLog: !opts.DisableAccessLog,
+		buffers:   newBufferPool(),
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	c := &compiler{g: g, transports: map[transportKey]*http.Transport{}}
+	for _, d := range cfg.Deployments {
+		if dep := c.deployment(d); dep != nil {
+			g.deployments = append(g.deployments, dep)
+		}
+	}
+	if len(c.problems) > 0 {
+		return nil, c.problems
+	}
+	// Longest prefix first, so /api/v2 wins over /api.
+	slices.SortStableFunc(g.deployments, func(a, b *deployment) int {
+		return cmp.Compare(len(b.prefix), len(a.prefix))
+	})
+	g.handler = g.chain()
+	return g, nil
+}
+
+// compiler collects problems while it builds.
+type compiler struct {
+	g          *Gateway
+	transports map[transportKey]*http.Transport
+	problems   config.Problems
+}
+
+func (c *compiler) problem(src config.Source, path, message string) {
+	c.problems = append(c.problems, src.Problem(path, message))
+}
+
+func (c *compiler) deployment(d config.Deployment) *deployment {
+	spec, src := d.Specification, d.Source
+	dep := &deployment{prefix: d.PathPrefix, accessLog: true}
+	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
+	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
+		dep.auth = c.authenticator(rp.Authentication, d.PathPrefix, src)
+	}
+	specs := make([]authz.RouteSpec, len(spec.Routes))
+	for i, r := range spec.Routes {
+		specs[i] = authz.RouteSpec{Path: r.Path, Methods: r.Methods}
+	}
+	table, err := authz.Compile(specs)
+	if err != nil {
+		c.addJoined(src, err)
+		return nil
+	}
+	dep.table = table
+	for i := range spec.Routes {
+		dep.routes = append(dep.routes, c.route(&spec.Routes[i], i, spec, dep, src))
+	}
+	return dep
+}
+
+// addJoined turns "routes[i].path: message" errors into problems.
+func (c *compiler) addJoined(src config.Source, err error) {
+	errs := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	}
+	for _, e := range errs {
+		path, message, found := strings.Cut(e.Error(), ": ")
+		if !found {
+			path, message = "", e.Error()
+		}
+		c.problem(src, path, message)
+	}
+}
+
+func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deployment, src config.Source) *route {
+	rt := &route{path: r.Path, execLog: logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, r.LoggingPolicies))}
+	az := r.Authorization()
+	switch az.Type {
+	case config.AuthorizationAnyOf:
+		rt.policy = authz.Policy{Kind: authz.AnyOf, AllowedScopes: az.AllowedScope}
+	case config.AuthorizationAnonymous:
+		rt.policy = authz.Policy{Kind: authz.Anonymous}
+	default:
+		rt.policy = authz.Policy{Kind: authz.AuthenticationOnly}
+	}
+	rt.allowedScopes = joinScopes(az.AllowedScope)
+	rt.summary = RouteSummary{Path: r.Path, Methods: r.Methods, Authorization: az.Type}
+	switch {
+	case dep.auth == nil:
+		rt.summary.Authorization = "open"
+	case az.Type == config.AuthorizationAnyOf:
+		rt.summary.Authorization += " [" + rt.allowedScopes + "]"
+	}
+	at := "routes[" + strconv.Itoa(i) + "].backend"
+	switch r.Backend.Type {
+	case config.BackendStockResponse:
+		headers := http.Header{}
+		for _, h := range r.Backend.Headers {
+			headers.Add(h.Name, h.Value)
+		}
+		rt.backend = newStockBackend(*r.Backend.Status, r.Backend.Body, headers)
+		rt.summary.Backend = r.Backend.Type + " " + strconv.Itoa(*r.Backend.Status)
+	case config.BackendHTTP:
+		rt.backend = c.httpBackend(&r.Backend, r.Path, dep, src, at)
+		rt.summary.Backend = r.Backend.Type + " " + r.Backend.URL
+	}
+	return rt
+}
+
+func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deployment, src config.Source, at string) http.Handler {
+	raw := b.URL
+	// The path part may hold context variables; split it off before parsing
+	// the rest as a URL.
+	schemeEnd := strings.Index(raw, "://")
+	pathStart := -1
+	if schemeEnd >= 0 {
+		if i := strings.IndexAny(raw[schemeEnd+3:], "/?"); i >= 0 {
+			pathStart = schemeEnd + 3 + i
+		}
+	}
+	base, rest := raw, ""
+	if pathStart >= 0 {
+		base, rest = raw[:pathStart], raw[pathStart:]
+	}
+	pathPart, query, _ := strings.Cut(rest, "?")
+	target, err := url.Parse(base)
+	if err != nil || target.Host == "" {
+		c.problem(src, at+".url", "cannot be parsed as an absolute http or https URL")
+		return nil
+	}
+	target.RawQuery = query
+	tmpl, err := compileTemplate(pathPart, declaredParams(routePath), dep.auth != nil)
+	if err != nil {
+		c.problem(src, at+".url", err.Error())
+		return nil
+	}
+	key := transportKey{connect: b.ConnectTimeout(), read: b.ReadTimeout(), send: b.SendTimeout(), insecure: b.IsSslVerifyDisabled}
+	t, ok := c.transports[key]
+	if !ok {
+		t = newTransport(key)
+		c.transports[key] = t
+	}
+	queryParam := ""
+	if dep.auth != nil {
+		queryParam = dep.auth.queryParam
+	}
+	return c.g.newHTTPBackend(target, tmpl, queryParam, t)
+}
+
+// declaredParams lists the {name} and {name*} parameters of a route path.
+func declaredParams(routePath string) routeParams {
+	params := routeParams{}
+	for _, seg := range strings.Split(routePath, "/") {
+		if len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' {
+			name := seg[1 : len(seg)-1]
+			wildcard := strings.HasSuffix(name, "*")
+			params[strings.TrimSuffix(name, "*")] = wildcard
+		}
+	}
+	return params
+}
+
+func (c *compiler) authenticator(a *config.Authentication, prefix string, src config.Source) *authenticator {
+	const at = "requestPolicies.authentication"
+	v := a.Verification()
+	ts := a.TokenSource()
+	auth := &authenticator{
+		header:           ts.Header,
+		scheme:           ts.Scheme,
+		queryParam:       ts.QueryParam,
+		anonymousAllowed: a.IsAnonymousAccessAllowed,
+		realm:            prefix,
+		failCode:         codeJWTAuthFailed,
+		loadingCode:      codeJWTKeysLoading,
+	}
+	keysAt := at + ".publicKeys"
+	if a.Type == config.AuthenticationToken {
+		auth.failCode, auth.loadingCode = codeTokenAuthFailed, codeTokenKeysLoading
+		keysAt = at + ".validationPolicy"
+		if fp := a.ValidationFailurePolicy; fp != nil && fp.Type == config.FailureModifyResponse {
+			auth.failure = &failureResponse{status: fp.ResponseCode.Int(), message: fp.ResponseMessage}
+		}
+	}
+	set, err := staticKeySet(v.Keys, src, keysAt)
+	if err != nil {
+		var problems config.Problems
+		if errors.As(err, &problems) {
+			c.problems = append(c.problems, problems...)
+		}
+		return auth
+	}
+	rules := make([]token.ClaimRule, len(v.Claims))
+	for i, cr := range v.Claims {
+		rules[i] = token.ClaimRule{Name: cr.Key, Values: cr.Values, Required: cr.IsRequired}
+	}
+	policy := token.Policy{Issuers: v.Issuers, Audiences: v.Audiences, MaxClockSkew: v.MaxClockSkew, VerifyClaims: rules}
+	auth.verifier = token.NewVerifier(set, policy, c.g.now)
+	auth.summary = AuthSummary{Type: a.Type, Issuers: v.Issuers, Audiences: v.Audiences,
+		Anonymous: a.IsAnonymousAccessAllowed, Keys: keySummaries(set.Keys()), TokenFrom: tokenFrom(ts)}
+	return auth
+}
+
+// logPolicyOf compiles an executionLog logLevel (INFO, WARN, ERROR).
+func logPolicyOf(level string) logPolicy {
+	lp := logPolicy{enabled: true, level: slog.LevelInfo}
+	switch level {
+	case config.LogLevelWarn:
+		lp.level = slog.LevelWarn
+	case config.LogLevelError:
+		lp.level = slog.LevelError
+	}
+	return lp
+}
+
+// tokenFrom says in words where a request carries its token.
+func tokenFrom(ts config.TokenSource) string {
+	switch {
+	case ts.QueryParam != "":
+		return "query parameter " + ts.QueryParam
+	case ts.Scheme != "":
+		return "header " + ts.Header + " (" + ts.Scheme + ")"
+	}
+	return "header " + ts.Header
+}

@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/keygate/keygate/internal/authz"
+	"github.com/keygate/keygate/internal/token"
+)
+
+// exchange is the state of one request as it passes the middleware chain.
+// It is made once per request by the request-id middleware and filled in by
+// the later ones, so that each step reads what the previous ones decided.
+type exchange struct {
+	ctx       context.Context
+	requestID string
+	start     time.Time
+	// dep and route are nil until routing found them.
+	dep   *deployment
+	route *route
+	// routePath is the canonical path relative to the deployment prefix.
+	routePath string
+	// escapedPath is the request path as it arrived, already known to be
+	// canonical; it is what the access log shows.
+	escapedPath string
+	params      authz.Params
+	// token is the verified token, nil on an open route or anonymous access.
+	token *token.Token
+}
+
+type exchangeKey struct{}
+
+// exchangeFrom returns the exchange the request-id middleware attached.
+func exchangeFrom(r *http.Request) *exchange {
+	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	return ex
+}
+
+// executionLogEnabled reports whether a line at level goes to the execution
+// log, by the route's loggingPolicies, else the deployment's.
+func (ex *exchange) executionLogEnabled(level slog.Level) bool {
+	switch {
+	case ex.route != nil:
+		return ex.route.execLog.enabled && level >= ex.route.execLog.level
+	case ex.dep != nil:
+		return ex.dep.execLog.enabled && level >= ex.dep.execLog.level
+	}
+	return true
+}
+
+// requestIDHeader is OCI's request id header, echoed on every response.
+const requestIDHeader = "opc-request-id"
+
+// validRequestID accepts a caller's opc-request-id only if it is short and
+// plain, so that it can go into logs and headers as it is.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '_', c == '.', c == '/', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID returns 16 random bytes in upper-case hex, the shape of the
+// ids OCI generates.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	dst := make([]byte, 32)
+	hex.Encode(dst, b[:])
+	for i, c := range dst {
+		if c >= 'a' {
+			dst[i] = c - 'a' + 'A'
+		}
+	}
+	return string(dst)
+}
+
+// withRequestID starts the exchange: it takes the caller's opc-request-id or
+// makes one, sets it on the response, and attaches the exchange.
+func (g *Gateway) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(requestIDHeader)
+		if !validRequestID(id) || len(r.Header.Values(requestIDHeader)) > 1 {
+			id = newRequestID()
+		}
+		w.Header().Set(requestIDHeader, id)
+		ex := &exchange{requestID: id, start: g.now()}
+		ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
+		ex.ctx = ctx
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

@@ -1,0 +1,81 @@
+// Package gateway is the HTTP side of keygate: the compiled form of a
+// configuration (deployments, routes, authenticators, backends), the
+// middleware chain every request passes, the one error writer, and the
+// server around it.
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/keygate/keygate/internal/authz"
+)
+
+// Gateway is a configuration compiled into ready values. It is immutable
+// once built, so a reload builds a new one beside it and swaps.
+type Gateway struct {
+	// deployments are sorted longest path prefix first.
+	deployments []*deployment
+	handler     http.Handler
+	log         *slog.Logger
+	now         func() time.Time
+	accessLog   bool
+	buffers     *bufferPool
+}
+
+// deployment is one path prefix with its compiled specification.
+type deployment struct {
+	prefix    string
+	auth      *authenticator // nil: every route is open
+	table     *authz.Table
+	routes    []*route
+	execLog   logPolicy
+	accessLog bool
+}
+
+// route is one compiled route of a deployment.
+type route struct {
+	// path is the route path as written in the spec, for logs.
+	path          string
+	policy        authz.Policy
+	allowedScopes string // policy.AllowedScopes, space-joined
+	backend       http.Handler
+	execLog       logPolicy
+	summary       RouteSummary
+}
+
+// logPolicy is a compiled loggingPolicies.executionLog.
+type logPolicy struct {
+	enabled bool
+	level   slog.Level
+}
+
+// Options are what a Gateway is built with besides its configuration.
+type Options struct {
+	// Logger receives the execution and access logs. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock used for token validity and durations. Default: time.Now.
+	Now func() time.Time
+	// DisableAccessLog turns the per-request access line off. Default: false.
+	DisableAccessLog bool
+}
+
+// ServeHTTP runs the request through the compiled middleware chain.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.handler.ServeHTTP(w, r)
+}
+
+// chain assembles the request path in one place, in order: request id →
+// access log → route → authenticate → authorize → transform → backend.
+func (g *Gateway) chain() http.Handler {
+	backend := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		exchangeFrom(r).route.backend.ServeHTTP(w, r)
+	})
+	return g.withRequestID(
+		g.withAccessLog(
+			g.withRouting(
+				g.withAuthentication(
+					g.withAuthorization(
+						g.withTransform(backend))))))
+}

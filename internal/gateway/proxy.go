@@ -1,0 +1,181 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxRequestBody bounds what a client may send through to a backend (OCI's
+// payload limit is 20 MB).
+const maxRequestBody = 20 << 20
+
+// transportKey identifies the settings an upstream transport depends on, so
+// routes with the same settings share connections.
+type transportKey struct {
+	connect, read, send time.Duration
+	insecure            bool
+}
+
+// newTransport returns an upstream transport with the spec's timeouts:
+// connect bounds the dial and TLS handshake, send bounds each write to the
+// backend, read bounds the wait for the response headers.
+func newTransport(k transportKey) *http.Transport {
+	dialer := &net.Dialer{Timeout: k.connect, KeepAlive: 30 * time.Second}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &sendDeadlineConn{Conn: c, send: k.send}, nil
+	}
+	t := &http.Transport{
+		Proxy:                 nil, // a gateway talks to its backends directly
+		DialContext:           dial,
+		TLSHandshakeTimeout:   k.connect,
+		ResponseHeaderTimeout: k.read,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	if k.insecure {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // isSslVerifyDisabled, set by the operator
+	}
+	return t
+}
+
+// sendDeadlineConn gives every write to the backend its own deadline, the
+// meaning of OCI's sendTimeoutInSeconds (time between two writes).
+type sendDeadlineConn struct {
+	net.Conn
+	send time.Duration
+}
+
+func (c *sendDeadlineConn) Write(p []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.send)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
+
+// bufferPool lends the proxy its copy buffers, so a response body copy does
+// not allocate 32 KiB per request.
+type bufferPool struct{ pool sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (p *bufferPool) Get() []byte  { return *(p.pool.Get().(*[]byte)) }
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
+
+// httpBackend forwards to an HTTP_BACKEND through httputil.ReverseProxy.
+type httpBackend struct {
+	target *url.URL      // scheme, host and query of the backend url
+	path   *pathTemplate // the url's escaped path, with context variables
+	// tokenQueryParam is removed from the forwarded query (RFC 6750 §5.3).
+	tokenQueryParam string
+	proxy           *httputil.ReverseProxy
+}
+
+// newHTTPBackend builds the proxy for one route. Rewrite (not Director) runs
+// after hop-by-hop headers are gone, so the gateway's own headers survive a
+// hostile Connection header (golang/go#50580).
+func (g *Gateway) newHTTPBackend(target *url.URL, path *pathTemplate, tokenQueryParam string, transport http.RoundTripper) *httpBackend {
+	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam}
+	b.proxy = &httputil.ReverseProxy{
+		Rewrite:      b.rewrite,
+		Transport:    transport,
+		BufferPool:   g.buffers,
+		ErrorHandler: g.backendError,
+		ErrorLog:     slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	return b
+}
+
+func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
+	ex := exchangeFrom(pr.In)
+	out := pr.Out.URL
+	out.Scheme = b.target.Scheme
+	out.Host = b.target.Host
+	escaped := b.path.expand(pr.In, ex)
+	if escaped == "" {
+		escaped = "/"
+	}
+	out.RawPath = escaped
+	if p, err := url.PathUnescape(escaped); err == nil {
+		out.Path = p
+	}
+	out.RawQuery = b.query(pr.In)
+	pr.Out.Host = ""
+	pr.SetXForwarded()
+	pr.Out.Header.Set(requestIDHeader, ex.requestID)
+}
+
+// query joins the backend url's query and the client's, without the token.
+func (b *httpBackend) query(in *http.Request) string {
+	q := in.URL.RawQuery
+	if b.tokenQueryParam != "" && q != "" {
+		values := in.URL.Query()
+		values.Del(b.tokenQueryParam)
+		q = values.Encode()
+	}
+	switch {
+	case b.target.RawQuery == "":
+		return q
+	case q == "":
+		return b.target.RawQuery
+	}
+	return b.target.RawQuery + "&" + q
+}
+
+func (b *httpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+	}
+	b.proxy.ServeHTTP(w, r)
+}
+
+// backendError is the ReverseProxy ErrorHandler: a backend that cannot be
+// reached is 502, one that does not answer in time 504.
+func (g *Gateway) backendError(w http.ResponseWriter, r *http.Request, err error) {
+	ex := exchangeFrom(r)
+	e := &httpError{status: http.StatusBadGateway, code: codeBackend, reason: reasonBackendDown,
+		detail: "backend request failed: " + redactURL(err.Error()), level: slog.LevelError}
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		e.status, e.reason, e.level = http.StatusRequestEntityTooLarge, reasonBodyTooLarge, slog.LevelInfo
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		e.status, e.reason = http.StatusGatewayTimeout, reasonBackendTimeout
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads this response.
+		e.status, e.reason, e.level = 499, "client_closed_request", slog.LevelInfo
+	}
+	g.writeError(w, ex, e)
+}
+
+// redactURL drops the query string from a url.Error message: the forwarded
+// query may hold values a log must not keep.
+func redactURL(msg string) string {
+	if i := strings.IndexByte(msg, '?'); i >= 0 {
+		if j := strings.IndexAny(msg[i:], "\": "); j >= 0 {
+			return msg[:i] + msg[i+j:]
+		}
+		return msg[:i]
+	}
+	return msg
+}

@@ -1,0 +1,83 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/keygate/keygate/internal/authz"
+)
+
+// withRouting checks that the path is canonical (400 otherwise, before any
+// routing), finds the deployment by its path prefix and the route in it, and
+// records both on the exchange.
+func (g *Gateway) withRouting(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ex := exchangeFrom(r)
+		escaped := r.URL.EscapedPath()
+		if r.URL.Opaque != "" {
+			// An opaque request target has no path to route: refuse rather
+			// than guess which spelling a backend would see.
+			g.writeError(w, ex, &httpError{status: http.StatusBadRequest, code: codeRouting,
+				reason: reasonBadPath, detail: "request target is not a plain absolute path", level: slog.LevelInfo})
+			return
+		}
+		path, err := authz.CanonicalPath(escaped)
+		if err != nil {
+			g.writeError(w, ex, &httpError{status: http.StatusBadRequest, code: codeRouting,
+				reason: reasonBadPath, detail: err.Error(), level: slog.LevelInfo})
+			return
+		}
+		dep, rest := g.deploymentFor(path)
+		if dep == nil {
+			g.writeError(w, ex, &httpError{status: http.StatusNotFound, code: codeRouting,
+				reason: reasonNoRoute, detail: "no deployment serves this path", level: slog.LevelInfo})
+			return
+		}
+		ex.dep = dep
+		ex.escapedPath = escaped
+		match, err := dep.table.Match(r.Method, rest)
+		if err != nil {
+			g.writeError(w, ex, routingError(err))
+			return
+		}
+		ex.route = dep.routes[match.Route]
+		ex.routePath = rest
+		ex.params = match.Params
+		next.ServeHTTP(w, r)
+	})
+}
+
+// routingError maps a route table miss to 404 or 405 with its Allow header.
+func routingError(err error) *httpError {
+	var notAllowed *authz.MethodNotAllowedError
+	if errors.As(err, &notAllowed) {
+		return &httpError{status: http.StatusMethodNotAllowed, code: codeRouting, reason: reasonMethod,
+			detail: "the route does not accept this method", allow: strings.Join(notAllowed.Allow, ", "),
+			level: slog.LevelInfo}
+	}
+	return &httpError{status: http.StatusNotFound, code: codeRouting, reason: reasonNoRoute,
+		detail: "no route matches the path", level: slog.LevelInfo}
+}
+
+// deploymentFor returns the deployment whose prefix owns path (the longest
+// one, on a segment boundary) and the path relative to it.
+func (g *Gateway) deploymentFor(path string) (*deployment, string) {
+	for _, dep := range g.deployments { // sorted longest prefix first
+		if dep.prefix == "/" {
+			return dep, path
+		}
+		if !strings.HasPrefix(path, dep.prefix) {
+			continue
+		}
+		rest := path[len(dep.prefix):]
+		if rest == "" {
+			return dep, "/"
+		}
+		if rest[0] == '/' {
+			return dep, rest
+		}
+	}
+	return nil, ""
+}

@@ -1,0 +1,61 @@
+package gateway
+
+import "github.com/keygate/keygate/internal/keys"
+
+// DeploymentSummary describes a compiled deployment for `keygate validate`.
+type DeploymentSummary struct {
+	PathPrefix string
+	// Auth is nil for a deployment whose routes are all open.
+	Auth   *AuthSummary
+	Routes []RouteSummary
+}
+
+// AuthSummary describes a deployment's authentication policy.
+type AuthSummary struct {
+	Type      string
+	TokenFrom string // e.g. "header Authorization (Bearer)" or "query parameter token"
+	Issuers   []string
+	Audiences []string
+	Anonymous bool
+	Keys      []KeySummary
+}
+
+// KeySummary describes one verification key.
+type KeySummary struct {
+	KID, Algorithm, Type string
+	Bits                 int
+}
+
+// RouteSummary describes one route.
+type RouteSummary struct {
+	Path          string
+	Methods       []string
+	Backend       string // "HTTP_BACKEND http://..." or "STOCK_RESPONSE_BACKEND 200"
+	Authorization string // "ANY_OF [a b]", "AUTHENTICATION_ONLY", "ANONYMOUS", "open"
+}
+
+// Summary describes the compiled gateway, deployments in the order served
+// (longest prefix first).
+func (g *Gateway) Summary() []DeploymentSummary {
+	out := make([]DeploymentSummary, 0, len(g.deployments))
+	for _, d := range g.deployments {
+		ds := DeploymentSummary{PathPrefix: d.prefix}
+		if d.auth != nil {
+			s := d.auth.summary
+			ds.Auth = &s
+		}
+		for _, r := range d.routes {
+			ds.Routes = append(ds.Routes, r.summary)
+		}
+		out = append(out, ds)
+	}
+	return out
+}
+
+func keySummaries(ks []*keys.Key) []KeySummary {
+	out := make([]KeySummary, len(ks))
+	for i, k := range ks {
+		out[i] = KeySummary{KID: k.ID, Algorithm: k.Algorithm, Type: k.Type(), Bits: k.Bits()}
+	}
+	return out
+}

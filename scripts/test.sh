@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs what the tests need, then
+# vets, tests, runs every fuzz target briefly and compiles the benchmarks.
+#
+# Env: FUZZTIME (default 5s per fuzz target; 0 skips fuzzing).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="/usr/local/go/bin:$PATH"
+FUZZTIME=${FUZZTIME:-5s}
+
+# The interop tests run the seed's openssl commands; they never skip.
+if ! command -v openssl >/dev/null; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "installing openssl (Debian package)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  else
+    echo "openssl is required by the interop tests: install it (apt-get install openssl)" >&2
+    exit 1
+  fi
+fi
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [[ -n $unformatted ]]; then
+  printf 'gofmt needed:\n%s\n' "$unformatted" >&2
+  exit 1
+fi
+go vet ./...
+
+if [[ $FUZZTIME != 0 ]]; then
+  for pkg in $(go list ./...); do
+    for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+      echo "fuzz $pkg $target ($FUZZTIME)"
+      if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1); then
+        printf '%s\n' "$out" >&2
+        exit 1
+      fi
+    done
+  done
+fi
+
+# Benchmarks only have to keep compiling and running here; figures come
+# from bench/ and go test -bench on a quiet machine.
+if ! out=$(go test -run='^$' -bench=. -benchtime=1x ./... 2>&1); then
+  printf '%s\n' "$out" >&2
+  exit 1
+fi
+
+go test -count=1 ./...
