@@ -73,10 +73,10 @@ func DecodeSpec(file string, data []byte) (*Spec, error) {
 // loadSpec decodes, validates and defaults one spec file's text.
 func (c *checker) loadSpec(data []byte) *Spec {
 	var s Spec
+	before := len(c.probs)
 	if !c.decodeInto(data, &s) {
 		return nil
 	}
-	before := len(c.probs)
 	c.spec("", &s)
 	if len(c.probs) > before {
 		return nil
@@ -85,9 +85,11 @@ func (c *checker) loadSpec(data []byte) *Spec {
 	return &s
 }
 
-// decodeInto decodes data into v (a pointer to struct) only when the text is
-// structurally clean: valid syntax, no duplicate or unknown keys, every
-// value of the right kind. It reports every structural problem.
+// decodeInto decodes data into v (a pointer to struct) and reports every
+// structural problem: syntax, duplicate or unknown keys, values of the wrong
+// kind. It returns whether v is worth validating: true also when the only
+// structural problems were unknown fields, so that one run reports those and
+// the validation problems together. Callers treat any problem as failure.
 func (c *checker) decodeInto(data []byte, v any) bool {
 	if len(data) > maxFileSize {
 		c.addf("", "%s; split it or remove what is not needed", errTooLarge)
@@ -107,14 +109,17 @@ func (c *checker) decodeInto(data []byte, v any) bool {
 		c.addf("", "the document is empty; give an object")
 		return false
 	}
-	before := len(c.probs)
+	before, unknownBefore := len(c.probs), c.unknownFields
 	c.strict("", tree, reflect.TypeOf(v).Elem())
-	if len(c.probs) > before {
-		return false
+	clean := len(c.probs) == before
+	if len(c.probs)-before != c.unknownFields-unknownBefore {
+		return false // a value of the wrong kind: validating the rest would mislead
 	}
 	if err := json.Unmarshal(js, v); err != nil {
-		// The strict walk should have caught this; report rather than hide it.
-		c.addf("", "cannot decode: %s", err)
+		if clean {
+			// The strict walk should have caught this; report rather than hide it.
+			c.addf("", "cannot decode: %s", err)
+		}
 		return false
 	}
 	return true

@@ -57,6 +57,9 @@ func (ps Problems) Is(target error) bool { return target == ErrInvalid }
 type checker struct {
 	file  string
 	probs Problems
+	// unknownFields counts the unknown-field problems, which (unlike a value
+	// of the wrong kind) leave the rest of a document worth validating.
+	unknownFields int
 }
 
 func (c *checker) addf(path, format string, args ...any) {

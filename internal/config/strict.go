@@ -176,10 +176,12 @@ func isOpaqueVariant(n *node, t reflect.Type) bool {
 func (c *checker) unknownField(path, key string, fields []field) {
 	for _, f := range fields {
 		if strings.EqualFold(f.name, key) {
+			c.unknownFields++
 			c.addf(path, "unknown field; did you mean %q? field names are case-sensitive", f.name)
 			return
 		}
 	}
+	c.unknownFields++
 	c.addf(path, "unknown field; check the spelling against the OCI API deployment specification")
 }
 
