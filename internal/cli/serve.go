@@ -29,6 +29,13 @@ EXAMPLES
 `
 
 func runServe(e *env, args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, e, args)
+}
+
+// serve runs the gateway until ctx is done.
+func serve(ctx context.Context, e *env, args []string) int {
 	fs := newFlags("serve")
 	var src sourceFlags
 	src.register(fs)
@@ -59,8 +66,6 @@ func runServe(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "%s: listen on %s: %v\n", fs.Name(), cfg.Listen, err)
 		return exitFail
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	log.Info("listening", "address", ln.Addr().String(), "deployments", len(cfg.Deployments))
 	if err := gateway.NewServer(g, log).Serve(ctx, ln, *shutdownTimeout); err != nil {
 		fmt.Fprintf(e.stderr, "%s: %v\n", fs.Name(), err)
