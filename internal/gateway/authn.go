@@ -122,6 +122,9 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 		}
 		tok, err := a.verifier.Verify(raw)
 		if err != nil {
+			if ex.decision != nil {
+				ex.decision.Token, ex.decision.Checks = a.verifier.Check(raw)
+			}
 			e := a.tokenError(tok, err)
 			if anonymous {
 				e.level = slog.LevelWarn

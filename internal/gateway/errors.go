@@ -55,6 +55,9 @@ type httpError struct {
 // writeError is the only place that writes an error response: status,
 // headers, the generic JSON body, and the execution log line with the reason.
 func (g *Gateway) writeError(w http.ResponseWriter, ex *exchange, e *httpError) {
+	if ex.decision != nil {
+		ex.decision.record(ex, e, false)
+	}
 	h := w.Header()
 	if e.challenge != "" {
 		h.Set("WWW-Authenticate", e.challenge)
@@ -78,6 +81,9 @@ func (g *Gateway) writeError(w http.ResponseWriter, ex *exchange, e *httpError) 
 // logRejection writes the execution log line of e, honouring the route's (or
 // deployment's) executionLog settings.
 func (g *Gateway) logRejection(ex *exchange, e *httpError) {
+	if ex.decision != nil && e.level == slog.LevelWarn {
+		ex.decision.record(ex, e, true)
+	}
 	if !ex.executionLogEnabled(e.level) {
 		return
 	}

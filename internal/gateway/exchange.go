@@ -30,6 +30,8 @@ type exchange struct {
 	params      authz.Params
 	// token is the verified token, nil on an open route or anonymous access.
 	token *token.Token
+	// decision is set when the request is a Decide call, not traffic.
+	decision *Decision
 }
 
 type exchangeKey struct{}
@@ -97,7 +99,7 @@ func (g *Gateway) withRequestID(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set(requestIDHeader, id)
-		ex := &exchange{requestID: id, start: g.now()}
+		ex := &exchange{requestID: id, start: g.now(), decision: decisionFrom(r.Context())}
 		ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
 		ex.ctx = ctx
 		next.ServeHTTP(w, r.WithContext(ctx))

@@ -70,7 +70,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // access log → route → authenticate → authorize → transform → backend.
 func (g *Gateway) chain() http.Handler {
 	backend := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		exchangeFrom(r).route.backend.ServeHTTP(w, r)
+		ex := exchangeFrom(r)
+		if ex.decision != nil {
+			ex.decision.Accepted = true
+			ex.decision.Token = ex.token
+			ex.decision.locate(ex)
+			return
+		}
+		ex.route.backend.ServeHTTP(w, r)
 	})
 	return g.withRequestID(
 		g.withAccessLog(

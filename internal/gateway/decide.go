@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/keygate/keygate/internal/token"
+)
+
+// Decision is what the gateway does with a request up to the backend:
+// routing, authentication and authorization, by the very middleware chain
+// that serves traffic, without calling the backend.
+type Decision struct {
+	// Accepted is true when the request would reach the backend.
+	Accepted bool
+	// Status is the status the gateway would answer on a rejection; 0 when
+	// Accepted (the backend decides).
+	Status int
+	// Code and Reason are the execution log's OCI code and keygate reason of
+	// a rejection; Detail is its message.
+	Code, Reason, Detail string
+	// Deployment and Route name what the request matched ("" if nothing).
+	Deployment, Route string
+	// Token is the decoded token, verified when Accepted on an
+	// authenticated route; nil when the request carried none.
+	Token *token.Token
+	// Checks are every failing token check, not just the first, when the
+	// token was rejected.
+	Checks []error
+	// Warnings are log lines that do not stop the request (an invalid
+	// token on an ANONYMOUS route).
+	Warnings []string
+}
+
+type decisionKey struct{}
+
+// Decide runs r through the middleware chain and reports the outcome
+// instead of calling the backend. It is what `keygate token verify` uses, so
+// an offline answer is the answer serve would give.
+func (g *Gateway) Decide(r *http.Request) Decision {
+	d := &Decision{}
+	r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
+	g.handler.ServeHTTP(discardWriter{header: http.Header{}}, r)
+	return *d
+}
+
+// decisionFrom returns the Decision a Decide call is filling, or nil when
+// the request is real traffic.
+func decisionFrom(ctx context.Context) *Decision {
+	d, _ := ctx.Value(decisionKey{}).(*Decision)
+	return d
+}
+
+// record notes a rejection (or, with log-only set, a warning) on d.
+func (d *Decision) record(ex *exchange, e *httpError, logOnly bool) {
+	if logOnly {
+		d.Warnings = append(d.Warnings, e.reason+": "+e.detail)
+		return
+	}
+	d.Status, d.Code, d.Reason, d.Detail = e.status, e.code, e.reason, e.detail
+	d.locate(ex)
+}
+
+func (d *Decision) locate(ex *exchange) {
+	if ex.dep != nil {
+		d.Deployment = ex.dep.prefix
+	}
+	if ex.route != nil {
+		d.Route = ex.route.path
+	}
+}
+
+// discardWriter is the ResponseWriter of a Decide call: nothing is sent.
+type discardWriter struct{ header http.Header }
+
+func (w discardWriter) Header() http.Header         { return w.header }
+func (w discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w discardWriter) WriteHeader(int)             {}
