@@ -177,3 +177,14 @@ specificationFile: cannot read "testdata/valid/nope.json": file does not exist; 
 		t.Errorf("errors.Is(err, ErrInvalid) = false for %T", err)
 	}
 }
+
+func TestValidRemoteJWKS(t *testing.T) {
+	spec := loadSpecFile(t, "testdata/valid/remote_jwks.json")
+	v := spec.RequestPolicies.Authentication.Verification()
+	if v.Keys == nil || v.Keys.Type != KeySetRemoteJWKS || v.Keys.URI != "https://idp.example.com/jwks" {
+		t.Fatalf("keys = %+v, want the remote JWKS", v.Keys)
+	}
+	if got := v.Keys.CacheDuration(); got != time.Hour {
+		t.Errorf("cache duration = %v, want 1h", got)
+	}
+}

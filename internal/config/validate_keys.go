@@ -65,8 +65,6 @@ func (c *checker) remoteJWKS(p string, ks *KeySet) {
 	if ks.Keys != nil {
 		c.addf(at(p, "keys"), "only for STATIC_KEYS; remove it")
 	}
-	// Remote key sets arrive with a later issue; this one check goes then.
-	c.addf(at(p, "type"), "REMOTE_JWKS is not supported yet by keygate; use STATIC_KEYS")
 }
 
 // staticKey checks one key's members by format. Whether the key material is

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/token"
@@ -199,11 +200,16 @@ func tokenAttrs(tok *token.Token) []slog.Attr {
 	return attrs
 }
 
-// bounded cuts a client-supplied value for the log.
+// bounded cuts a client-supplied value for the log, on a rune boundary so
+// the log shows no broken character.
 func bounded(s string) string {
 	const max = 128
 	if len(s) <= max {
 		return s
 	}
-	return s[:max] + "..."
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
 )
 
@@ -34,7 +35,10 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
-	c := &compiler{g: g, transports: map[transportKey]*http.Transport{}}
+	c := &compiler{g: g, transports: map[transportKey]*http.Transport{}, keySets: opts.KeySets}
+	if c.keySets == nil {
+		c.keySets = NewKeySets(g.log, nil)
+	}
 	for _, d := range cfg.Deployments {
 		if dep := c.deployment(d); dep != nil {
 			g.deployments = append(g.deployments, dep)
@@ -54,6 +58,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 // compiler collects problems while it builds.
 type compiler struct {
 	g          *Gateway
+	keySets    *KeySets
 	transports map[transportKey]*http.Transport
 	problems   config.Problems
 }
@@ -206,15 +211,16 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 		auth.failCode, auth.loadingCode = codeTokenAuthFailed, codeTokenKeysLoading
 		keysAt = at + ".validationPolicy"
 		if fp := a.ValidationFailurePolicy; fp != nil && fp.Type == config.FailureModifyResponse {
-			auth.failure = &failureResponse{status: fp.ResponseCode.Int(), message: fp.ResponseMessage}
+			// responseCode is optional; its default is the 401 it replaces.
+			status := fp.ResponseCode.Int()
+			if status == 0 {
+				status = http.StatusUnauthorized
+			}
+			auth.failure = &failureResponse{status: status, message: fp.ResponseMessage}
 		}
 	}
-	set, err := staticKeySet(v.Keys, src, keysAt)
-	if err != nil {
-		var problems config.Problems
-		if errors.As(err, &problems) {
-			c.problems = append(c.problems, problems...)
-		}
+	set, summaries := c.keySet(v.Keys, src, keysAt)
+	if set == nil {
 		return auth
 	}
 	rules := make([]token.ClaimRule, len(v.Claims))
@@ -224,8 +230,27 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 	policy := token.Policy{Issuers: v.Issuers, Audiences: v.Audiences, MaxClockSkew: v.MaxClockSkew, VerifyClaims: rules}
 	auth.verifier = token.NewVerifier(set, policy, c.g.now)
 	auth.summary = AuthSummary{Type: a.Type, Issuers: v.Issuers, Audiences: v.Audiences,
-		Anonymous: a.IsAnonymousAccessAllowed, Keys: keySummaries(set.Keys()), TokenFrom: tokenFrom(ts)}
+		Anonymous: a.IsAnonymousAccessAllowed, Keys: summaries, TokenFrom: tokenFrom(ts)}
 	return auth
+}
+
+// keySet returns the resolver of a publicKeys/validationPolicy: a static
+// set parsed now, or the remote set of the registry. nil on problems.
+func (c *compiler) keySet(ks *config.KeySet, src config.Source, at string) (keys.Resolver, []KeySummary) {
+	if ks.Type == config.KeySetRemoteJWKS {
+		set := c.keySets.remote(remoteSource{url: ks.URI, insecure: ks.IsSslVerifyDisabled, refresh: ks.CacheDuration()})
+		c.g.remoteSets = append(c.g.remoteSets, set)
+		return set, []KeySummary{{KID: "(remote)", Algorithm: "from " + ks.URI}}
+	}
+	set, err := staticKeySet(ks, src, at)
+	if err != nil {
+		var problems config.Problems
+		if errors.As(err, &problems) {
+			c.problems = append(c.problems, problems...)
+		}
+		return nil, nil
+	}
+	return set, keySummaries(set.Keys())
 }
 
 // logPolicyOf compiles an executionLog logLevel (INFO, WARN, ERROR).

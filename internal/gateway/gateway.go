@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/authz"
+	"github.com/keygate/keygate/internal/keys"
 )
 
 // Gateway is a configuration compiled into ready values. It is immutable
@@ -22,6 +23,8 @@ type Gateway struct {
 	now         func() time.Time
 	accessLog   bool
 	buffers     *bufferPool
+	// remoteSets are the REMOTE_JWKS sets the deployments verify with.
+	remoteSets []*keys.RemoteSet
 }
 
 // deployment is one path prefix with its compiled specification.
@@ -59,6 +62,9 @@ type Options struct {
 	Now func() time.Time
 	// DisableAccessLog turns the per-request access line off. Default: false.
 	DisableAccessLog bool
+	// KeySets holds the remote key sets, shared across reloads. Default: a
+	// new registry that is never started, so no JWKS is fetched (validate).
+	KeySets *KeySets
 }
 
 // ServeHTTP runs the request through the compiled middleware chain.

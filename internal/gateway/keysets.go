@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/keygate/keygate/internal/keys"
+)
+
+// KeySets owns the remote key sets (REMOTE_JWKS) of the gateways built with
+// it. A reload builds its new Gateway with the same KeySets, so a JWKS whose
+// source did not change keeps its loaded keys and its refresh schedule: a
+// reload never sends requests back to "keys not loaded yet".
+type KeySets struct {
+	log *slog.Logger
+
+	mu      sync.Mutex
+	ctx     context.Context // nil until Start: sets are made but not fetched
+	sets    map[remoteSource]*remoteEntry
+	observe func(keys.RemoteEvent)
+}
+
+// remoteSource is what makes two REMOTE_JWKS policies the same key set.
+type remoteSource struct {
+	url      string
+	insecure bool
+	refresh  time.Duration
+}
+
+type remoteEntry struct {
+	set    *keys.RemoteSet
+	cancel context.CancelFunc
+}
+
+// NewKeySets returns an empty registry whose fetch outcomes go to log.
+// observe, if not nil, also receives every event (metrics).
+func NewKeySets(log *slog.Logger, observe func(keys.RemoteEvent)) *KeySets {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &KeySets{log: log, sets: map[remoteSource]*remoteEntry{}, observe: observe}
+}
+
+// Start begins fetching every set, now and as they are added, until ctx is
+// done. Without Start nothing is fetched (keygate validate).
+func (ks *KeySets) Start(ctx context.Context) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ks.ctx = ctx
+	for _, e := range ks.sets {
+		ks.runLocked(e)
+	}
+}
+
+// remote returns the set for src, made on first use.
+func (ks *KeySets) remote(src remoteSource) *keys.RemoteSet {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if e, ok := ks.sets[src]; ok {
+		return e.set
+	}
+	e := &remoteEntry{set: keys.NewRemoteSet(keys.RemoteConfig{
+		URL: src.url, InsecureSkipVerify: src.insecure, Refresh: src.refresh, Observe: ks.logEvent,
+	})}
+	ks.sets[src] = e
+	if ks.ctx != nil {
+		ks.runLocked(e)
+	}
+	return e.set
+}
+
+func (ks *KeySets) runLocked(e *remoteEntry) {
+	if e.cancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(ks.ctx)
+	e.cancel = cancel
+	go e.set.Run(ctx)
+}
+
+// Retain stops and forgets every set g does not use: after a reload swapped
+// g in, the sets only the old configuration named have no reader left.
+func (ks *KeySets) Retain(g *Gateway) {
+	used := map[*keys.RemoteSet]bool{}
+	for _, s := range g.remoteSets {
+		used[s] = true
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	for src, e := range ks.sets {
+		if !used[e.set] {
+			if e.cancel != nil {
+				e.cancel()
+			}
+			delete(ks.sets, src)
+		}
+	}
+}
+
+// logEvent writes a fetch outcome to the execution log: a failure before
+// the first load is an ERROR (requests get 503), a failure with keys in use
+// a WARN (they keep verifying), a skipped key a WARN naming it.
+func (ks *KeySets) logEvent(e keys.RemoteEvent) {
+	if ks.observe != nil {
+		ks.observe(e)
+	}
+	attrs := []slog.Attr{slog.String("code", codeJWTKeysLoading), slog.String("jwksUri", e.URL), slog.Int("keys", e.Keys)}
+	switch e.Kind {
+	case keys.RemoteLoaded:
+		ks.log.LogAttrs(context.Background(), slog.LevelInfo, "jwks loaded", attrs...)
+	case keys.RemoteFailed:
+		level, msg := slog.LevelError, "jwks fetch failed; requests get 503 until it loads: "
+		if e.Stale {
+			level, msg = slog.LevelWarn, "jwks refresh failed; the last good keys stay in use: "
+		}
+		ks.log.LogAttrs(context.Background(), level, msg+e.Err.Error(), append(attrs, slog.String("reason", "jwks_fetch_failed"))...)
+	case keys.RemoteKeySkipped:
+		ks.log.LogAttrs(context.Background(), slog.LevelWarn, "jwks key skipped: "+e.Err.Error(), append(attrs, slog.String("reason", "jwks_key_skipped"))...)
+	}
+}
+
+// Ready reports whether every remote key set of g has loaded: a deployment
+// on a JWKS that never answered cannot serve authenticated routes.
+func (g *Gateway) Ready() bool {
+	for _, s := range g.remoteSets {
+		if !s.Loaded() {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitReady waits until Ready or ctx is done, and reports Ready.
+func (g *Gateway) WaitReady(ctx context.Context) bool {
+	for !g.Ready() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return true
+}
