@@ -141,6 +141,11 @@ func (b *httpBackend) query(in *http.Request) string {
 }
 
 func (b *httpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > maxRequestBody {
+		// Announced too large: refuse before the backend sees a byte.
+		b.proxy.ErrorHandler(w, r, &http.MaxBytesError{Limit: maxRequestBody})
+		return
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 	}

@@ -15,7 +15,14 @@ import (
 func (g *Gateway) withRouting(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)
-		escaped := r.URL.EscapedPath()
+		// RawPath is the path exactly as it arrived whenever that differs
+		// from Path's default escaping. EscapedPath would re-escape the
+		// decoded Path when RawPath holds a byte such as '|', turning a
+		// refused "%2f" into a plain '/' before CanonicalPath sees it.
+		escaped := r.URL.RawPath
+		if escaped == "" {
+			escaped = r.URL.EscapedPath()
+		}
 		if r.URL.Opaque != "" {
 			// An opaque request target has no path to route: refuse rather
 			// than guess which spelling a backend would see.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 )
 
@@ -32,7 +33,10 @@ func (g *Gateway) withTransform(next http.Handler) http.Handler {
 		}
 		for name := range h {
 			if strings.IndexByte(name, '_') >= 0 || gatewayHeaders[name] {
-				if gatewayHeaders[textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(name, "_", "-"))] {
+				// A backend that folds '_' into '-' would read
+				// X_HTTP_Method_Override as the override too (R5).
+				dashed := textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(name, "_", "-"))
+				if gatewayHeaders[dashed] || slices.Contains(methodOverrideHeaders, dashed) {
 					delete(h, name)
 				}
 			}
@@ -40,6 +44,15 @@ func (g *Gateway) withTransform(next http.Handler) http.Handler {
 		if h.Get("Upgrade") != "" {
 			// No route allows protocol upgrades: the request is served as a
 			// plain request and the backend never sees the upgrade offer.
+			// The headers Connection names (HTTP2-Settings ...) are hop-by-hop
+			// too; ReverseProxy can only drop them while Connection is there.
+			for _, v := range h["Connection"] {
+				for _, name := range strings.Split(v, ",") {
+					if name = textproto.TrimString(name); name != "" {
+						h.Del(name)
+					}
+				}
+			}
 			h.Del("Upgrade")
 			h.Del("Connection")
 		}
