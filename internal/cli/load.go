@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"time"
+	"path/filepath"
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
@@ -42,7 +44,7 @@ func (s *sourceFlags) check() string {
 
 // load reads and validates the configuration, then compiles it, so that
 // every problem (structure, keys, routes) is reported at once.
-func (s *sourceFlags) load(log *slog.Logger, now func() time.Time, disableAccessLog bool) (*config.Gateway, *gateway.Gateway, error) {
+func (s *sourceFlags) load(opts gateway.Options) (*config.Gateway, *gateway.Gateway, error) {
 	var (
 		cfg *config.Gateway
 		err error
@@ -58,11 +60,47 @@ func (s *sourceFlags) load(log *slog.Logger, now func() time.Time, disableAccess
 	if s.listen != "" {
 		cfg.Listen = s.listen
 	}
-	g, err := gateway.New(cfg, gateway.Options{Logger: log, Now: now, DisableAccessLog: disableAccessLog})
+	g, err := gateway.New(cfg, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, g, nil
+}
+
+// files lists the files a loaded configuration was read from: the config
+// or spec file given, and every specification file it names.
+func (s *sourceFlags) files(cfg *config.Gateway) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(name string) {
+		if name == "" {
+			return
+		}
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	add(s.config)
+	add(s.spec)
+	for _, d := range cfg.Deployments {
+		add(d.Source.File)
+	}
+	return out
+}
+
+// configVersion is a short hash of the loaded configuration (specs
+// included), logged so an operator can tell which version is live.
+func configVersion(cfg *config.Gateway) string {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
 }
 
 // printProblems writes each configuration problem on its own line, or the

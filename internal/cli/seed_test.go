@@ -151,41 +151,78 @@ func (l *lockedLog) waitFor(s string) bool {
 // and returns the base URL it listens on and its log.
 func startServe(t *testing.T, args ...string) (string, *lockedLog) {
 	t.Helper()
+	return startServeHUP(t, nil, args...)
+}
+
+// startServeHUP is startServe with a channel standing in for SIGHUP.
+func startServeHUP(t *testing.T, hup <-chan os.Signal, args ...string) (string, *lockedLog) {
+	t.Helper()
+	p := startServeProcess(t, hup, args...)
+	t.Cleanup(func() {
+		if code := p.stop(); code != exitOK {
+			t.Errorf("serve exited %d, want 0\n%s", code, p.logs.String())
+		}
+	})
+	return p.base, p.logs
+}
+
+// servedGateway is `keygate serve` running in-process.
+type servedGateway struct {
+	base  string // http://host:port of the main listener
+	admin string // host:port of the admin listener, if any
+	logs  *lockedLog
+	// stop cancels serve's context (SIGTERM) and returns its exit code.
+	stop func() int
+}
+
+// startServeProcess starts serve and waits until it listens. The caller stops it.
+func startServeProcess(t *testing.T, hup <-chan os.Signal, args ...string) *servedGateway {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	logs := &lockedLog{}
+	p := &servedGateway{logs: &lockedLog{}}
 	done := make(chan int, 1)
 	go func() {
-		done <- serve(ctx, &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: pw}, args)
+		done <- serve(ctx, &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: pw}, args, hup)
 		pw.Close()
 	}()
+	var once sync.Once
+	code := 0
+	p.stop = func() int {
+		once.Do(func() { cancel(); code = <-done })
+		return code
+	}
 	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			_, _ = logs.Write([]byte(line + "\n"))
-			var m struct{ Message, Address string }
-			if json.Unmarshal([]byte(line), &m) == nil && m.Message == "listening" {
+	go scanServeLog(pr, p, addr)
+	select {
+	case a := <-addr:
+		p.base = "http://" + a
+		return p
+	case c := <-done:
+		t.Fatalf("serve exited %d before listening\n%s", c, p.logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve did not start\n%s", p.logs.String())
+	}
+	return nil
+}
+
+// scanServeLog copies serve's log lines and picks up the listen addresses.
+func scanServeLog(r io.Reader, p *servedGateway, addr chan<- string) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		var m struct{ Message, Address string }
+		if json.Unmarshal([]byte(line), &m) == nil {
+			switch m.Message {
+			case "admin listening":
+				// Logged before "listening": the send on addr publishes it.
+				p.admin = m.Address
+			case "listening":
 				addr <- m.Address
 			}
 		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("serve exited %d, want 0\n%s", code, logs.String())
-		}
-	})
-	select {
-	case a := <-addr:
-		return "http://" + a, logs
-	case code := <-done:
-		t.Fatalf("serve exited %d before listening\n%s", code, logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("serve did not start\n%s", logs.String())
+		_, _ = p.logs.Write([]byte(line + "\n"))
 	}
-	return "", nil
+	_, _ = io.Copy(io.Discard, r)
 }

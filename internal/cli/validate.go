@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/keygate/keygate/internal/gateway"
 )
@@ -39,8 +38,7 @@ func runValidate(e *env, args []string) int {
 	if fs.NArg() > 0 {
 		return usageError(e, fs.Name(), fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
-	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg, g, err := src.load(discard, time.Now, true)
+	cfg, g, err := src.load(gateway.Options{Logger: slog.New(slog.DiscardHandler), DisableAccessLog: true})
 	if err != nil {
 		printProblems(e.stderr, fs.Name(), err)
 		return exitFail

@@ -38,22 +38,26 @@ func (rec *recorder) Flush() {
 
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-// withAccessLog writes one line per request once it is answered. The path is
-// logged without its query string: a token may travel there (RFC 6750 §5.3).
+// withAccessLog writes one line per request once it is answered, and counts
+// it in the metrics. The path is logged without its query string: a token
+// may travel there (RFC 6750 §5.3).
 func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
-	if !g.accessLog {
+	if !g.accessLog && g.metrics == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		ex := exchangeFrom(r)
-		if ex.dep != nil && !ex.dep.accessLog {
-			return
-		}
 		status := rec.status
 		if status == 0 {
 			status = http.StatusOK
+		}
+		if ex.decision == nil {
+			g.metrics.request(ex, r.Method, status)
+		}
+		if !g.accessLog || ex.dep != nil && !ex.dep.accessLog {
+			return
 		}
 		attrs := []slog.Attr{
 			slog.String("opcRequestId", ex.requestID),

@@ -137,6 +137,9 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 			return
 		}
 		ex.token = tok
+		if ex.decision == nil {
+			g.metrics.decision(ex, "authentication", "allow", "valid_token")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -30,6 +30,9 @@ func (g *Gateway) withAuthorization(next http.Handler) http.Handler {
 			})
 			return
 		}
+		if ex.decision == nil {
+			g.metrics.decision(ex, "authorization", "allow", "allowed")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -28,6 +28,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 		now:       opts.Now,
 		accessLog: !opts.DisableAccessLog,
 		buffers:   newBufferPool(),
+		metrics:   opts.Metrics,
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))

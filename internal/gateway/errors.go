@@ -57,6 +57,8 @@ type httpError struct {
 func (g *Gateway) writeError(w http.ResponseWriter, ex *exchange, e *httpError) {
 	if ex.decision != nil {
 		ex.decision.record(ex, e, false)
+	} else if stage := e.stage(); stage != "" {
+		g.metrics.decision(ex, stage, "deny", e.reason)
 	}
 	h := w.Header()
 	if e.challenge != "" {
@@ -76,6 +78,18 @@ func (g *Gateway) writeError(w http.ResponseWriter, ex *exchange, e *httpError) 
 	w.WriteHeader(e.status)
 	_, _ = w.Write(body)
 	g.logRejection(ex, e)
+}
+
+// stage names the decision a rejection belongs to, for metrics: "" for
+// routing and backend errors, which are not access decisions.
+func (e *httpError) stage() string {
+	switch e.code {
+	case codeJWTAuthFailed, codeTokenAuthFailed, codeJWTKeysLoading, codeTokenKeysLoading:
+		return "authentication"
+	case codeUnauthorized:
+		return "authorization"
+	}
+	return ""
 }
 
 // logRejection writes the execution log line of e, honouring the route's (or

@@ -25,6 +25,7 @@ type Gateway struct {
 	buffers     *bufferPool
 	// remoteSets are the REMOTE_JWKS sets the deployments verify with.
 	remoteSets []*keys.RemoteSet
+	metrics    *Metrics
 }
 
 // deployment is one path prefix with its compiled specification.
@@ -65,6 +66,8 @@ type Options struct {
 	// KeySets holds the remote key sets, shared across reloads. Default: a
 	// new registry that is never started, so no JWKS is fetched (validate).
 	KeySets *KeySets
+	// Metrics receives request, decision and backend metrics. Default: none.
+	Metrics *Metrics
 }
 
 // ServeHTTP runs the request through the compiled middleware chain.

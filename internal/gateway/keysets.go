@@ -80,6 +80,17 @@ func (ks *KeySets) runLocked(e *remoteEntry) {
 	go e.set.Run(ctx)
 }
 
+// all returns every set in the registry.
+func (ks *KeySets) all() []*keys.RemoteSet {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	out := make([]*keys.RemoteSet, 0, len(ks.sets))
+	for _, e := range ks.sets {
+		out = append(out, e.set)
+	}
+	return out
+}
+
 // Retain stops and forgets every set g does not use: after a reload swapped
 // g in, the sets only the old configuration named have no reader left.
 func (ks *KeySets) Retain(g *Gateway) {

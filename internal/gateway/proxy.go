@@ -87,13 +87,14 @@ type httpBackend struct {
 	// tokenQueryParam is removed from the forwarded query (RFC 6750 §5.3).
 	tokenQueryParam string
 	proxy           *httputil.ReverseProxy
+	metrics         *Metrics
 }
 
 // newHTTPBackend builds the proxy for one route. Rewrite (not Director) runs
 // after hop-by-hop headers are gone, so the gateway's own headers survive a
 // hostile Connection header (golang/go#50580).
 func (g *Gateway) newHTTPBackend(target *url.URL, path *pathTemplate, tokenQueryParam string, transport http.RoundTripper) *httpBackend {
-	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam}
+	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam, metrics: g.metrics}
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite:      b.rewrite,
 		Transport:    transport,
@@ -149,7 +150,13 @@ func (b *httpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 	}
+	if b.metrics == nil {
+		b.proxy.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
 	b.proxy.ServeHTTP(w, r)
+	b.metrics.backend(exchangeFrom(r), time.Since(start))
 }
 
 // backendError is the ReverseProxy ErrorHandler: a backend that cannot be

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,11 +40,20 @@ func NewServer(handler http.Handler, log *slog.Logger) *Server {
 	}
 }
 
+// UseTLS makes Serve speak TLS with cfg (HTTP/2 included).
+func (s *Server) UseTLS(cfg *tls.Config) { s.http.TLSConfig = cfg }
+
 // Serve accepts connections on ln until ctx is done, then stops accepting,
 // lets in-flight requests finish within drain, and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(ln) }()
+	go func() {
+		if s.http.TLSConfig != nil {
+			errc <- s.http.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- s.http.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+)
+
+// Reload timing: file events come in bursts (an editor's write-rename, a
+// Kubernetes ConfigMap's symlink swap), so a reload waits for quiet; a new
+// remote JWKS gets a moment to load before its gateway takes traffic.
+const (
+	reloadDebounce  = 250 * time.Millisecond
+	reloadReadyWait = 10 * time.Second
+)
+
+// reloader rebuilds the gateway from its sources and swaps it in; an
+// invalid configuration leaves the running one in place.
+type reloader struct {
+	src     sourceFlags
+	opts    gateway.Options
+	live    *gateway.Live
+	log     *slog.Logger
+	metrics *gateway.Metrics
+
+	mu      sync.Mutex
+	version string
+	listen  string
+	files   []string
+}
+
+func newReloader(src sourceFlags, opts gateway.Options, cfg *config.Gateway, live *gateway.Live, metrics *gateway.Metrics) *reloader {
+	r := &reloader{src: src, opts: opts, live: live, log: opts.Logger, metrics: metrics,
+		version: configVersion(cfg), listen: cfg.Listen, files: src.files(cfg)}
+	metrics.ConfigLoaded(r.version, true)
+	return r
+}
+
+// reload loads, validates and compiles the configuration again and swaps
+// it in. It reports whether a new configuration went live.
+func (r *reloader) reload(cause string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg, g, err := r.src.load(r.opts)
+	if err != nil {
+		var problems config.Problems
+		if errors.As(err, &problems) {
+			for _, p := range problems {
+				r.log.Error("reload: "+p.Error(), "cause", cause, "reason", "invalid_config")
+			}
+		}
+		r.log.Error("reload refused; the running configuration stays live", "cause", cause,
+			"version", r.version, "error", err.Error())
+		r.metrics.ConfigLoaded(r.version, false)
+		return false
+	}
+	version := configVersion(cfg)
+	if version == r.version {
+		r.log.Info("reload: configuration unchanged", "cause", cause, "version", version)
+		return false
+	}
+	if cfg.Listen != r.listen {
+		r.log.Warn("reload: listen address changes need a restart; still listening on the old one",
+			"listen", r.listen, "configured", cfg.Listen)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reloadReadyWait)
+	if !g.WaitReady(ctx) {
+		r.log.Warn("reload: a remote JWKS of the new configuration has not loaded yet; its routes answer 503 until it does")
+	}
+	cancel()
+	r.live.Swap(g)
+	if r.opts.KeySets != nil {
+		r.opts.KeySets.Retain(g)
+	}
+	r.version, r.files = version, r.src.files(cfg)
+	r.metrics.ConfigLoaded(version, true)
+	r.log.Info("configuration reloaded", "cause", cause, "version", version)
+	return true
+}
+
+// watch reloads on SIGHUP and on changes of the configuration's files until
+// ctx is done. It watches the files' directories, which also sees editors
+// that replace a file and Kubernetes' ConfigMap "..data" symlink swap.
+func (r *reloader) watch(ctx context.Context, hup <-chan os.Signal) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		r.log.Error("file watching is off; reload with SIGHUP", "error", err.Error())
+		w = nil
+	}
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if w != nil {
+		defer w.Close()
+		r.watchDirs(w)
+		events, errs = w.Events, w.Errors
+	}
+	debounce := time.NewTimer(time.Hour)
+	debounce.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.reload("SIGHUP")
+		case ev := <-events:
+			if r.concerns(ev.Name) {
+				debounce.Reset(reloadDebounce)
+			}
+		case err := <-errs:
+			r.log.Warn("file watcher", "error", err.Error())
+		case <-debounce.C:
+			if r.reload("file change") && w != nil {
+				r.watchDirs(w)
+			}
+		}
+	}
+}
+
+// watchDirs adds the directory of every configuration file to w.
+func (r *reloader) watchDirs(w *fsnotify.Watcher) {
+	r.mu.Lock()
+	files := r.files
+	r.mu.Unlock()
+	for _, f := range files {
+		if err := w.Add(filepath.Dir(f)); err != nil {
+			r.log.Warn("cannot watch for changes; reload with SIGHUP", "dir", filepath.Dir(f), "error", err.Error())
+		}
+	}
+}
+
+// concerns reports whether a change of name can change the configuration.
+func (r *reloader) concerns(name string) bool {
+	if filepath.Base(name) == "..data" {
+		return true
+	}
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.files {
+		if f == abs {
+			return true
+		}
+	}
+	return false
+}

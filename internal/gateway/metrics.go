@@ -1,0 +1,177 @@
+package gateway
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/keygate/keygate/internal/keys"
+)
+
+// Metrics are keygate's Prometheus metrics. A nil *Metrics records nothing,
+// so the gateway works the same without an admin listener.
+type Metrics struct {
+	registry       *prometheus.Registry
+	requests       *prometheus.CounterVec
+	decisions      *prometheus.CounterVec
+	backendLatency *prometheus.HistogramVec
+	jwksFetches    *prometheus.CounterVec
+	cacheLookups   *prometheus.CounterVec
+	reloads        *prometheus.CounterVec
+	configInfo     *prometheus.GaugeVec
+}
+
+// NewMetrics registers keygate's metrics, plus the Go runtime and process
+// collectors, on a registry of its own.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_requests_total", Help: "Requests answered, by deployment, route, method and status.",
+		}, []string{"deployment", "route", "method", "status"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_auth_decisions_total",
+			Help: "Authentication and authorization decisions, by stage (authentication, authorization), outcome (allow, deny) and reason code.",
+		}, []string{"deployment", "stage", "outcome", "reason"}),
+		backendLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "keygate_backend_duration_seconds", Help: "Time from forwarding a request to the end of the backend's response.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"deployment", "route"}),
+		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_jwks_fetches_total", Help: "Remote JWKS fetch outcomes, by URI and result (loaded, failed, key_skipped).",
+		}, []string{"uri", "result"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_token_cache_lookups_total", Help: "Verified-token cache lookups, by result (hit, miss).",
+		}, []string{"result"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_config_reloads_total", Help: "Configuration reloads, by result (success, failure).",
+		}, []string{"result"}),
+		configInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "keygate_config_info", Help: "The live configuration: 1 for its version (a short hash).",
+		}, []string{"version"}),
+	}
+	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.jwksFetches, m.cacheLookups, m.reloads, m.configInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, result := range []string{"hit", "miss"} {
+		m.cacheLookups.WithLabelValues(result)
+	}
+	for _, result := range []string{"success", "failure"} {
+		m.reloads.WithLabelValues(result)
+	}
+	return m
+}
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// Register adds a collector to the metrics' registry.
+func (m *Metrics) Register(c prometheus.Collector) error { return m.registry.Register(c) }
+
+func (m *Metrics) request(ex *exchange, method string, status int) {
+	if m == nil {
+		return
+	}
+	dep, route := "", ""
+	if ex.dep != nil {
+		dep = ex.dep.prefix
+	}
+	if ex.route != nil {
+		route = ex.route.path
+	}
+	m.requests.WithLabelValues(dep, route, metricMethod(method), strconv.Itoa(status)).Inc()
+}
+
+// metricMethod keeps the method label's values few: a client choosing
+// arbitrary methods must not grow the metric without bound.
+func metricMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "OTHER"
+}
+
+func (m *Metrics) decision(ex *exchange, stage, outcome, reason string) {
+	if m == nil {
+		return
+	}
+	dep := ""
+	if ex.dep != nil {
+		dep = ex.dep.prefix
+	}
+	m.decisions.WithLabelValues(dep, stage, outcome, reason).Inc()
+}
+
+func (m *Metrics) backend(ex *exchange, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.backendLatency.WithLabelValues(ex.dep.prefix, ex.route.path).Observe(d.Seconds())
+}
+
+// ObserveJWKS counts a remote key set's fetch outcome.
+func (m *Metrics) ObserveJWKS(e keys.RemoteEvent) {
+	if m == nil {
+		return
+	}
+	m.jwksFetches.WithLabelValues(e.URL, e.Kind.String()).Inc()
+}
+
+// CacheLookup counts a verified-token cache hit or miss.
+func (m *Metrics) CacheLookup(hit bool) {
+	if m == nil {
+		return
+	}
+	if hit {
+		m.cacheLookups.WithLabelValues("hit").Inc()
+		return
+	}
+	m.cacheLookups.WithLabelValues("miss").Inc()
+}
+
+// ConfigLoaded records a configuration load: on success version becomes
+// the live one.
+func (m *Metrics) ConfigLoaded(version string, ok bool) {
+	if m == nil {
+		return
+	}
+	if !ok {
+		m.reloads.WithLabelValues("failure").Inc()
+		return
+	}
+	m.reloads.WithLabelValues("success").Inc()
+	m.configInfo.Reset()
+	m.configInfo.WithLabelValues(version).Set(1)
+}
+
+// keySetAge is a collector for the age of every remote key set's keys.
+type keySetAge struct {
+	sets *KeySets
+	desc *prometheus.Desc
+}
+
+// WatchKeySets exports keygate_jwks_age_seconds for every set of ks.
+func (m *Metrics) WatchKeySets(ks *KeySets) {
+	if m == nil {
+		return
+	}
+	m.registry.MustRegister(&keySetAge{sets: ks, desc: prometheus.NewDesc("keygate_jwks_age_seconds",
+		"Seconds since the keys in use were fetched; absent until the first load.", []string{"uri"}, nil)})
+}
+
+func (c *keySetAge) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *keySetAge) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.sets.all() {
+		if at := s.LoadedAt(); !at.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, time.Since(at).Seconds(), s.URL())
+		}
+	}
+}
