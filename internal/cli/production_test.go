@@ -52,22 +52,25 @@ func TestAdminMetricsAndProbes(t *testing.T) {
 		t.Errorf("/debug/pprof/ without --pprof = %d, want 404", code)
 	}
 	stranger := newRotationKey(t, "stranger")
-	get(t, p.base+"/p/r", k.token(t))
+	valid := k.token(t)
+	get(t, p.base+"/p/r", valid)
+	get(t, p.base+"/p/r", valid) // the second is a cache hit
 	get(t, p.base+"/p/r", "")
 	get(t, p.base+"/p/r", stranger.token(t))
 	get(t, p.base+"/p/nothing", "")
 
 	_, metrics := adminGet(t, p, "/metrics")
 	for _, want := range []string{
-		`keygate_requests_total{deployment="/p",method="GET",route="/r",status="200"} 1`,
+		`keygate_requests_total{deployment="/p",method="GET",route="/r",status="200"} 2`,
 		`keygate_requests_total{deployment="/p",method="GET",route="/r",status="401"} 2`,
 		`keygate_requests_total{deployment="/p",method="GET",route="",status="404"} 1`,
-		`keygate_auth_decisions_total{deployment="/p",outcome="allow",reason="valid_token",stage="authentication"} 1`,
+		`keygate_auth_decisions_total{deployment="/p",outcome="allow",reason="valid_token",stage="authentication"} 2`,
 		`keygate_auth_decisions_total{deployment="/p",outcome="deny",reason="missing_token",stage="authentication"} 1`,
 		`keygate_auth_decisions_total{deployment="/p",outcome="deny",reason="unknown_kid",stage="authentication"} 1`,
 		`keygate_config_reloads_total{result="success"} 1`,
 		`keygate_config_info{version="`,
-		`keygate_token_cache_lookups_total{result="hit"}`,
+		`keygate_token_cache_lookups_total{result="hit"} 1`,
+		`keygate_token_cache_lookups_total{result="miss"} 2`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(metrics, want) {

@@ -78,6 +78,8 @@ func (r *reloader) reload(cause string) bool {
 	}
 	cancel()
 	r.live.Swap(g)
+	// Tokens verified under the old configuration are checked afresh.
+	r.opts.TokenCache.Purge()
 	if r.opts.KeySets != nil {
 		r.opts.KeySets.Retain(g)
 	}

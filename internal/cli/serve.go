@@ -15,6 +15,7 @@ import (
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/token"
 )
 
 const serveUsage = `keygate serve: run the gateway on an OCI API deployment specification.
@@ -51,6 +52,7 @@ type serveFlags struct {
 	admin               string
 	pprof               bool
 	tlsCert, tlsKey     string
+	tokenCacheSize      int
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -63,11 +65,15 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the admin listener")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate `file` (PEM) for the main listener; reloaded when it changes")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key `file` (PEM) for the main listener")
+	fs.IntVar(&f.tokenCacheSize, "token-cache-size", 100000, "verified tokens remembered across requests (`entries`); 0 verifies every request in full")
 }
 
 func (f *serveFlags) check() string {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return "give both --tls-cert and --tls-key, or neither"
+	}
+	if f.tokenCacheSize < 0 {
+		return "--token-cache-size must be 0 or more"
 	}
 	if f.pprof && f.admin == "" {
 		return "--pprof needs --admin"
@@ -120,7 +126,10 @@ func run(ctx context.Context, src sourceFlags, sf serveFlags, log *slog.Logger, 
 	keySets := gateway.NewKeySets(log, metrics.ObserveJWKS)
 	metrics.WatchKeySets(keySets)
 	keySets.Start(ctx)
-	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: sf.noAccessLog, KeySets: keySets, Metrics: metrics}
+	cache := token.NewCache(sf.tokenCacheSize)
+	metrics.WatchTokenCache(cache)
+	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: sf.noAccessLog, KeySets: keySets,
+		Metrics: metrics, TokenCache: cache}
 	cfg, g, err := src.load(opts)
 	if err != nil {
 		return err

@@ -36,7 +36,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
-	c := &compiler{g: g, transports: map[transportKey]*http.Transport{}, keySets: opts.KeySets}
+	c := &compiler{g: g, transports: map[transportKey]*http.Transport{}, keySets: opts.KeySets, tokenCache: opts.TokenCache}
 	if c.keySets == nil {
 		c.keySets = NewKeySets(g.log, nil)
 	}
@@ -60,6 +60,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 type compiler struct {
 	g          *Gateway
 	keySets    *KeySets
+	tokenCache *token.Cache
 	transports map[transportKey]*http.Transport
 	problems   config.Problems
 }
@@ -230,6 +231,7 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 	}
 	policy := token.Policy{Issuers: v.Issuers, Audiences: v.Audiences, MaxClockSkew: v.MaxClockSkew, VerifyClaims: rules}
 	auth.verifier = token.NewVerifier(set, policy, c.g.now)
+	auth.verifier.UseCache(c.tokenCache)
 	auth.summary = AuthSummary{Type: a.Type, Issuers: v.Issuers, Audiences: v.Audiences,
 		Anonymous: a.IsAnonymousAccessAllowed, Keys: summaries, TokenFrom: tokenFrom(ts)}
 	return auth

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/keys"
+	"github.com/keygate/keygate/internal/token"
 )
 
 // Gateway is a configuration compiled into ready values. It is immutable
@@ -68,6 +69,10 @@ type Options struct {
 	KeySets *KeySets
 	// Metrics receives request, decision and backend metrics. Default: none.
 	Metrics *Metrics
+	// TokenCache remembers verified tokens across requests (and across
+	// deployments: entries are per verifier). Default nil: every request
+	// pays a full verification.
+	TokenCache *token.Cache
 }
 
 // ServeHTTP runs the request through the compiled middleware chain.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/keygate/keygate/internal/keys"
+	"github.com/keygate/keygate/internal/token"
 )
 
 // Metrics are keygate's Prometheus metrics. A nil *Metrics records nothing,
@@ -20,7 +21,6 @@ type Metrics struct {
 	decisions      *prometheus.CounterVec
 	backendLatency *prometheus.HistogramVec
 	jwksFetches    *prometheus.CounterVec
-	cacheLookups   *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 }
@@ -44,9 +44,6 @@ func NewMetrics() *Metrics {
 		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_jwks_fetches_total", Help: "Remote JWKS fetch outcomes, by URI and result (loaded, failed, key_skipped).",
 		}, []string{"uri", "result"}),
-		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "keygate_token_cache_lookups_total", Help: "Verified-token cache lookups, by result (hit, miss).",
-		}, []string{"result"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_config_reloads_total", Help: "Configuration reloads, by result (success, failure).",
 		}, []string{"result"}),
@@ -54,11 +51,8 @@ func NewMetrics() *Metrics {
 			Name: "keygate_config_info", Help: "The live configuration: 1 for its version (a short hash).",
 		}, []string{"version"}),
 	}
-	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.jwksFetches, m.cacheLookups, m.reloads, m.configInfo,
+	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.jwksFetches, m.reloads, m.configInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, result := range []string{"hit", "miss"} {
-		m.cacheLookups.WithLabelValues(result)
-	}
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
 	}
@@ -124,16 +118,25 @@ func (m *Metrics) ObserveJWKS(e keys.RemoteEvent) {
 	m.jwksFetches.WithLabelValues(e.URL, e.Kind.String()).Inc()
 }
 
-// CacheLookup counts a verified-token cache hit or miss.
-func (m *Metrics) CacheLookup(hit bool) {
+// WatchTokenCache exports the verified-token cache's hits and misses. The
+// cache counts them itself, so a request pays no metric update for them.
+func (m *Metrics) WatchTokenCache(c *token.Cache) {
 	if m == nil {
 		return
 	}
-	if hit {
-		m.cacheLookups.WithLabelValues("hit").Inc()
-		return
+	for _, result := range []string{"hit", "miss"} {
+		hit := result == "hit"
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "keygate_token_cache_lookups_total", Help: "Verified-token cache lookups, by result (hit, miss).",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 {
+			hits, misses := c.Stats()
+			if hit {
+				return float64(hits)
+			}
+			return float64(misses)
+		}))
 	}
-	m.cacheLookups.WithLabelValues("miss").Inc()
 }
 
 // ConfigLoaded records a configuration load: on success version becomes

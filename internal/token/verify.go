@@ -63,6 +63,9 @@ type Verifier struct {
 	policy Policy
 	skew   time.Duration
 	now    func() time.Time
+	// cache, when set, remembers accepted tokens (see UseCache).
+	cache   *Cache
+	cacheID uint64
 }
 
 // NewVerifier returns a Verifier that finds keys with resolver and applies
@@ -89,6 +92,9 @@ func NewVerifier(resolver keys.Resolver, policy Policy, now func() time.Time) *V
 // is nil when even the header could not be decoded, and otherwise holds
 // UNVERIFIED values for logging only (see Token).
 func (v *Verifier) Verify(raw string) (*Token, error) {
+	if v.cache != nil {
+		return v.verifyCached(raw)
+	}
 	tok, errs := v.run(raw, false)
 	if len(errs) > 0 {
 		return tok, errs[0]
