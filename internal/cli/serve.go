@@ -102,7 +102,9 @@ func serve(ctx context.Context, e *env, args []string, hup <-chan os.Signal) int
 	if problem != "" {
 		return usageError(e, fs.Name(), problem)
 	}
-	log, err := newLogger(e.stderr, sf.logFormat, sf.logLevel)
+	logOut := newAsyncWriter(e.stderr)
+	defer logOut.Close()
+	log, err := newLogger(logOut, sf.logFormat, sf.logLevel)
 	if err != nil {
 		return usageError(e, fs.Name(), err.Error())
 	}
