@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -22,6 +23,9 @@ const (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// getenv reads an environment variable (os.Getenv in Main), for
+	// --key env:VAR.
+	getenv func(string) string
 }
 
 // command is one subcommand.
@@ -36,6 +40,9 @@ func commands() []command {
 		{"serve", "run the gateway", runServe},
 		{"validate", "check a configuration or spec and summarise it", runValidate},
 		{"demo", "run a ready demo: keys, spec, sample backend and gateway on loopback", runDemo},
+		{"keys", "generate a client key pair (PKCS8 private key, SPKI public key)", runKeys},
+		{"jwk", "print the public JWK of a PEM key, for a spec's static keys", runJWK},
+		{"token", "sign, inspect or verify a JWT, offline", runToken},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -60,7 +67,7 @@ EXAMPLES
 // Main runs keygate with args (without the program name) and returns the
 // process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText())
 		return exitUsage

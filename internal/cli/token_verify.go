@@ -1,0 +1,333 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/keys"
+	"github.com/keygate/keygate/internal/token"
+)
+
+const tokenVerifyUsage = `keygate token verify: would the gateway accept this token, and if not, why?
+
+USAGE
+  keygate token verify (--spec FILE [--path-prefix P] | --config FILE) --request "METHOD /path[?query]" [TOKEN|-]
+  keygate token verify (--jwk FILE | --pem FILE [--kid NAME]) --iss ISSUER --aud AUDIENCE [TOKEN|-]
+
+With a spec or config, the request runs through the very code serve runs
+(routing, authentication, authorization; the backend is not called), with
+the token placed where the deployment reads it (its tokenHeader and
+tokenAuthScheme, or tokenQueryParam). Without a TOKEN the request carries
+none; - reads the token from stdin. A REMOTE_JWKS is fetched as serve
+fetches it (for up to 10s); nothing else leaves the machine.
+
+The standalone form checks the token against one key (a JWK or JWKS file,
+or a PEM key whose kid is --kid, default its RFC 7638 thumbprint) and the
+given issuers and audiences; the TOKEN is the argument, or read from stdin
+when it is - or absent.
+
+Prints ACCEPT, or REJECT with the status the gateway would answer and the
+reason code of its execution log, then every failing check, not just the
+first, each with the fix in words. Exit 0 on ACCEPT, 1 on REJECT.
+
+EXAMPLES
+  keygate token verify --spec deployment.json --path-prefix /test3 --request "POST /test3/1" "$TOKEN"
+  keygate token sign --key client.key --kid client --iss me --aud api | keygate token verify --config gateway.yaml --request "GET /api/orders" -
+  keygate token verify --jwk client.jwk --iss suitable_issuer --aud suitable_audience "$TOKEN"
+  keygate token verify --pem public_key.crt --kid suitable_name --iss suitable_issuer --aud suitable_audience "$TOKEN"
+`
+
+// remoteKeysWait bounds how long token verify waits for a REMOTE_JWKS.
+const remoteKeysWait = 10 * time.Second
+
+// verifyFlags are token verify's flags, for both forms.
+type verifyFlags struct {
+	src      sourceFlags
+	request  string
+	jwk, pem string
+	kid, alg string
+	iss, aud listFlag
+	skew     time.Duration
+}
+
+func (v *verifyFlags) register(fs *flag.FlagSet) {
+	// The source flags read as they do for serve and validate; --listen
+	// means nothing here.
+	tmp := flag.NewFlagSet("", flag.ContinueOnError)
+	v.src.register(tmp)
+	tmp.VisitAll(func(f *flag.Flag) {
+		if f.Name != "listen" {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	fs.StringVar(&v.request, "request", "", `the request, "METHOD /path[?query]" with the deployment's prefix, e.g. "POST /test3/1" (a full URL is fine)`)
+	fs.StringVar(&v.jwk, "jwk", "", "standalone: verify with the JWK or JWKS in `FILE`")
+	fs.StringVar(&v.pem, "pem", "", "standalone: verify with the PEM public key in `FILE`")
+	fs.StringVar(&v.kid, "kid", "", "standalone: the `kid` of the --pem key (default: its RFC 7638 thumbprint), or of a --jwk without one")
+	fs.StringVar(&v.alg, "alg", "", "standalone: the `algorithm` the --pem key verifies (default: RS256, ES256/384/512, EdDSA)")
+	fs.Var(&v.iss, "iss", "standalone: an accepted `issuer`; repeatable")
+	fs.Var(&v.aud, "aud", "standalone: an accepted `audience`; repeatable")
+	fs.DurationVar(&v.skew, "max-clock-skew", 0, "standalone: leeway for exp, nbf and iat, as maxClockSkewInSeconds")
+}
+
+// check returns a usage problem with the combination of flags, or "".
+func (v *verifyFlags) check(fs *flag.FlagSet) string {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	gatewayForm := set["spec"] || set["config"] || set["request"] || set["path-prefix"]
+	standalone := set["jwk"] || set["pem"]
+	switch {
+	case gatewayForm && standalone:
+		return "give either --spec/--config with --request, or --jwk/--pem, not both"
+	case !gatewayForm && !standalone:
+		return `give --spec FILE (or --config FILE) with --request "METHOD /path", or --jwk FILE (or --pem FILE) with --iss and --aud`
+	case gatewayForm:
+		if problem := v.src.check(); problem != "" {
+			return problem
+		}
+		if v.request == "" {
+			return `give --request "METHOD /path", e.g. "POST /test3/1"`
+		}
+		for _, name := range []string{"kid", "alg", "iss", "aud", "max-clock-skew"} {
+			if set[name] {
+				return fmt.Sprintf("--%s belongs to the --jwk/--pem form; with --spec or --config the deployment decides", name)
+			}
+		}
+	case set["jwk"] && set["pem"]:
+		return "give either --jwk or --pem, not both"
+	case set["alg"] && !set["pem"]:
+		return "--alg applies to --pem only; a JWK carries its own alg"
+	case len(v.iss) == 0 || len(v.aud) == 0:
+		return "give --iss and --aud: the gateway checks both, so the standalone form does too"
+	case v.skew < 0 || v.skew > 120*time.Second:
+		return fmt.Sprintf("--max-clock-skew %s: want 0s to 2m0s, as maxClockSkewInSeconds", v.skew)
+	}
+	return ""
+}
+
+func runTokenVerify(e *env, args []string) int {
+	fs := newFlags("token verify")
+	var v verifyFlags
+	v.register(fs)
+	if code, ok := parseFlags(e, fs, tokenVerifyUsage, args); !ok {
+		return code
+	}
+	if problem := v.check(fs); problem != "" {
+		return usageError(e, fs.Name(), problem)
+	}
+	arg, problem := oneArg(fs.Args())
+	if problem != "" {
+		return usageError(e, fs.Name(), problem)
+	}
+	if v.jwk != "" || v.pem != "" {
+		return v.standalone(e, fs.Name(), arg)
+	}
+	req, err := parseRequestFlag(v.request)
+	if err == nil {
+		_, err = newHTTPRequest(req)
+	}
+	if err != nil {
+		return usageError(e, fs.Name(), err.Error())
+	}
+	raw := ""
+	if arg != "" {
+		if raw, err = readToken(e, arg); err != nil {
+			return failure(e, fs.Name(), err)
+		}
+	}
+	// A REMOTE_JWKS is fetched as serve fetches it; one that does not
+	// load in time makes the answer serve would give then: 503.
+	ctx, cancel := context.WithTimeout(context.Background(), remoteKeysWait)
+	defer cancel()
+	discard := slog.New(slog.DiscardHandler)
+	keySets := gateway.NewKeySets(discard, nil)
+	keySets.Start(ctx)
+	cfg, g, err := v.src.load(gateway.Options{Logger: discard, Now: time.Now, DisableAccessLog: true, KeySets: keySets})
+	if err != nil {
+		printProblems(e.stderr, fs.Name(), err)
+		return exitFail
+	}
+	g.WaitReady(ctx)
+	d, from := decide(g, cfg, req, raw)
+	view := &gatewayView{cfg: cfg, summary: g.Summary(), request: req, tokenFrom: from, hasToken: raw != ""}
+	if d.Reason == "method_not_allowed" {
+		view.allowed = allowedMethods(g, req)
+	}
+	return printDecision(e.stdout, d, raw, view)
+}
+
+// request is a parsed --request.
+type request struct {
+	method, target string
+}
+
+func (r request) String() string { return r.method + " " + r.target }
+
+// parseRequestFlag reads "METHOD /path?query". A full URL, as pasted from
+// a curl line, stands for its path and query.
+func parseRequestFlag(s string) (request, error) {
+	method, target, ok := strings.Cut(strings.TrimSpace(s), " ")
+	target = strings.TrimSpace(target)
+	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+		if u, err := url.Parse(target); err == nil {
+			target = u.RequestURI()
+		}
+	}
+	switch {
+	case !ok || method == "" || !strings.HasPrefix(target, "/"):
+		return request{}, fmt.Errorf(`--request %q: want "METHOD /path", e.g. "POST /test3/1"`, s)
+	case strings.ContainsAny(s, "\r\n\t") || strings.Contains(target, " "):
+		return request{}, fmt.Errorf(`--request %q: the path may not hold spaces or control characters; percent-encode them`, s)
+	}
+	return request{method: strings.ToUpper(method), target: target}, nil
+}
+
+// newHTTPRequest parses r the way the server parses a request line, so the
+// path reaches the gateway exactly as it would over the wire.
+func newHTTPRequest(r request) (*http.Request, error) {
+	line := r.method + " " + r.target + " HTTP/1.1\r\nHost: keygate.invalid\r\n\r\n"
+	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(line)))
+	if err != nil {
+		return nil, fmt.Errorf("--request %q: %w", r.String(), err)
+	}
+	req.RemoteAddr = "127.0.0.1:0"
+	return req, nil
+}
+
+// decide runs the request through the gateway. A token goes where the
+// deployment that owns the path reads it, found by a first run without one
+// (so the owner is chosen by the gateway's own routing). from says where
+// the token was put.
+func decide(g *gateway.Gateway, cfg *config.Gateway, r request, raw string) (gateway.Decision, string) {
+	req, _ := newHTTPRequest(r) // checked by runTokenVerify
+	first := g.Decide(req)
+	if raw == "" {
+		return first, ""
+	}
+	ts := config.TokenSource{Header: "Authorization", Scheme: "Bearer"}
+	if a := authenticationOf(cfg, first.Deployment); a != nil {
+		ts = a.TokenSource()
+	}
+	req, _ = newHTTPRequest(r)
+	var from string
+	switch {
+	case ts.QueryParam != "":
+		q := req.URL.Query()
+		q.Set(ts.QueryParam, raw)
+		req.URL.RawQuery = q.Encode()
+		from = "query parameter " + ts.QueryParam
+	case ts.Scheme != "":
+		req.Header.Set(ts.Header, ts.Scheme+" "+raw)
+		from = "header " + ts.Header + ": " + ts.Scheme + " TOKEN"
+	default:
+		req.Header.Set(ts.Header, raw)
+		from = "header " + ts.Header + ": TOKEN"
+	}
+	return g.Decide(req), from
+}
+
+// allowedMethods lists the methods the gateway routes r's path for,
+// asking the gateway itself rather than matching route paths again.
+func allowedMethods(g *gateway.Gateway, r request) []string {
+	var out []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+		req, err := newHTTPRequest(request{method: m, target: r.target})
+		if err == nil && g.Decide(req).Route != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// deploymentOf returns the configured deployment with path prefix prefix.
+func deploymentOf(cfg *config.Gateway, prefix string) *config.Deployment {
+	for i := range cfg.Deployments {
+		if d := &cfg.Deployments[i]; d.PathPrefix == prefix && d.Specification != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+func authenticationOf(cfg *config.Gateway, prefix string) *config.Authentication {
+	d := deploymentOf(cfg, prefix)
+	if d == nil || d.Specification.RequestPolicies == nil {
+		return nil
+	}
+	return d.Specification.RequestPolicies.Authentication
+}
+
+// standalone is the --jwk/--pem form: one key set, the given issuers and
+// audiences, and the token package's Verifier.
+func (v *verifyFlags) standalone(e *env, cmd, arg string) int {
+	set, err := v.keySet(e)
+	if err != nil {
+		return failure(e, cmd, err)
+	}
+	raw, err := readToken(e, arg)
+	if err != nil {
+		return failure(e, cmd, err)
+	}
+	policy := token.Policy{Issuers: v.iss, Audiences: v.aud, MaxClockSkew: v.skew}
+	verifier := token.NewVerifier(set, policy, time.Now)
+	tok, checks := verifier.Check(raw)
+	view := &standaloneView{issuers: v.iss, audiences: v.aud, keys: set.Keys(), pem: v.pem != ""}
+	return printStandalone(e.stdout, tok, checks, view)
+}
+
+// keySet reads the --jwk (a JWK or a JWKS) or --pem key.
+func (v *verifyFlags) keySet(e *env) (*keys.StaticSet, error) {
+	if v.pem != "" {
+		data, err := readInput(e, v.pem)
+		if err != nil {
+			return nil, err
+		}
+		pub, err := keys.PublicFromPEM(data)
+		if err != nil {
+			return nil, fmt.Errorf("--pem %s: %w", inputName(v.pem), err)
+		}
+		k, err := newNamedKey(v.kid, v.alg, pub)
+		if err != nil {
+			return nil, fmt.Errorf("--pem %s: %w", inputName(v.pem), err)
+		}
+		return keys.NewStaticSet(k)
+	}
+	data, err := readInput(e, v.jwk)
+	if err != nil {
+		return nil, err
+	}
+	var top map[string]json.RawMessage
+	_ = json.Unmarshal(data, &top) // a non-object is reported by ParseJWK below
+	if _, isSet := top["keys"]; isSet {
+		list, skipped, err := keys.ParseJWKS(data)
+		if err == nil && len(list) == 0 {
+			err = errors.Join(append([]error{errors.New("the jwks holds no usable key")}, skipped...)...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--jwk %s: %w", inputName(v.jwk), err)
+		}
+		return keys.NewStaticSet(list...)
+	}
+	k, err := keys.ParseJWK(data)
+	if err != nil {
+		return nil, fmt.Errorf("--jwk %s: %w", inputName(v.jwk), err)
+	}
+	if v.kid != "" {
+		k.ID = v.kid
+	}
+	if k.ID == "" {
+		return nil, fmt.Errorf("--jwk %s: the jwk has no kid; give the kid its tokens carry with --kid", inputName(v.jwk))
+	}
+	return keys.NewStaticSet(k)
+}
