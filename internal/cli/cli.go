@@ -62,6 +62,10 @@ EXAMPLES
   keygate serve --spec deployment.json --path-prefix /test3 --listen 127.0.0.1:8080
   keygate serve --config gateway.yaml
   keygate validate --spec deployment.json
+  keygate keys generate --out client
+  keygate jwk --oci --kid suitable_name client.pub
+  keygate token sign --key client.key --kid suitable_name --iss suitable_issuer --aud suitable_audience --scope "a b"
+  keygate token verify --spec deployment.json --path-prefix /test3 --request "POST /test3/1" TOKEN
 `
 
 // Main runs keygate with args (without the program name) and returns the

@@ -58,6 +58,9 @@ func (d *Decision) record(ex *exchange, e *httpError, logOnly bool) {
 		return
 	}
 	d.Status, d.Code, d.Reason, d.Detail = e.status, e.code, e.reason, e.detail
+	if ex.token != nil {
+		d.Token = ex.token // verified, refused by authorization
+	}
 	d.locate(ex)
 }
 
