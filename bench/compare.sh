@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# keygate side by side with HAProxy 2.6 (plain proxy, and jwt_verify RS256 with
+# the same iss/aud/exp/scope rules), on 127.0.0.1, loaded by wrk.
+#
+# End to end: installs wrk, haproxy, curl and openssl (Debian) unless
+# SKIP_INSTALL=1, builds keygate and the bench programs (bench/backend,
+# bench/tokengen), makes an RSA-2048 key with openssl, writes the OCI spec and
+# the HAProxy config, starts everything, checks that every JWT target accepts
+# the good token and refuses the bad ones (401 or 403, never 2xx), then runs
+# wrk -c$CONNS in interleaved rounds (each target once per round, the start
+# rotated per round) and prints one table of medians plus the issue's targets.
+#
+# Targets
+#   direct                   the backend itself
+#   haproxy-plain            HAProxy, plain reverse proxy
+#   haproxy-jwt              HAProxy, jwt_verify RS256 + alg/iss/aud/exp/scope rules
+#   keygate-anonymous-route  keygate, an ANONYMOUS route (no token sent)
+#   keygate-jwt-same-token   keygate, an ANY_OF api:read route, one token (cache hits)
+#   keygate-jwt-cold         the same route on a second keygate started with
+#                            --token-cache-size 0: a full verification per request
+# direct, haproxy-plain and keygate-anonymous-route get the same request without
+# a token (PLAIN_TOKEN=1 sends them the token too, as the shared run.sh did).
+#
+# Usage: bench/compare.sh                       (3 rounds x 10 s, shared layout)
+#        ROUNDS=5 DUR=20s bench/compare.sh
+#        SKIP_INSTALL=1 LAYOUT=pinned bench/compare.sh
+# Env:   DUR (10s), WARM (3s), ROUNDS (3), CONNS (64), LAYOUT (shared|pinned),
+#        PORT_BASE (18180; uses PORT_BASE..PORT_BASE+4), SKIP_INSTALL (0),
+#        PLAIN_TOKEN (0), WORK (scratch dir; default a new temporary one),
+#        KEYGATE_BIN (a prebuilt keygate instead of building ./cmd/keygate)
+#
+# Layouts (2 cores: wrk, proxy and backend share them):
+#   shared : nothing pinned; wrk -t2; Go GOMAXPROCS=2; haproxy nbthread 2.
+#   pinned : wrk -t1 on CPU 0; backend and proxies on CPU 1 (GOMAXPROCS=1,
+#            haproxy nbthread 1).
+#
+# Compare ratios from one run, never absolute req/s across runs: a shared
+# machine drifts. Ratios are paired per round (target / haproxy-jwt measured in
+# the same round), then the median over rounds is shown.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${WORK:-$(mktemp -d -t keygate-bench.XXXXXX)}
+DUR=${DUR:-10s}
+WARM=${WARM:-3s}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-64}
+LAYOUT=${LAYOUT:-shared}
+SKIP_INSTALL=${SKIP_INSTALL:-0}
+PLAIN_TOKEN=${PLAIN_TOKEN:-0}
+PORT_BASE=${PORT_BASE:-18180}
+KEYGATE_BIN=${KEYGATE_BIN:-}
+P_BACKEND=$PORT_BASE
+P_HAP_PLAIN=$((PORT_BASE + 1))
+P_HAP_JWT=$((PORT_BASE + 2))
+P_KG=$((PORT_BASE + 3))
+P_KG_COLD=$((PORT_BASE + 4))
+ISS="https://auth.example.test/"
+AUD="api://perf-gateway"
+SCOPE="api:read"
+KID="perf-key-1"
+PREFIX="/bench"
+export PATH="/usr/local/go/bin:$PATH"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+case $LAYOUT in
+  shared) SUT_CPUS=""; NBT=2; GMP=2; WRK_PREFIX=(); WRK_THREADS=2 ;;
+  pinned) SUT_CPUS=1; NBT=1; GMP=1; WRK_PREFIX=(taskset -c 0); WRK_THREADS=1 ;;
+  *) die "LAYOUT must be shared or pinned, not \"$LAYOUT\"" ;;
+esac
+
+# ---------------------------------------------------------------- install
+if [[ $SKIP_INSTALL != 1 ]]; then
+  if ! command -v wrk >/dev/null || ! command -v haproxy >/dev/null || ! command -v curl >/dev/null ||
+    ! command -v openssl >/dev/null; then
+    log "installing wrk haproxy curl openssl (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq wrk haproxy curl openssl >/dev/null
+  fi
+fi
+for c in wrk haproxy curl openssl go awk; do
+  command -v "$c" >/dev/null || die "$c not found (SKIP_INSTALL=1 needs it installed)"
+done
+[[ -z $SUT_CPUS ]] || command -v taskset >/dev/null || die "taskset not found (LAYOUT=pinned)"
+
+mkdir -p "$WORK/bin" "$WORK/logs"
+RESULTS="$WORK/results.tsv"
+log "scratch directory: $WORK"
+
+# ---------------------------------------------------------------- process control
+PIDS=()
+stop_all() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+declare -A PID_OF
+start() { # name cmd... (pinned to SUT_CPUS when set)
+  local name=$1; shift
+  if [[ -n $SUT_CPUS ]]; then
+    taskset -c "$SUT_CPUS" "$@" >"$WORK/logs/$name.log" 2>&1 &
+  else
+    "$@" >"$WORK/logs/$name.log" 2>&1 &
+  fi
+  PID_OF[$name]=$!
+  PIDS+=("$!")
+}
+
+wait_port() { # port name
+  local i
+  for i in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+    kill -0 "${PID_OF[$2]}" 2>/dev/null || die "$2 exited; see $WORK/logs/$2.log"
+    sleep 0.1
+  done
+  die "$2 did not listen on port $1; see $WORK/logs/$2.log"
+}
+
+# ---------------------------------------------------------------- build, keys, tokens
+if [[ -z $KEYGATE_BIN ]]; then
+  log "building keygate and the bench programs"
+  (cd "$ROOT" && go build -trimpath -o "$WORK/bin/keygate" ./cmd/keygate)
+  KEYGATE_BIN=$WORK/bin/keygate
+else
+  log "building the bench programs (keygate: $KEYGATE_BIN)"
+fi
+(cd "$ROOT" && go build -trimpath -o "$WORK/bin/" ./bench/backend ./bench/tokengen)
+
+if [[ ! -s $WORK/jwt-priv.pem ]]; then
+  log "generating an RSA-2048 key with openssl"
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/jwt-priv.pem" 2>/dev/null
+fi
+# HAProxy's jwt_verify needs a "BEGIN PUBLIC KEY" PEM (a certificate fails every request).
+openssl pkey -in "$WORK/jwt-priv.pem" -pubout -out "$WORK/jwt-pub.pem"
+
+TG=("$WORK/bin/tokengen" -key "$WORK/jwt-priv.pem" -kid "$KID" -iss "$ISS" -aud "$AUD")
+TOKEN=$("${TG[@]}")
+declare -A BAD=(
+  [expired]=$("${TG[@]}" -ttl -1m)
+  [no_exp]=$("${TG[@]}" -no-exp)
+  [wrong_iss]=$("${TG[@]}" -iss https://evil.example.test/)
+  [wrong_aud]=$("${TG[@]}" -aud api://other)
+  [no_scope]=$("${TG[@]}" -scope "openid profile api:write")
+  [scope_prefix]=$("${TG[@]}" -scope "api:readonly")
+  [tampered_sig]=$("${TG[@]}" -tamper)
+  [alg_none]=$("${TG[@]}" -alg none)
+  [alg_hs256_pubkey]=$("${TG[@]}" -alg HS256 -pub "$WORK/jwt-pub.pem")
+)
+log "token length: ${#TOKEN} bytes"
+
+# ---------------------------------------------------------------- keygate spec
+write_spec() {
+  local pem backend="http://127.0.0.1:$P_BACKEND/"
+  pem=$(awk '{printf "%s\\n", $0}' "$WORK/jwt-pub.pem")
+  cat > "$WORK/spec.json" <<EOF
+{
+  "requestPolicies": {
+    "authentication": {
+      "type": "JWT_AUTHENTICATION",
+      "tokenHeader": "Authorization",
+      "tokenAuthScheme": "Bearer",
+      "isAnonymousAccessAllowed": true,
+      "issuers": ["$ISS"],
+      "audiences": ["$AUD"],
+      "publicKeys": {"type": "STATIC_KEYS", "keys": [{"format": "PEM", "kid": "$KID", "key": "$pem"}]}
+    }
+  },
+  "routes": [
+    {
+      "path": "/anon",
+      "methods": ["GET"],
+      "backend": {"type": "HTTP_BACKEND", "url": "$backend"},
+      "requestPolicies": {"authorization": {"type": "ANONYMOUS"}}
+    },
+    {
+      "path": "/jwt",
+      "methods": ["GET"],
+      "backend": {"type": "HTTP_BACKEND", "url": "$backend"},
+      "requestPolicies": {"authorization": {"type": "ANY_OF", "allowedScope": ["$SCOPE"]}}
+    }
+  ]
+}
+EOF
+  "$KEYGATE_BIN" validate --spec "$WORK/spec.json" --path-prefix "$PREFIX" >"$WORK/logs/validate.log" 2>&1 ||
+    { cat "$WORK/logs/validate.log" >&2; die "keygate validate refused the spec"; }
+}
+
+# ---------------------------------------------------------------- haproxy config
+write_haproxy_cfg() {
+  cat > "$WORK/haproxy.cfg" <<EOF
+global
+    nbthread $NBT
+    maxconn 4096
+    # no "log": a log line per request would dominate at these rates
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client  30s
+    timeout server  30s
+
+# (i) plain reverse proxy
+frontend fe_plain
+    bind 127.0.0.1:$P_HAP_PLAIN
+    default_backend be_app
+
+# (ii) RS256 JWT verification, 401 otherwise. jwt_verify checks only the
+# signature, so every claim has its own rule.
+frontend fe_jwt
+    bind 127.0.0.1:$P_HAP_JWT
+    http-request set-var(txn.bearer) http_auth_bearer
+    http-request return status 401 content-type text/plain string "missing bearer token" hdr WWW-Authenticate "Bearer" unless { var(txn.bearer) -m found }
+    http-request set-var(txn.jwt_alg)   var(txn.bearer),jwt_header_query('\$.alg')
+    http-request set-var(txn.jwt_iss)   var(txn.bearer),jwt_payload_query('\$.iss')
+    http-request set-var(txn.jwt_aud)   var(txn.bearer),jwt_payload_query('\$.aud')
+    http-request set-var(txn.jwt_exp)   var(txn.bearer),jwt_payload_query('\$.exp','int')
+    http-request set-var(txn.jwt_scope) var(txn.bearer),jwt_payload_query('\$.scope')
+    http-request set-var(txn.now)       date
+    http-request return status 401 content-type text/plain string "bad alg"       unless { var(txn.jwt_alg) -m str RS256 }
+    http-request return status 401 content-type text/plain string "bad issuer"    unless { var(txn.jwt_iss) -m str $ISS }
+    http-request return status 401 content-type text/plain string "bad audience"  unless { var(txn.jwt_aud) -m str $AUD }
+    http-request return status 401 content-type text/plain string "expired"       unless { var(txn.jwt_exp),sub(txn.now) -m int gt 0 }
+    http-request return status 401 content-type text/plain string "missing scope" unless { var(txn.jwt_scope) -m reg '(^| )$SCOPE( |\$)' }
+    http-request return status 401 content-type text/plain string "bad signature" unless { var(txn.bearer),jwt_verify("RS256","$WORK/jwt-pub.pem") -m int 1 }
+    default_backend be_app
+
+backend be_app
+    server app 127.0.0.1:$P_BACKEND
+EOF
+  haproxy -c -q -f "$WORK/haproxy.cfg"
+}
+
+# ---------------------------------------------------------------- targets
+TARGETS=(direct haproxy-plain haproxy-jwt keygate-anonymous-route keygate-jwt-same-token keygate-jwt-cold)
+declare -A URL_OF=(
+  [direct]="http://127.0.0.1:$P_BACKEND/"
+  [haproxy-plain]="http://127.0.0.1:$P_HAP_PLAIN/"
+  [haproxy-jwt]="http://127.0.0.1:$P_HAP_JWT/"
+  [keygate-anonymous-route]="http://127.0.0.1:$P_KG$PREFIX/anon"
+  [keygate-jwt-same-token]="http://127.0.0.1:$P_KG$PREFIX/jwt"
+  [keygate-jwt-cold]="http://127.0.0.1:$P_KG_COLD$PREFIX/jwt"
+)
+declare -A PROC_OF=(
+  [direct]=backend [haproxy-plain]=haproxy [haproxy-jwt]=haproxy
+  [keygate-anonymous-route]=keygate [keygate-jwt-same-token]=keygate [keygate-jwt-cold]=keygate_cold
+)
+declare -A JWT_TARGET=([haproxy-jwt]=1 [keygate-jwt-same-token]=1 [keygate-jwt-cold]=1)
+
+sends_token() { [[ -n ${JWT_TARGET[$1]:-} || $PLAIN_TOKEN == 1 ]]; }
+
+code() { # url [header]
+  if [[ -n ${2:-} ]]; then
+    curl -s -o /dev/null -w '%{http_code}' -H "$2" "$1"
+  else
+    curl -s -o /dev/null -w '%{http_code}' "$1"
+  fi
+}
+
+refused() { [[ $1 == 401 || $1 == 403 ]]; }
+
+# check_correctness runs every check twice, so a refusal is not turned into
+# an acceptance by a cache filled on the first pass.
+check_correctness() {
+  local fail=0 t url name got pass
+  for pass in 1 2; do
+    for t in haproxy-jwt keygate-jwt-same-token keygate-jwt-cold; do
+      url=${URL_OF[$t]}
+      got=$(code "$url" "Authorization: Bearer $TOKEN")
+      [[ $got == 200 ]] || { log "FAIL: $t: valid token -> $got, want 200"; fail=1; }
+      got=$(code "$url")
+      [[ $got == 401 ]] || { log "FAIL: $t: no token -> $got, want 401"; fail=1; }
+      got=$(code "$url" "Authorization: Basic dXNlcjpwYXNz")
+      [[ $got == 401 ]] || { log "FAIL: $t: basic auth -> $got, want 401"; fail=1; }
+      for name in "${!BAD[@]}"; do
+        got=$(code "$url" "Authorization: Bearer ${BAD[$name]}")
+        refused "$got" || { log "FAIL: $t: $name -> $got, want 401 or 403"; fail=1; }
+        [[ $pass == 1 ]] && CHECKED[$t]+=" $name=$got"
+      done
+    done
+    for t in direct haproxy-plain keygate-anonymous-route; do
+      url=${URL_OF[$t]}
+      got=$(code "$url")
+      [[ $got == 200 ]] || { log "FAIL: $t: no token -> $got, want 200"; fail=1; }
+      got=$(code "$url" "Authorization: Bearer $TOKEN")
+      [[ $got == 200 ]] || { log "FAIL: $t: valid token -> $got, want 200"; fail=1; }
+    done
+  done
+  [[ $fail == 0 ]] || die "correctness checks failed; nothing measured"
+  for t in haproxy-jwt keygate-jwt-same-token keygate-jwt-cold; do
+    log "correctness $t: valid=200 none=401 basic=401${CHECKED[$t]}"
+  done
+  log "correctness: direct, haproxy-plain, keygate-anonymous-route -> 200 with and without a token"
+}
+declare -A CHECKED=([haproxy-jwt]="" [keygate-jwt-same-token]="" [keygate-jwt-cold]="")
+
+cat > "$WORK/report.lua" <<'EOF'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT requests=%d rps=%.1f p50_us=%d p99_us=%d non2xx=%d sockerr=%d\n",
+    summary.requests, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+EOF
+
+run_wrk() { # target duration -> prints the RESULT line
+  local t=$1 d=$2 hdr=()
+  sends_token "$t" && hdr=(-H "Authorization: Bearer $TOKEN")
+  "${WRK_PREFIX[@]}" wrk -t"$WRK_THREADS" -c"$CONNS" -d"$d" -s "$WORK/report.lua" "${hdr[@]}" "${URL_OF[$t]}" |
+    grep '^RESULT' || die "wrk gave no result for $t"
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }        # utime+stime, clock ticks
+peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; } # peak resident set
+
+# ---------------------------------------------------------------- start
+write_spec
+write_haproxy_cfg
+log "layout $LAYOUT: GOMAXPROCS=$GMP, haproxy nbthread $NBT, wrk -t$WRK_THREADS${SUT_CPUS:+, system under test on CPU $SUT_CPUS}"
+start backend env GOMAXPROCS=$GMP "$WORK/bin/backend" -listen "127.0.0.1:$P_BACKEND"
+wait_port "$P_BACKEND" backend
+start haproxy haproxy -db -f "$WORK/haproxy.cfg"
+start keygate env GOMAXPROCS=$GMP "$KEYGATE_BIN" serve --spec "$WORK/spec.json" --path-prefix "$PREFIX" \
+  --listen "127.0.0.1:$P_KG" --no-access-log
+start keygate_cold env GOMAXPROCS=$GMP "$KEYGATE_BIN" serve --spec "$WORK/spec.json" --path-prefix "$PREFIX" \
+  --listen "127.0.0.1:$P_KG_COLD" --no-access-log --token-cache-size 0
+wait_port "$P_HAP_PLAIN" haproxy
+wait_port "$P_HAP_JWT" haproxy
+wait_port "$P_KG" keygate
+wait_port "$P_KG_COLD" keygate_cold
+check_correctness
+
+log "warm-up $WARM per target"
+for t in "${TARGETS[@]}"; do run_wrk "$t" "$WARM" >/dev/null; done
+
+# ---------------------------------------------------------------- rounds
+TCK=$(getconf CLK_TCK)
+printf 'round\ttarget\trps\tp50_us\tp99_us\terrors\tproxy_cpu_us_per_req\tbackend_cpu_us_per_req\tpeak_rss_kib\n' >"$RESULTS"
+n=${#TARGETS[@]}
+for r in $(seq 1 "$ROUNDS"); do
+  for i in $(seq 0 $((n - 1))); do
+    t=${TARGETS[$(((i + r - 1) % n))]}
+    proc=${PROC_OF[$t]}
+    b0=$(cpu_ticks "${PID_OF[backend]}")
+    p0=$(cpu_ticks "${PID_OF[$proc]}")
+    line=$(run_wrk "$t" "$DUR")
+    b1=$(cpu_ticks "${PID_OF[backend]}")
+    p1=$(cpu_ticks "${PID_OF[$proc]}")
+    rss=$(peak_rss_kib "${PID_OF[$proc]}")
+    # RESULT requests=N rps=X p50_us=.. p99_us=.. non2xx=.. sockerr=..
+    eval "$(echo "$line" | sed 's/^RESULT //; s/\([a-z0-9_]*\)=\([0-9.]*\)/w_\1=\2;/g')"
+    # shellcheck disable=SC2154 # w_* come from the eval above
+    {
+      pcpu=$(awk -v a="$p0" -v b="$p1" -v n="$w_requests" -v t="$TCK" 'BEGIN{printf "%.1f", (b-a)/t*1e6/(n>0?n:1)}')
+      bcpu=$(awk -v a="$b0" -v b="$b1" -v n="$w_requests" -v t="$TCK" 'BEGIN{printf "%.1f", (b-a)/t*1e6/(n>0?n:1)}')
+      [[ $t == direct ]] && pcpu=-
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$t" "$w_rps" "$w_p50_us" "$w_p99_us" \
+        $((w_non2xx + w_sockerr)) "$pcpu" "$bcpu" "$rss" >>"$RESULTS"
+      log "r$r $t: rps=$w_rps p50=${w_p50_us}us p99=${w_p99_us}us non2xx=$w_non2xx sockerr=$w_sockerr proxy_cpu=${pcpu}us/req"
+    }
+  done
+done
+
+# ---------------------------------------------------------------- table
+echo
+echo "keygate vs HAProxy: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)),"
+echo "  $(haproxy -v | head -1 | awk '{print "HAProxy", $3}'), $(go version | awk '{print $3}'), layout $LAYOUT, wrk -t$WRK_THREADS -c$CONNS,"
+echo "  $ROUNDS rounds x $DUR (warm-up $WARM), token ${#TOKEN} bytes, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -F'\t' -v rounds="$ROUNDS" '
+function median(s,   a, n, i, j, x) {
+  n = split(s, a, " ")
+  if (n == 0) return 0
+  for (i = 2; i <= n; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j+1] = a[j]; a[j+1] = x }
+  return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+function pairedRatio(t, base,   i, s, v, d) {
+  s = ""
+  for (i = 1; i <= rounds; i++) {
+    v = R[i SUBSEP t]; d = R[i SUBSEP base]
+    if (v != "" && d > 0) s = s " " v / d
+  }
+  return median(s)
+}
+NR == 1 { next }
+{
+  t = $2
+  R[$1 SUBSEP t] = $3
+  rps[t] = rps[t] " " $3; p50[t] = p50[t] " " $4; p99[t] = p99[t] " " $5
+  err[t] += $6; pc[t] = pc[t] " " $7; bc[t] = bc[t] " " $8
+  if ($9 + 0 > rss[t] + 0) rss[t] = $9
+}
+END {
+  nt = split("direct haproxy-plain haproxy-jwt keygate-anonymous-route keygate-jwt-same-token keygate-jwt-cold", T, " ")
+  printf "\n%-24s %9s %13s %8s %8s %7s %12s %12s %9s\n", "target", "req/s", "x haproxy-jwt", "p50_ms", "p99_ms", "errors", "proxy_us/req", "backend_us/r", "peak_MiB"
+  for (i = 1; i <= nt; i++) {
+    t = T[i]
+    if (!(t in rps)) continue
+    pcpu = (t == "direct") ? "-" : sprintf("%.1f", median(pc[t]))
+    printf "%-24s %9.0f %13.2f %8.3f %8.3f %7d %12s %12.1f %9.1f\n", t, median(rps[t]), pairedRatio(t, "haproxy-jwt"),
+      median(p50[t]) / 1000, median(p99[t]) / 1000, err[t], pcpu, median(bc[t]), rss[t] / 1024
+  }
+  print ""
+  print "req/s, p50, p99, CPU: medians over rounds; x haproxy-jwt: median of per-round ratios;"
+  print "proxy_us/req: CPU time (user+sys) of the proxy process per request; peak_MiB: VmHWM of the"
+  print "process serving the target (haproxy serves both haproxy targets, one keygate both"
+  print "keygate-anonymous-route and keygate-jwt-same-token; direct shows the backend)."
+
+  # The targets of the performance issue.
+  print "\nTargets"
+  check("keygate-jwt-same-token >= 1.2 x haproxy-jwt", pairedRatio("keygate-jwt-same-token", "haproxy-jwt"), ">=", 1.2, "%.2f x")
+  check("keygate-jwt-cold >= 0.8 x haproxy-jwt", pairedRatio("keygate-jwt-cold", "haproxy-jwt"), ">=", 0.8, "%.2f x")
+  check("keygate-anonymous-route >= 0.8 x haproxy-plain", pairedRatio("keygate-anonymous-route", "haproxy-plain"), ">=", 0.8, "%.2f x")
+  worst = 0; wt = ""
+  for (i = 4; i <= nt; i++) { v = median(p99[T[i]]) / 1000; if (v >= worst) { worst = v; wt = T[i] } }
+  limit = median(p99["haproxy-jwt"]) / 1000 + 1
+  check("keygate p99 <= haproxy-jwt p99 + 1 ms", worst, "<=", limit, "%.3f ms (" wt "; limit " sprintf("%.3f", limit) " ms)")
+  peak = rss["keygate-jwt-same-token"] + 0; if (rss["keygate-jwt-cold"] + 0 > peak) peak = rss["keygate-jwt-cold"] + 0
+  check("keygate peak RSS <= 64 MiB", peak / 1024, "<=", 64, "%.1f MiB")
+}
+function check(name, got, op, want, fmt,   ok) {
+  ok = (op == ">=") ? (got >= want) : (got <= want)
+  printf "  %-4s %-48s got " fmt "\n", ok ? "PASS" : "MISS", name, got
+}' "$RESULTS"
+echo
+echo "raw per-round results: $RESULTS (logs: $WORK/logs)"
