@@ -124,7 +124,10 @@ func serve(ctx context.Context, e *env, args []string, hup <-chan os.Signal) int
 // done; then readiness turns false, and after --shutdown-delay the listener
 // stops accepting and in-flight requests drain.
 func run(ctx context.Context, src sourceFlags, sf serveFlags, log *slog.Logger, hup <-chan os.Signal) error {
-	metrics := gateway.NewMetrics()
+	var metrics *gateway.Metrics // nil: nothing to serve them on, so none are kept
+	if sf.admin != "" {
+		metrics = gateway.NewMetrics()
+	}
 	keySets := gateway.NewKeySets(log, metrics.ObserveJWKS)
 	metrics.WatchKeySets(keySets)
 	keySets.Start(ctx)

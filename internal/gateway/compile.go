@@ -24,11 +24,12 @@ import (
 // at once as config.Problems, located like the config package's own.
 func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	g := &Gateway{
-		log:       opts.Logger,
-		now:       opts.Now,
-		accessLog: !opts.DisableAccessLog,
-		buffers:   newBufferPool(),
-		metrics:   opts.Metrics,
+		log:        opts.Logger,
+		now:        opts.Now,
+		accessLog:  !opts.DisableAccessLog,
+		buffers:    newBufferPool(),
+		metrics:    opts.Metrics,
+		requestIDs: newRequestIDs(),
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -71,7 +72,7 @@ func (c *compiler) problem(src config.Source, path, message string) {
 
 func (c *compiler) deployment(d config.Deployment) *deployment {
 	spec, src := d.Specification, d.Source
-	dep := &deployment{prefix: d.PathPrefix, accessLog: true}
+	dep := &deployment{prefix: d.PathPrefix, accessLog: true, allowed: c.g.metrics.allowCountersFor(d.PathPrefix)}
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
 		dep.auth = c.authenticator(rp.Authentication, d.PathPrefix, src)
@@ -108,7 +109,8 @@ func (c *compiler) addJoined(src config.Source, err error) {
 }
 
 func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deployment, src config.Source) *route {
-	rt := &route{path: r.Path, execLog: logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, r.LoggingPolicies))}
+	rt := &route{path: r.Path, execLog: logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, r.LoggingPolicies)),
+		metrics: c.g.metrics.forRoute(dep.prefix, r.Path)}
 	az := r.Authorization()
 	switch az.Type {
 	case config.AuthorizationAnyOf:
@@ -136,13 +138,13 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 		rt.backend = newStockBackend(*r.Backend.Status, r.Backend.Body, headers)
 		rt.summary.Backend = r.Backend.Type + " " + strconv.Itoa(*r.Backend.Status)
 	case config.BackendHTTP:
-		rt.backend = c.httpBackend(&r.Backend, r.Path, dep, src, at)
+		rt.backend = c.httpBackend(&r.Backend, r.Path, dep, src, at, rt.metrics)
 		rt.summary.Backend = r.Backend.Type + " " + r.Backend.URL
 	}
 	return rt
 }
 
-func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deployment, src config.Source, at string) http.Handler {
+func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deployment, src config.Source, at string, rm *routeMetrics) http.Handler {
 	raw := b.URL
 	// The path part may hold context variables; split it off before parsing
 	// the rest as a URL.
@@ -179,7 +181,11 @@ func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deploym
 	if dep.auth != nil {
 		queryParam = dep.auth.queryParam
 	}
-	return c.g.newHTTPBackend(target, tmpl, queryParam, t)
+	hb := c.g.newHTTPBackend(target, tmpl, queryParam, t)
+	if rm != nil {
+		hb.duration = rm.backendDuration
+	}
+	return hb
 }
 
 // declaredParams lists the {name} and {name*} parameters of a route path.

@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/keygate/keygate/internal/authz"
@@ -75,19 +77,41 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// newRequestID returns 16 random bytes in upper-case hex, the shape of the
-// ids OCI generates.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	dst := make([]byte, 32)
-	hex.Encode(dst, b[:])
-	for i, c := range dst {
+// requestIDs makes request ids: 32 upper-case hex digits, the shape of the
+// ids OCI generates. The first half is random per process, the second a
+// counter, so ids are unique across replicas without a random read per
+// request. They identify; they are not secrets.
+type requestIDs struct {
+	prefix [16]byte
+	next   atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var seed [8]byte
+	_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails on supported platforms
+	ids := &requestIDs{}
+	hex.Encode(ids.prefix[:], seed[:])
+	upper(ids.prefix[:])
+	ids.next.Store(binary.BigEndian.Uint64(seed[:]) >> 16) // start anywhere
+	return ids
+}
+
+func (ids *requestIDs) new() string {
+	var b [32]byte
+	copy(b[:16], ids.prefix[:])
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], ids.next.Add(1))
+	hex.Encode(b[16:], n[:])
+	upper(b[16:])
+	return string(b[:])
+}
+
+func upper(hexDigits []byte) {
+	for i, c := range hexDigits {
 		if c >= 'a' {
-			dst[i] = c - 'a' + 'A'
+			hexDigits[i] = c - 'a' + 'A'
 		}
 	}
-	return string(dst)
 }
 
 // withRequestID starts the exchange: it takes the caller's opc-request-id or
@@ -96,7 +120,7 @@ func (g *Gateway) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(requestIDHeader)
 		if !validRequestID(id) || len(r.Header.Values(requestIDHeader)) > 1 {
-			id = newRequestID()
+			id = g.requestIDs.new()
 		}
 		w.Header().Set(requestIDHeader, id)
 		ex := &exchange{requestID: id, start: g.now(), decision: decisionFrom(r.Context())}

@@ -27,6 +27,7 @@ type Gateway struct {
 	// remoteSets are the REMOTE_JWKS sets the deployments verify with.
 	remoteSets []*keys.RemoteSet
 	metrics    *Metrics
+	requestIDs *requestIDs
 }
 
 // deployment is one path prefix with its compiled specification.
@@ -37,6 +38,7 @@ type deployment struct {
 	routes    []*route
 	execLog   logPolicy
 	accessLog bool
+	allowed   allowCounters // nil counters without metrics
 }
 
 // route is one compiled route of a deployment.
@@ -48,6 +50,7 @@ type route struct {
 	backend       http.Handler
 	execLog       logPolicy
 	summary       RouteSummary
+	metrics       *routeMetrics // nil without metrics
 }
 
 // logPolicy is a compiled loggingPolicies.executionLog.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,6 +72,10 @@ func (m *Metrics) request(ex *exchange, method string, status int) {
 	if m == nil {
 		return
 	}
+	if ex.route != nil {
+		ex.route.metrics.request(method, status)
+		return
+	}
 	dep, route := "", ""
 	if ex.dep != nil {
 		dep = ex.dep.prefix
@@ -101,13 +106,6 @@ func (m *Metrics) decision(ex *exchange, stage, outcome, reason string) {
 		dep = ex.dep.prefix
 	}
 	m.decisions.WithLabelValues(dep, stage, outcome, reason).Inc()
-}
-
-func (m *Metrics) backend(ex *exchange, d time.Duration) {
-	if m == nil {
-		return
-	}
-	m.backendLatency.WithLabelValues(ex.dep.prefix, ex.route.path).Observe(d.Seconds())
 }
 
 // ObserveJWKS counts a remote key set's fetch outcome.
@@ -176,5 +174,74 @@ func (c *keySetAge) Collect(ch chan<- prometheus.Metric) {
 		if at := s.LoadedAt(); !at.IsZero() {
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, time.Since(at).Seconds(), s.URL())
 		}
+	}
+}
+
+// routeMetrics are one route's series, resolved when the route is compiled
+// (or on first use of a method and status) so that a request updates a
+// counter without hashing label values.
+type routeMetrics struct {
+	m               *Metrics
+	deployment      string
+	route           string
+	backendDuration prometheus.Observer
+	// counters maps methodIndex<<16 | status to its request counter.
+	counters sync.Map
+}
+
+// forRoute returns the route's series; nil when m is nil.
+func (m *Metrics) forRoute(deployment, route string) *routeMetrics {
+	if m == nil {
+		return nil
+	}
+	return &routeMetrics{m: m, deployment: deployment, route: route,
+		backendDuration: m.backendLatency.WithLabelValues(deployment, route)}
+}
+
+func (rm *routeMetrics) request(method string, status int) {
+	key := uint32(methodIndex(method))<<16 | uint32(status)
+	if c, ok := rm.counters.Load(key); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
+	c := rm.m.requests.WithLabelValues(rm.deployment, rm.route, metricMethod(method), strconv.Itoa(status))
+	rm.counters.Store(key, c)
+	c.Inc()
+}
+
+// methodIndex numbers the methods metricMethod keeps; 0 is OTHER.
+func methodIndex(method string) int {
+	switch method {
+	case http.MethodGet:
+		return 1
+	case http.MethodHead:
+		return 2
+	case http.MethodPost:
+		return 3
+	case http.MethodPut:
+		return 4
+	case http.MethodPatch:
+		return 5
+	case http.MethodDelete:
+		return 6
+	case http.MethodOptions:
+		return 7
+	}
+	return 0
+}
+
+// allowCounters are a deployment's counters of successful decisions, the
+// ones every authenticated request updates.
+type allowCounters struct {
+	authentication, authorization prometheus.Counter
+}
+
+func (m *Metrics) allowCountersFor(deployment string) allowCounters {
+	if m == nil {
+		return allowCounters{}
+	}
+	return allowCounters{
+		authentication: m.decisions.WithLabelValues(deployment, "authentication", "allow", "valid_token"),
+		authorization:  m.decisions.WithLabelValues(deployment, "authorization", "allow", "allowed"),
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // maxRequestBody bounds what a client may send through to a backend (OCI's
@@ -87,14 +89,15 @@ type httpBackend struct {
 	// tokenQueryParam is removed from the forwarded query (RFC 6750 §5.3).
 	tokenQueryParam string
 	proxy           *httputil.ReverseProxy
-	metrics         *Metrics
+	// duration observes the backend's latency; nil without metrics.
+	duration prometheus.Observer
 }
 
 // newHTTPBackend builds the proxy for one route. Rewrite (not Director) runs
 // after hop-by-hop headers are gone, so the gateway's own headers survive a
 // hostile Connection header (golang/go#50580).
 func (g *Gateway) newHTTPBackend(target *url.URL, path *pathTemplate, tokenQueryParam string, transport http.RoundTripper) *httpBackend {
-	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam, metrics: g.metrics}
+	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam}
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite:      b.rewrite,
 		Transport:    transport,
@@ -150,13 +153,13 @@ func (b *httpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 	}
-	if b.metrics == nil {
+	if b.duration == nil {
 		b.proxy.ServeHTTP(w, r)
 		return
 	}
 	start := time.Now()
 	b.proxy.ServeHTTP(w, r)
-	b.metrics.backend(exchangeFrom(r), time.Since(start))
+	b.duration.Observe(time.Since(start).Seconds())
 }
 
 // backendError is the ReverseProxy ErrorHandler: a backend that cannot be
