@@ -1,14 +1,12 @@
 package gateway
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,23 +30,8 @@ const (
 	benchPrefix   = "/bench"
 )
 
-var (
-	benchKeyOnce sync.Once
-	benchKey     *rsa.PrivateKey
-)
-
-// benchRSA is one RSA-2048 key per test binary, made on first use.
-func benchRSA(b *testing.B) *rsa.PrivateKey {
-	b.Helper()
-	benchKeyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		benchKey = k
-	})
-	return benchKey
-}
+// benchRSA is the test binary's shared RSA-2048 key.
+func benchRSA(b *testing.B) *rsa.PrivateKey { return sharedRSA(b) }
 
 // benchToken is an RS256 token of the size compare.sh sends (~800 bytes).
 func benchToken(b *testing.B) string {

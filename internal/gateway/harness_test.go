@@ -92,7 +92,7 @@ var (
 
 // sharedRSA generates one RSA-2048 key per test binary: generation is the
 // slow part and the tests need many tokens, not many keys.
-func sharedRSA(t *testing.T) *rsa.PrivateKey {
+func sharedRSA(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	rsaOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
