@@ -177,8 +177,15 @@ func FuzzCanonicalPath(f *testing.F) {
 			}
 		}
 		// The canonical path escaped again must come back unchanged, or
-		// the backend could see another path than the one routed.
-		again, err := CanonicalPath(escapePath(got))
+		// the backend could see another path than the one routed. Escaping
+		// can triple the length ('*' is "%2A"), so a re-escaped path over
+		// the length limit is refused for its length alone and proves
+		// nothing.
+		reEscaped := escapePath(got)
+		if len(reEscaped) > maxPathLen {
+			return
+		}
+		again, err := CanonicalPath(reEscaped)
 		if err != nil || again != got {
 			t.Fatalf("CanonicalPath(escapePath(%q)) = %q, %v; want %q, nil", got, again, err, got)
 		}
