@@ -59,7 +59,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down", slog.Duration("drain", drain))
+	s.log.Info("shutting down", slog.String("drain", drain.String()))
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := s.http.Shutdown(shutdownCtx); err != nil {
