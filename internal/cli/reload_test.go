@@ -289,3 +289,46 @@ func (l *lockedLog) waitForWithin(s string, d time.Duration) bool {
 	}
 	return false
 }
+
+// TestReloadFollowsConfigMapSwap mimics how the kubelet updates a mounted
+// ConfigMap: the files are symlinks through "..data", and an update renames
+// a new "..data" symlink over the old one. The edit must go live.
+func TestReloadFollowsConfigMapSwap(t *testing.T) {
+	k := newRotationKey(t, "k")
+	dir := t.TempDir()
+	publish := func(version, body string) {
+		t.Helper()
+		data := filepath.Join(dir, "..v"+version)
+		if err := os.Mkdir(data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeSpec(t, filepath.Join(data, "spec.json"), rotationSpec(t, body, staticKeys(t, k)))
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(filepath.Base(data), tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("1", "v1")
+	if err := os.Symlink(filepath.Join("..data", "spec.json"), filepath.Join(dir, "spec.json")); err != nil {
+		t.Fatal(err)
+	}
+	base, logs := startServe(t, "--spec", filepath.Join(dir, "spec.json"), "--path-prefix", "/p", "--listen", "127.0.0.1:0")
+	url, tok := base+"/p/r", k.token(t)
+	if _, body := get(t, url, tok); body != "v1" {
+		t.Fatalf("before the swap: body %q, want v1", body)
+	}
+	publish("2", "v2")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, body := get(t, url, tok); body == "v2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ConfigMap swap did not reach the gateway:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
