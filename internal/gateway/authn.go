@@ -20,8 +20,6 @@ type authenticator struct {
 	scheme string
 	// queryParam locates the token in the query string instead.
 	queryParam string
-	// anonymousAllowed is isAnonymousAccessAllowed.
-	anonymousAllowed bool
 	// failCode and loadingCode are OCI's log codes for this policy type.
 	failCode, loadingCode string
 	// realm is the WWW-Authenticate realm: the deployment's path prefix.
