@@ -112,7 +112,7 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 				return
 			}
 			if anonymous {
-				g.logRejection(ex, a.credentialError(err, slog.LevelWarn))
+				g.ignoreRejection(ex, a.credentialError(err, slog.LevelWarn))
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -126,8 +126,7 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 			}
 			e := a.tokenError(tok, err)
 			if anonymous {
-				e.level = slog.LevelWarn
-				g.logRejection(ex, e)
+				g.ignoreRejection(ex, e)
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -140,6 +139,15 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// ignoreRejection logs, at WARN, a bad token on an ANONYMOUS route: the
+// request goes on without it, so the line carries no status of its own.
+func (g *Gateway) ignoreRejection(ex *exchange, e *httpError) {
+	e.level = slog.LevelWarn
+	e.status = 0
+	e.attrs = append(e.attrs, slog.Bool("ignored", true))
+	g.logRejection(ex, e)
 }
 
 // credentialError is the rejection of a request without a usable token:

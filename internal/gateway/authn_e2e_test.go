@@ -430,6 +430,9 @@ func TestAuthorizationAnonymous(t *testing.T) {
 				if l["level"] != "WARN" || l["reason"] != tt.wantWarn || l["code"] != codeJWTAuthFailed || l["route"] != "/public" {
 					t.Errorf("log line = %v, want level WARN, reason %s, code %s, route /public", l, tt.wantWarn, codeJWTAuthFailed)
 				}
+				if _, hasStatus := l["status"]; hasStatus || l["ignored"] != true {
+					t.Errorf("log line = %v, want ignored: true and no status (the caller was served)", l)
+				}
 			}
 		})
 	}

@@ -106,8 +106,10 @@ func (g *Gateway) logRejection(ex *exchange, e *httpError) {
 		slog.String("code", e.code),
 		slog.String("reason", e.reason),
 		slog.String("opcRequestId", ex.requestID),
-		slog.Int("status", e.status),
 	)
+	if e.status != 0 {
+		attrs = append(attrs, slog.Int("status", e.status))
+	}
 	if ex.dep != nil {
 		attrs = append(attrs, slog.String("deployment", ex.dep.prefix))
 	}
