@@ -21,13 +21,23 @@
 # direct, haproxy-plain and keygate-anonymous-route get the same request without
 # a token (PLAIN_TOKEN=1 sends them the token too, as the shared run.sh did).
 #
+# With FASTPROBE=1 (default 0: the standard table is unchanged) three more
+# targets measure bench/fastprobe, a probe that does keygate's work on this spec
+# (internal/authz, internal/token, internal/keys) on github.com/valyala/fasthttp
+# instead of net/http; it is its own Go module, so fasthttp stays out of
+# keygate's go.mod. It is not keygate: its rows answer "what would fasthttp buy".
+#   fastprobe-anonymous-route  the probe, /anon (no token sent)
+#   fastprobe-jwt-same-token   the probe, /jwt with one token (cache hits)
+#   fastprobe-jwt-cold         a second probe with -token-cache-size 0
+#
 # Usage: bench/compare.sh                       (3 rounds x 10 s, shared layout)
 #        ROUNDS=5 DUR=20s bench/compare.sh
 #        SKIP_INSTALL=1 LAYOUT=pinned bench/compare.sh
 # Env:   DUR (10s), WARM (3s), ROUNDS (3), CONNS (64), LAYOUT (shared|pinned),
-#        PORT_BASE (18180; uses PORT_BASE..PORT_BASE+4), SKIP_INSTALL (0),
-#        PLAIN_TOKEN (0), WORK (scratch dir; default a new temporary one),
-#        KEYGATE_BIN (a prebuilt keygate instead of building ./cmd/keygate)
+#        PORT_BASE (18180; uses PORT_BASE..PORT_BASE+4, +6 with FASTPROBE=1),
+#        SKIP_INSTALL (0), PLAIN_TOKEN (0), WORK (scratch dir; default a new
+#        temporary one), KEYGATE_BIN (a prebuilt keygate instead of building
+#        ./cmd/keygate), FASTPROBE (0; 1 adds the fastprobe-* targets)
 #
 # Layouts (2 cores: wrk, proxy and backend share them):
 #   shared : nothing pinned; wrk -t2; Go GOMAXPROCS=2; haproxy nbthread 2.
@@ -50,11 +60,14 @@ SKIP_INSTALL=${SKIP_INSTALL:-0}
 PLAIN_TOKEN=${PLAIN_TOKEN:-0}
 PORT_BASE=${PORT_BASE:-18180}
 KEYGATE_BIN=${KEYGATE_BIN:-}
+FASTPROBE=${FASTPROBE:-0}
 P_BACKEND=$PORT_BASE
 P_HAP_PLAIN=$((PORT_BASE + 1))
 P_HAP_JWT=$((PORT_BASE + 2))
 P_KG=$((PORT_BASE + 3))
 P_KG_COLD=$((PORT_BASE + 4))
+P_FP=$((PORT_BASE + 5))
+P_FP_COLD=$((PORT_BASE + 6))
 ISS="https://auth.example.test/"
 AUD="api://perf-gateway"
 SCOPE="api:read"
@@ -132,6 +145,10 @@ else
   log "building the bench programs (keygate: $KEYGATE_BIN)"
 fi
 (cd "$ROOT" && go build -trimpath -o "$WORK/bin/" ./bench/backend ./bench/tokengen)
+if [[ $FASTPROBE == 1 ]]; then
+  log "building bench/fastprobe (its own module; fetches fasthttp through the Go module proxy if not cached)"
+  (cd "$ROOT/bench/fastprobe" && go build -trimpath -o "$WORK/bin/fastprobe" .)
+fi
 
 if [[ ! -s $WORK/jwt-priv.pem ]]; then
   log "generating an RSA-2048 key with openssl"
@@ -252,6 +269,20 @@ declare -A PROC_OF=(
   [keygate-anonymous-route]=keygate [keygate-jwt-same-token]=keygate [keygate-jwt-cold]=keygate_cold
 )
 declare -A JWT_TARGET=([haproxy-jwt]=1 [keygate-jwt-same-token]=1 [keygate-jwt-cold]=1)
+JWT_CHECKS=(haproxy-jwt keygate-jwt-same-token keygate-jwt-cold)
+PLAIN_CHECKS=(direct haproxy-plain keygate-anonymous-route)
+if [[ $FASTPROBE == 1 ]]; then
+  TARGETS+=(fastprobe-anonymous-route fastprobe-jwt-same-token fastprobe-jwt-cold)
+  URL_OF+=(
+    [fastprobe-anonymous-route]="http://127.0.0.1:$P_FP$PREFIX/anon"
+    [fastprobe-jwt-same-token]="http://127.0.0.1:$P_FP$PREFIX/jwt"
+    [fastprobe-jwt-cold]="http://127.0.0.1:$P_FP_COLD$PREFIX/jwt"
+  )
+  PROC_OF+=([fastprobe-anonymous-route]=fastprobe [fastprobe-jwt-same-token]=fastprobe [fastprobe-jwt-cold]=fastprobe_cold)
+  JWT_TARGET+=([fastprobe-jwt-same-token]=1 [fastprobe-jwt-cold]=1)
+  JWT_CHECKS+=(fastprobe-jwt-same-token fastprobe-jwt-cold)
+  PLAIN_CHECKS+=(fastprobe-anonymous-route)
+fi
 
 sends_token() { [[ -n ${JWT_TARGET[$1]:-} || $PLAIN_TOKEN == 1 ]]; }
 
@@ -270,7 +301,7 @@ refused() { [[ $1 == 401 || $1 == 403 ]]; }
 check_correctness() {
   local fail=0 t url name got pass
   for pass in 1 2; do
-    for t in haproxy-jwt keygate-jwt-same-token keygate-jwt-cold; do
+    for t in "${JWT_CHECKS[@]}"; do
       url=${URL_OF[$t]}
       got=$(code "$url" "Authorization: Bearer $TOKEN")
       [[ $got == 200 ]] || { log "FAIL: $t: valid token -> $got, want 200"; fail=1; }
@@ -284,7 +315,7 @@ check_correctness() {
         [[ $pass == 1 ]] && CHECKED[$t]+=" $name=$got"
       done
     done
-    for t in direct haproxy-plain keygate-anonymous-route; do
+    for t in "${PLAIN_CHECKS[@]}"; do
       url=${URL_OF[$t]}
       got=$(code "$url")
       [[ $got == 200 ]] || { log "FAIL: $t: no token -> $got, want 200"; fail=1; }
@@ -293,12 +324,13 @@ check_correctness() {
     done
   done
   [[ $fail == 0 ]] || die "correctness checks failed; nothing measured"
-  for t in haproxy-jwt keygate-jwt-same-token keygate-jwt-cold; do
+  for t in "${JWT_CHECKS[@]}"; do
     log "correctness $t: valid=200 none=401 basic=401${CHECKED[$t]}"
   done
-  log "correctness: direct, haproxy-plain, keygate-anonymous-route -> 200 with and without a token"
+  log "correctness: ${PLAIN_CHECKS[*]} -> 200 with and without a token"
 }
-declare -A CHECKED=([haproxy-jwt]="" [keygate-jwt-same-token]="" [keygate-jwt-cold]="")
+declare -A CHECKED=()
+for t in "${JWT_CHECKS[@]}"; do CHECKED[$t]=""; done
 
 cat > "$WORK/report.lua" <<'EOF'
 done = function(summary, latency, requests)
@@ -335,6 +367,14 @@ wait_port "$P_HAP_PLAIN" haproxy
 wait_port "$P_HAP_JWT" haproxy
 wait_port "$P_KG" keygate
 wait_port "$P_KG_COLD" keygate_cold
+if [[ $FASTPROBE == 1 ]]; then
+  FP=("$WORK/bin/fastprobe" -backend "http://127.0.0.1:$P_BACKEND/" -pub "$WORK/jwt-pub.pem" -kid "$KID"
+    -iss "$ISS" -aud "$AUD" -scope "$SCOPE" -prefix "$PREFIX")
+  start fastprobe env GOMAXPROCS=$GMP "${FP[@]}" -listen "127.0.0.1:$P_FP"
+  start fastprobe_cold env GOMAXPROCS=$GMP "${FP[@]}" -listen "127.0.0.1:$P_FP_COLD" -token-cache-size 0
+  wait_port "$P_FP" fastprobe
+  wait_port "$P_FP_COLD" fastprobe_cold
+fi
 check_correctness
 
 log "warm-up $WARM per target"
@@ -373,7 +413,7 @@ echo
 echo "keygate vs HAProxy: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)),"
 echo "  $(haproxy -v | head -1 | awk '{print "HAProxy", $3}'), $(go version | awk '{print $3}'), layout $LAYOUT, wrk -t$WRK_THREADS -c$CONNS,"
 echo "  $ROUNDS rounds x $DUR (warm-up $WARM), token ${#TOKEN} bytes, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-awk -F'\t' -v rounds="$ROUNDS" '
+awk -F'\t' -v rounds="$ROUNDS" -v targets="${TARGETS[*]}" '
 function median(s,   a, n, i, j, x) {
   n = split(s, a, " ")
   if (n == 0) return 0
@@ -397,13 +437,14 @@ NR == 1 { next }
   if ($9 + 0 > rss[t] + 0) rss[t] = $9
 }
 END {
-  nt = split("direct haproxy-plain haproxy-jwt keygate-anonymous-route keygate-jwt-same-token keygate-jwt-cold", T, " ")
-  printf "\n%-24s %9s %13s %8s %8s %7s %12s %12s %9s\n", "target", "req/s", "x haproxy-jwt", "p50_ms", "p99_ms", "errors", "proxy_us/req", "backend_us/r", "peak_MiB"
+  nt = split(targets, T, " ")
+  tw = 24; for (i = 1; i <= nt; i++) if (length(T[i]) > tw) tw = length(T[i])
+  printf "\n%-" tw "s %9s %13s %8s %8s %7s %12s %12s %9s\n", "target", "req/s", "x haproxy-jwt", "p50_ms", "p99_ms", "errors", "proxy_us/req", "backend_us/r", "peak_MiB"
   for (i = 1; i <= nt; i++) {
     t = T[i]
     if (!(t in rps)) continue
     pcpu = (t == "direct") ? "-" : sprintf("%.1f", median(pc[t]))
-    printf "%-24s %9.0f %13.2f %8.3f %8.3f %7d %12s %12.1f %9.1f\n", t, median(rps[t]), pairedRatio(t, "haproxy-jwt"),
+    printf "%-" tw "s %9.0f %13.2f %8.3f %8.3f %7d %12s %12.1f %9.1f\n", t, median(rps[t]), pairedRatio(t, "haproxy-jwt"),
       median(p50[t]) / 1000, median(p99[t]) / 1000, err[t], pcpu, median(bc[t]), rss[t] / 1024
   }
   print ""
@@ -411,18 +452,30 @@ END {
   print "proxy_us/req: CPU time (user+sys) of the proxy process per request; peak_MiB: VmHWM of the"
   print "process serving the target (haproxy serves both haproxy targets, one keygate both"
   print "keygate-anonymous-route and keygate-jwt-same-token; direct shows the backend)."
+  if ("fastprobe-jwt-same-token" in rps)
+    print "One fastprobe serves fastprobe-anonymous-route and fastprobe-jwt-same-token, likewise."
 
   # The targets of the performance issue.
   print "\nTargets"
-  check("keygate-jwt-same-token >= 1.2 x haproxy-jwt", pairedRatio("keygate-jwt-same-token", "haproxy-jwt"), ">=", 1.2, "%.2f x")
-  check("keygate-jwt-cold >= 0.8 x haproxy-jwt", pairedRatio("keygate-jwt-cold", "haproxy-jwt"), ">=", 0.8, "%.2f x")
-  check("keygate-anonymous-route >= 0.8 x haproxy-plain", pairedRatio("keygate-anonymous-route", "haproxy-plain"), ">=", 0.8, "%.2f x")
+  targetChecks("keygate")
+  if ("fastprobe-jwt-same-token" in rps) {
+    print "\nThe same targets for bench/fastprobe (FASTPROBE=1; a fasthttp probe, not keygate)"
+    targetChecks("fastprobe")
+  }
+}
+function targetChecks(who,   i, v, worst, wt, limit, peak) {
+  check(who "-jwt-same-token >= 1.2 x haproxy-jwt", pairedRatio(who "-jwt-same-token", "haproxy-jwt"), ">=", 1.2, "%.2f x")
+  check(who "-jwt-cold >= 0.8 x haproxy-jwt", pairedRatio(who "-jwt-cold", "haproxy-jwt"), ">=", 0.8, "%.2f x")
+  check(who "-anonymous-route >= 0.8 x haproxy-plain", pairedRatio(who "-anonymous-route", "haproxy-plain"), ">=", 0.8, "%.2f x")
   worst = 0; wt = ""
-  for (i = 4; i <= nt; i++) { v = median(p99[T[i]]) / 1000; if (v >= worst) { worst = v; wt = T[i] } }
+  for (i = 1; i <= nt; i++) {
+    if (index(T[i], who "-") != 1) continue
+    v = median(p99[T[i]]) / 1000; if (v >= worst) { worst = v; wt = T[i] }
+  }
   limit = median(p99["haproxy-jwt"]) / 1000 + 1
-  check("keygate p99 <= haproxy-jwt p99 + 1 ms", worst, "<=", limit, "%.3f ms (" wt "; limit " sprintf("%.3f", limit) " ms)")
-  peak = rss["keygate-jwt-same-token"] + 0; if (rss["keygate-jwt-cold"] + 0 > peak) peak = rss["keygate-jwt-cold"] + 0
-  check("keygate peak RSS <= 64 MiB", peak / 1024, "<=", 64, "%.1f MiB")
+  check(who " p99 <= haproxy-jwt p99 + 1 ms", worst, "<=", limit, "%.3f ms (" wt "; limit " sprintf("%.3f", limit) " ms)")
+  peak = rss[who "-jwt-same-token"] + 0; if (rss[who "-jwt-cold"] + 0 > peak) peak = rss[who "-jwt-cold"] + 0
+  check(who " peak RSS <= 64 MiB", peak / 1024, "<=", 64, "%.1f MiB")
 }
 function check(name, got, op, want, fmt,   ok) {
   ok = (op == ">=") ? (got >= want) : (got <= want)
