@@ -181,7 +181,26 @@ func (a *authenticator) tokenError(tok *token.Token, err error) *httpError {
 	if tok != nil {
 		e.attrs = tokenAttrs(tok)
 	}
+	if msg, ok := ociMessages[e.reason]; ok {
+		e.attrs = append(e.attrs, slog.String("ociMessage", msg))
+	}
 	return a.applyFailurePolicy(e)
+}
+
+// ociMessages are the texts OCI API Gateway's execution log uses for the
+// same rejections, logged beside keygate's own so that searches written
+// for OCI's logs keep working.
+var ociMessages = map[string]string{
+	"token_expired":       "Validation failed for 'exp' claim.",
+	"missing_exp":         "Validation failed for 'exp' claim.",
+	"token_not_yet_valid": "Validation failed for 'nbf' claim.",
+	"iat_in_future":       "Validation failed for 'iat' claim.",
+	"wrong_issuer":        "JWT token not issued by the configured issuers.",
+	"wrong_audience":      "JWT token not issued for the configured audience.",
+	"unknown_kid":         "key not found",
+	"bad_signature":       "invalid token",
+	"malformed_token":     "invalid token",
+	"alg_not_allowed":     "invalid token",
 }
 
 // applyFailurePolicy swaps status and body for the configured ones.
