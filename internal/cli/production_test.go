@@ -254,3 +254,18 @@ func TestTLSListener(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	k := newRotationKey(t, "k")
+	file := filepath.Join(t.TempDir(), "spec.json")
+	writeSpec(t, file, rotationSpec(t, "ok", staticKeys(t, k)))
+	p := startServeProcess(t, nil, "--spec", file, "--path-prefix", "/p", "--listen", "127.0.0.1:0",
+		"--admin", "127.0.0.1:0", "--pprof")
+	defer p.stop()
+	if code, body := adminGet(t, p, "/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("/debug/pprof/ with --pprof = %d, want 200 with the profile index", code)
+	}
+	if code, _ := get(t, p.base+"/debug/pprof/", ""); code != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ on the main listener = %d, want 404: profiles are admin-only", code)
+	}
+}
