@@ -59,6 +59,9 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 		if a.Anonymous {
 			fmt.Fprintln(w, "    anonymous access allowed on ANONYMOUS routes")
 		}
+		if a.JWKS != "" {
+			fmt.Fprintf(w, "    keys from the JWKS at %s\n", a.JWKS)
+		}
 		for _, k := range a.Keys {
 			fmt.Fprintf(w, "    key kid=%q %s %s %d bits\n", k.KID, k.Algorithm, k.Type, k.Bits)
 		}

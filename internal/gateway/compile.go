@@ -239,6 +239,9 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 	auth.verifier.UseCache(c.tokenCache)
 	auth.summary = AuthSummary{Type: a.Type, Issuers: v.Issuers, Audiences: v.Audiences,
 		Anonymous: a.IsAnonymousAccessAllowed, Keys: summaries, TokenFrom: tokenFrom(ts)}
+	if v.Keys.Type == config.KeySetRemoteJWKS {
+		auth.summary.JWKS = v.Keys.URI
+	}
 	return auth
 }
 
@@ -248,7 +251,7 @@ func (c *compiler) keySet(ks *config.KeySet, src config.Source, at string) (keys
 	if ks.Type == config.KeySetRemoteJWKS {
 		set := c.keySets.remote(remoteSource{url: ks.URI, insecure: ks.IsSslVerifyDisabled, refresh: ks.CacheDuration()})
 		c.g.remoteSets = append(c.g.remoteSets, set)
-		return set, []KeySummary{{KID: "(remote)", Algorithm: "from " + ks.URI}}
+		return set, nil
 	}
 	set, err := staticKeySet(ks, src, at)
 	if err != nil {

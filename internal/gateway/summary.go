@@ -17,7 +17,9 @@ type AuthSummary struct {
 	Issuers   []string
 	Audiences []string
 	Anonymous bool
-	Keys      []KeySummary
+	// Keys are the static keys; JWKS is the remote set's URI instead.
+	Keys []KeySummary
+	JWKS string
 }
 
 // KeySummary describes one verification key.
