@@ -17,7 +17,8 @@ USAGE
 
 Prints every problem, each with its file and JSON path, and exits 1; or prints
 a summary of deployments, routes, authentication and keys and exits 0. Run it
-before a reload: it checks exactly what serve checks.
+before a reload: it checks exactly what serve checks, and with the same flags
+its version is the one serve logs when that configuration goes live.
 
 EXAMPLES
   keygate validate --spec deployment.json
@@ -43,7 +44,8 @@ func runValidate(e *env, args []string) int {
 		printProblems(e.stderr, fs.Name(), err)
 		return exitFail
 	}
-	fmt.Fprintf(e.stdout, "configuration is valid: listen %s, %d deployment(s)\n", cfg.Listen, len(cfg.Deployments))
+	fmt.Fprintf(e.stdout, "configuration is valid: listen %s, %d deployment(s), version %s\n",
+		cfg.Listen, len(cfg.Deployments), configVersion(cfg))
 	for _, d := range g.Summary() {
 		printDeployment(e.stdout, d)
 	}
