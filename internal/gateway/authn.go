@@ -208,6 +208,9 @@ func (a *authenticator) applyFailurePolicy(e *httpError) *httpError {
 	if a.failure != nil {
 		e.status = a.failure.status
 		e.message = a.failure.message
+		if e.status != http.StatusUnauthorized {
+			e.challenge = "" // a challenge belongs to a 401 (RFC 9110 §11.6.1)
+		}
 	}
 	return e
 }

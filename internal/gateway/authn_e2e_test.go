@@ -305,6 +305,8 @@ func TestAuthnTokenAuthentication(t *testing.T) {
 				if got := r.resp.Header.Get("WWW-Authenticate"); got != tt.wantChallenge {
 					t.Errorf("WWW-Authenticate = %q, want %q", got, tt.wantChallenge)
 				}
+			} else if got := r.resp.Header.Get("WWW-Authenticate"); got != "" && tt.want.status != http.StatusUnauthorized {
+				t.Errorf("WWW-Authenticate = %q on a %d, want none: a challenge belongs to a 401", got, tt.want.status)
 			}
 			if got := rejectionLine(t, gw, r.id)["status"]; got != float64(tt.want.status) {
 				t.Errorf("log status = %v, want %d", got, tt.want.status)

@@ -454,7 +454,7 @@ func TestUpgradeRefused(t *testing.T) {
 				t.Errorf("response offers Upgrade %q", resp.Header.Get("Upgrade"))
 			}
 			got := onlyRequestSince(t, b, before)
-			for _, name := range []string{"Upgrade", "Connection", "Http2-Settings", "X-Hop"} {
+			for _, name := range []string{"Upgrade", "Connection", "Http2-Settings", "X-Hop", "Sec-Websocket-Key", "Sec-Websocket-Version"} {
 				if v := got.Header.Values(name); len(v) != 0 {
 					t.Errorf("backend got %s: %q, want none", name, v)
 				}

@@ -55,6 +55,11 @@ func (g *Gateway) withTransform(next http.Handler) http.Handler {
 			}
 			h.Del("Upgrade")
 			h.Del("Connection")
+			for name := range h {
+				if strings.HasPrefix(name, "Sec-Websocket-") {
+					delete(h, name) // the handshake's own headers mean nothing now
+				}
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
