@@ -37,7 +37,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
-	c := &compiler{g: g, transports: map[transportKey]*http.Transport{}, keySets: opts.KeySets, tokenCache: opts.TokenCache}
+	c := &compiler{g: g, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets, tokenCache: opts.TokenCache}
 	if c.keySets == nil {
 		c.keySets = NewKeySets(g.log, nil)
 	}
@@ -62,7 +62,7 @@ type compiler struct {
 	g          *Gateway
 	keySets    *KeySets
 	tokenCache *token.Cache
-	transports map[transportKey]*http.Transport
+	transports map[transportKey]*syncTransport
 	problems   config.Problems
 }
 
@@ -174,7 +174,7 @@ func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deploym
 	key := transportKey{connect: b.ConnectTimeout(), read: b.ReadTimeout(), send: b.SendTimeout(), insecure: b.IsSslVerifyDisabled}
 	t, ok := c.transports[key]
 	if !ok {
-		t = newTransport(key)
+		t = newSyncTransport(key, newTransport(key))
 		c.transports[key] = t
 	}
 	queryParam := ""

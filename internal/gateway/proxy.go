@@ -28,7 +28,8 @@ type transportKey struct {
 	insecure            bool
 }
 
-// newTransport returns an upstream transport with the spec's timeouts:
+// newTransport returns the http.Transport behind syncTransport (requests
+// with bodies, https, upgrades) with the spec's timeouts:
 // connect bounds the dial and TLS handshake, send bounds each write to the
 // backend, read bounds the wait for the response headers.
 func newTransport(k transportKey) *http.Transport {
@@ -41,15 +42,16 @@ func newTransport(k transportKey) *http.Transport {
 		return &sendDeadlineConn{Conn: c, send: k.send}, nil
 	}
 	t := &http.Transport{
-		Proxy:                 nil, // a gateway talks to its backends directly
-		DialContext:           dial,
-		TLSHandshakeTimeout:   k.connect,
-		ResponseHeaderTimeout: k.read,
-		ExpectContinueTimeout: time.Second,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+		Proxy:                  nil, // a gateway talks to its backends directly
+		DialContext:            dial,
+		TLSHandshakeTimeout:    k.connect,
+		ResponseHeaderTimeout:  k.read,
+		ExpectContinueTimeout:  time.Second,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: maxResponseHeader,
+		ForceAttemptHTTP2:      true,
 	}
 	if k.insecure {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // isSslVerifyDisabled, set by the operator
