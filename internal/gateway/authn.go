@@ -108,11 +108,13 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 		raw, err := a.credential(r)
 		if err != nil {
 			if anonymous && errors.Is(err, errNoCredential) {
+				a.forwardOnlyValidated(r, false)
 				next.ServeHTTP(w, r)
 				return
 			}
 			if anonymous {
 				g.ignoreRejection(ex, a.credentialError(err, slog.LevelWarn))
+				a.forwardOnlyValidated(r, false)
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -127,6 +129,7 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 			e := a.tokenError(tok, err)
 			if anonymous {
 				g.ignoreRejection(ex, e)
+				a.forwardOnlyValidated(r, false)
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -137,8 +140,28 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 		if ex.decision == nil && ex.dep.allowed.authentication != nil {
 			ex.dep.allowed.authentication.Inc()
 		}
+		a.forwardOnlyValidated(r, true)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// forwardOnlyValidated leaves the backend no credential the gateway did not
+// validate: the token header goes on only with a verified token in it, and a
+// client's Authorization header that this deployment does not read (its
+// token comes from another header or from the query) is dropped. A query
+// token is never forwarded in any form (RFC 6750 §5.3; the query loses it
+// in the proxy).
+func (a *authenticator) forwardOnlyValidated(r *http.Request, verified bool) {
+	if a.queryParam != "" {
+		r.Header.Del("Authorization")
+		return
+	}
+	if !verified {
+		r.Header.Del(a.header)
+	}
+	if !strings.EqualFold(a.header, "Authorization") {
+		r.Header.Del("Authorization")
+	}
 }
 
 // ignoreRejection logs, at WARN, a bad token on an ANONYMOUS route: the

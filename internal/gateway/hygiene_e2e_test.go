@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -501,5 +502,102 @@ func TestHopByHopHeadersRemoved(t *testing.T) {
 		if v := got.Header.Values(name); len(v) != 0 {
 			t.Errorf("backend got hop-by-hop %s: %q", name, v)
 		}
+	}
+}
+
+// TestBackendGetsOnlyTheValidatedCredential is issue item "the backend
+// receives only the validated credential": a credential the gateway did not
+// verify (wrong header for this deployment, an ignored bad token on an
+// ANONYMOUS route, another scheme) never reaches the backend.
+func TestBackendGetsOnlyTheValidatedCredential(t *testing.T) {
+	b := newBackend(t)
+	key := newRSAKey(t, "k1")
+	now := time.Now()
+	tok := key.sign(t, validClaims(now))
+	expiredClaims := validClaims(now)
+	expiredClaims["exp"] = now.Add(-time.Hour).Unix()
+	expired := key.sign(t, expiredClaims)
+	const forged = "Bearer forged.admin.token"
+
+	routes := []map[string]any{
+		httpRoute("/r", nil, b.url()+"/r", nil),
+		httpRoute("/anon", nil, b.url()+"/anon", map[string]any{"type": "ANONYMOUS"}),
+	}
+	bearerAuth := jwtAuth(key.staticJWK(t))
+	bearerAuth["isAnonymousAccessAllowed"] = true
+	customAuth := jwtAuth(key.staticJWK(t))
+	customAuth["tokenHeader"] = "X-Client-Token"
+	delete(customAuth, "tokenAuthScheme")
+	customAuth["isAnonymousAccessAllowed"] = true
+	withAuth := func(auth map[string]any) map[string]any {
+		s := routesSpec(routes...)
+		s["requestPolicies"] = map[string]any{"authentication": auth}
+		return s
+	}
+	bearerGW := startGateway(t, testPrefix, withAuth(bearerAuth), nil)
+	customGW := startGateway(t, testPrefix, withAuth(customAuth), nil)
+	queryGW := startGateway(t, testPrefix, queryTokenSpec(t, key, routes...), nil)
+
+	tests := []struct {
+		name       string
+		gw         *testGateway
+		target     string
+		lines      []string
+		wantHeader http.Header // the credential headers the backend must see, exactly
+	}{
+		{"verified bearer token goes on", bearerGW, "/test3/r", []string{"Authorization: Bearer " + tok},
+			http.Header{"Authorization": {"Bearer " + tok}}},
+		{"bad token on an anonymous route is dropped", bearerGW, "/test3/anon", []string{"Authorization: Bearer " + expired},
+			http.Header{}},
+		{"another scheme on an anonymous route is dropped", bearerGW, "/test3/anon", []string{"Authorization: Basic dXNlcjpwYXNz"},
+			http.Header{}},
+		{"custom header: Authorization is not read, so dropped", customGW, "/test3/r", []string{"X-Client-Token: " + tok, "Authorization: " + forged},
+			http.Header{"X-Client-Token": {tok}}},
+		{"custom header: bad token on an anonymous route is dropped", customGW, "/test3/anon", []string{"X-Client-Token: " + expired, "Authorization: " + forged},
+			http.Header{}},
+		{"query token: Authorization is not read, so dropped", queryGW, "/test3/r?access_token=" + tok, []string{"Authorization: " + forged},
+			http.Header{}},
+		{"query token on an anonymous route", queryGW, "/test3/anon", []string{"Authorization: " + forged},
+			http.Header{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(b.requests())
+			resp, body := tt.gw.raw(t, http.MethodGet, tt.target, tt.lines...)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status = %d %s, want 200", resp.StatusCode, body)
+			}
+			got := requestsSince(b, before)
+			if len(got) != 1 {
+				t.Fatalf("backend received %d requests, want 1", len(got))
+			}
+			credentials := http.Header{}
+			for _, name := range []string{"Authorization", "X-Client-Token"} {
+				if v := got[0].Header.Values(name); len(v) > 0 {
+					credentials[name] = v
+				}
+			}
+			if !reflect.DeepEqual(credentials, tt.wantHeader) {
+				t.Errorf("backend credential headers = %v, want %v", credentials, tt.wantHeader)
+			}
+		})
+	}
+}
+
+// TestQueryKeptAsSentWithoutTheToken: removing a query token leaves every
+// other parameter as the client sent it, in order, even ones a strict
+// parser would refuse.
+func TestQueryKeptAsSentWithoutTheToken(t *testing.T) {
+	b := newBackend(t)
+	key := newRSAKey(t, "k1")
+	tok := key.sign(t, validClaims(time.Now()))
+	gw := startGateway(t, testPrefix, queryTokenSpec(t, key, httpRoute("/r", nil, b.url()+"/r", nil)), nil)
+	resp, body := gw.raw(t, http.MethodGet, "/test3/r?z=1&access_token="+tok+"&a=%zz&b=2&b=1&&c")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d %s, want 200", resp.StatusCode, body)
+	}
+	got := b.requests()
+	if want := "z=1&a=%zz&b=2&b=1&&c"; len(got) != 1 || got[0].RawQuery != want {
+		t.Fatalf("backend query = %v, want %q", got, want)
 	}
 }

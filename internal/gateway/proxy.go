@@ -133,9 +133,7 @@ func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
 func (b *httpBackend) query(in *http.Request) string {
 	q := in.URL.RawQuery
 	if b.tokenQueryParam != "" && q != "" {
-		values := in.URL.Query()
-		values.Del(b.tokenQueryParam)
-		q = values.Encode()
+		q = withoutQueryParam(q, b.tokenQueryParam)
 	}
 	switch {
 	case b.target.RawQuery == "":
@@ -144,6 +142,24 @@ func (b *httpBackend) query(in *http.Request) string {
 		return b.target.RawQuery
 	}
 	return b.target.RawQuery + "&" + q
+}
+
+// withoutQueryParam drops every name=value pair of raw whose unescaped name
+// is name, and keeps the others byte for byte and in order (re-encoding
+// through url.Values would sort them and drop any the parser refuses).
+func withoutQueryParam(raw, name string) string {
+	var kept strings.Builder
+	for pair := range strings.SplitSeq(raw, "&") {
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil && k == name {
+			continue
+		}
+		if kept.Len() > 0 {
+			kept.WriteByte('&')
+		}
+		kept.WriteString(pair)
+	}
+	return kept.String()
 }
 
 func (b *httpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
