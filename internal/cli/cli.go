@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Exit codes shared by every command.
@@ -108,18 +110,77 @@ func newFlags(name string) *flag.FlagSet {
 }
 
 // parseFlags parses args and reports what to do: a non-negative code means
-// return it (help printed, or a usage error reported).
+// return it (help printed, or a usage error reported). Flags may follow
+// the positional arguments (keygate jwk a.pub --kid x); after "--"
+// everything is positional.
 func parseFlags(e *env, fs *flag.FlagSet, usage string, args []string) (int, bool) {
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(e.stdout, usage)
-		printDefaults(e.stdout, fs)
-		return exitOK, false
-	case err != nil:
-		return usageError(e, fs.Name(), err.Error()), false
+	var positional []string
+	for {
+		err := fs.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			fmt.Fprint(e.stdout, usage)
+			printDefaults(e.stdout, fs)
+			return exitOK, false
+		case err != nil:
+			return usageError(e, fs.Name(), flagProblem(fs, err)), false
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
 	}
+	// Leave the positional arguments where fs.Args finds them.
+	_ = fs.Parse(append([]string{"--"}, positional...))
 	return 0, true
+}
+
+// flagProblem words the flag package's errors the way keygate's own flag
+// messages read: "--NAME VALUE: want ...".
+func flagProblem(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag --" + name
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "--" + name + " needs a value"
+	}
+	// invalid value "V" for flag -NAME: DETAIL
+	// invalid boolean value "V" for -NAME: DETAIL
+	rest, ok := strings.CutPrefix(msg, "invalid value ")
+	if !ok {
+		if rest, ok = strings.CutPrefix(msg, "invalid boolean value "); !ok {
+			return msg
+		}
+	}
+	quoted, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return msg
+	}
+	rest = strings.TrimPrefix(strings.TrimPrefix(rest[len(quoted):], " for flag -"), " for -")
+	name, detail, _ := strings.Cut(rest, ": ")
+	f := fs.Lookup(name)
+	if f == nil {
+		return msg
+	}
+	want := detail // a keygate flag type's own message
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch g.Get().(type) {
+		case time.Duration:
+			want = "want a duration such as 90s, 10m or 1h"
+		case bool:
+			want = "want true or false"
+		case int, int64, uint, uint64:
+			want = "want a whole number"
+		}
+	}
+	return fmt.Sprintf("--%s %s: %s", name, quoted, want)
 }
 
 // usageError reports a flag or argument problem the one way all commands do.
@@ -128,9 +189,38 @@ func usageError(e *env, cmd, problem string) int {
 	return exitUsage
 }
 
+// printDefaults lists the flags with two dashes, the way the usage lines
+// and messages write them.
 func printDefaults(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "\nFLAGS")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprintln(w, "\nFLAGS")
+			first = false
+		}
+		argName, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if argName != "" {
+			line += " " + argName
+		}
+		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if def := flagDefault(f); def != "" {
+			fmt.Fprintf(w, " (default %s)", def)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// flagDefault is f's default as help shows it, or "" for a zero value.
+func flagDefault(f *flag.Flag) string {
+	switch f.DefValue {
+	case "", "0", "false", "0s", "[]":
+		return ""
+	}
+	if g, ok := f.Value.(flag.Getter); ok {
+		if _, isString := g.Get().(string); isString {
+			return strconv.Quote(f.DefValue)
+		}
+	}
+	return f.DefValue
 }

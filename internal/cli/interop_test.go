@@ -275,3 +275,26 @@ func writeSeedSpec(t *testing.T, dir string, key map[string]any, backendURL stri
 	}
 	return file
 }
+
+// TestOpenSSLECKeyFiles: openssl's EC key files, including ecparam -genkey's
+// (an EC PARAMETERS block before the key), give one JWK, and a token signed
+// with the private file verifies with openssl against the public one.
+func TestOpenSSLECKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	openssl(t, dir, "ecparam", "-name", "prime256v1", "-genkey", "-out", "ec.pem")
+	openssl(t, dir, "ec", "-in", "ec.pem", "-pubout", "-out", "ec.pub")
+	openssl(t, dir, "pkcs8", "-topk8", "-nocrypt", "-in", "ec.pem", "-out", "ec.p8")
+	if !strings.Contains(string(readFile(t, filepath.Join(dir, "ec.pem"))), "BEGIN EC PARAMETERS") {
+		t.Fatal("openssl ecparam -genkey wrote no EC PARAMETERS block; the test would prove nothing")
+	}
+	want := mustCLI(t, "jwk", filepath.Join(dir, "ec.pub"))
+	for _, file := range []string{"ec.pem", "ec.p8"} {
+		if got := mustCLI(t, "jwk", filepath.Join(dir, file)); got != want {
+			t.Errorf("jwk %s:\n%s\nwant (from ec.pub)\n%s", file, got, want)
+		}
+	}
+	tok := strings.TrimSpace(mustCLI(t, "token", "sign", "--key", filepath.Join(dir, "ec.pem"), "--kid", "ec", "--iss", "i", "--aud", "a"))
+	if out, errOut, code := runCLI(t, "", "token", "verify", "--pem", filepath.Join(dir, "ec.pub"), "--kid", "ec", "--iss", "i", "--aud", "a", tok); code != 0 {
+		t.Errorf("token verify: exit %d\n%s%s", code, out, errOut)
+	}
+}

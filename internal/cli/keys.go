@@ -119,7 +119,7 @@ func checkGenerateFlags(fs *flag.FlagSet, out, kind string, bits int, curve stri
 	case out == "-":
 		return "--out - would print a private key; give a file NAME (NAME.key is written with mode 0600)"
 	case kind != "rsa" && kind != "ec" && kind != "ed25519":
-		return fmt.Sprintf("--type %q is not rsa, ec or ed25519", kind)
+		return fmt.Sprintf("--type %q: want rsa, ec or ed25519", kind)
 	case set["bits"] && kind != "rsa":
 		return fmt.Sprintf("--bits applies to --type rsa only, not %s", kind)
 	case set["curve"] && kind != "ec":
@@ -127,9 +127,9 @@ func checkGenerateFlags(fs *flag.FlagSet, out, kind string, bits int, curve stri
 	case kind == "rsa" && bits < 2048:
 		return fmt.Sprintf("--bits %d: RSA keys under 2048 bits are refused as breakable; use 2048, 3072 or 4096", bits)
 	case kind == "rsa" && bits != 2048 && bits != 3072 && bits != 4096:
-		return fmt.Sprintf("--bits %d is not 2048, 3072 or 4096", bits)
+		return fmt.Sprintf("--bits %d: want 2048, 3072 or 4096", bits)
 	case kind == "ec" && curve != "P-256" && curve != "P-384" && curve != "P-521":
-		return fmt.Sprintf("--curve %q is not P-256, P-384 or P-521", curve)
+		return fmt.Sprintf("--curve %q: want P-256, P-384 or P-521", curve)
 	}
 	return ""
 }

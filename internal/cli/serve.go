@@ -73,7 +73,7 @@ func (f *serveFlags) check() string {
 		return "give both --tls-cert and --tls-key, or neither"
 	}
 	if f.tokenCacheSize < 0 {
-		return "--token-cache-size must be 0 or more"
+		return fmt.Sprintf("--token-cache-size %d: want 0 (no cache) or more", f.tokenCacheSize)
 	}
 	if f.pprof && f.admin == "" {
 		return "--pprof needs --admin"

@@ -49,8 +49,12 @@ func PublicFromPEM(data []byte) (crypto.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isPrivateType(block.Type) {
+	switch {
+	case isPrivateType(block.Type):
+	case block.Type == "PUBLIC KEY", block.Type == "RSA PUBLIC KEY", block.Type == "CERTIFICATE":
 		return publicFromBlock(block)
+	default:
+		return nil, fmt.Errorf("%w: pem block is %q; want a public key (\"PUBLIC KEY\", \"RSA PUBLIC KEY\", \"CERTIFICATE\") or a private one (\"PRIVATE KEY\", \"RSA PRIVATE KEY\", \"EC PRIVATE KEY\")", ErrMalformedKey, block.Type)
 	}
 	signer, err := privateFromBlock(block)
 	if err != nil {

@@ -11,10 +11,17 @@ import (
 // through JSON or YAML, or saved on Windows.
 func firstBlock(data []byte) (*pem.Block, error) {
 	text := normalizePEM(data)
-	if block, _ := pem.Decode(text); block != nil {
-		return block, nil
+	block, rest := pem.Decode(text)
+	if block == nil {
+		block, rest = pem.Decode(repairPEM(string(text)))
 	}
-	if block, _ := pem.Decode(repairPEM(string(text))); block != nil {
+	// openssl ecparam -genkey writes the curve's parameters before the key.
+	for block != nil && block.Type == "EC PARAMETERS" {
+		if block, rest = pem.Decode(rest); block == nil {
+			return nil, fmt.Errorf("%w: the file holds \"EC PARAMETERS\" but no key block after it", ErrMalformedKey)
+		}
+	}
+	if block != nil {
 		return block, nil
 	}
 	switch {
