@@ -18,6 +18,11 @@ USAGE
   keygate keys generate --out NAME [flags]
 
 Run "keygate keys generate --help" for its flags and examples.
+
+EXAMPLES
+  keygate keys generate --out client                  # client.key (PKCS8, 0600) and client.pub (SPKI)
+  keygate keys generate --out client --type ec --curve P-384
+  keygate jwk --oci --kid client client.pub           # the key entry for the deployment
 `
 
 const keysGenerateUsage = `keygate keys generate: make a client key pair, as the seed's openssl commands do.

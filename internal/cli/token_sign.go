@@ -119,6 +119,11 @@ func runTokenSign(e *env, args []string) int {
 	if err != nil {
 		return usageError(e, fs.Name(), "--alg "+s.alg+": "+err.Error())
 	}
+	// A key the gateway would refuse (RSA under 2048 bits, e != 65537) makes
+	// tokens no deployment accepts: say so now, not at the first call.
+	if _, err := keys.NewKey("", alg, signer.Public()); err != nil {
+		return failure(e, fs.Name(), fmt.Errorf("--key %s: %w", s.key, err))
+	}
 	claims, err := s.buildClaims(e, time.Now())
 	if err != nil {
 		return failure(e, fs.Name(), err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,7 +92,9 @@ func printStandalone(w io.Writer, tok *token.Token, checks []error, v *standalon
 		printField(w, "token", "verified: "+describeToken(tok, time.Now()))
 		return exitOK
 	}
-	fmt.Fprintf(w, "REJECT %s\n", token.Reason(checks[0]))
+	// Every token failure is a 401 at the gateway (a deployment's
+	// MODIFY_RESPONSE aside, which the standalone form has no spec for).
+	fmt.Fprintf(w, "REJECT %d %s\n", http.StatusUnauthorized, token.Reason(checks[0]))
 	if tok != nil {
 		printField(w, "token", "UNVERIFIED "+describeToken(tok, time.Now()))
 	}

@@ -73,7 +73,11 @@ func split(raw string) (compact, error) {
 // segmentCountError explains a token that does not have three segments.
 func segmentCountError(raw string) error {
 	n := strings.Count(raw, ".") + 1
-	msg := fmt.Sprintf("token has %d segments; a compact JWS has 3 (header.payload.signature)", n)
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	msg := fmt.Sprintf("token has %d segment%s; a compact JWS has 3 (header.payload.signature)", n, plural)
 	switch {
 	case strings.HasPrefix(strings.TrimSpace(raw), "{"):
 		msg = "token is JSON; only the compact JWS serialisation (header.payload.signature) is accepted"
