@@ -74,9 +74,18 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 	printField(w, "log", d.Code+": "+d.Detail)
 	if len(d.Checks) > 0 {
 		p := v.policy(auth)
-		fmt.Fprintf(w, "failing checks (%d):\n", len(d.Checks))
+		n := len(d.Checks)
+		if d.ScopeRefusedToo {
+			n++
+		}
+		fmt.Fprintf(w, "failing checks (%d):\n", n)
 		for _, err := range d.Checks {
 			fmt.Fprintf(w, "  - %s\n", checkAdvice(err, d.Token, p))
+		}
+		if d.ScopeRefusedToo {
+			// Authorization runs only on a verified token: this is the 403
+			// that would follow once the checks above are fixed.
+			fmt.Fprintf(w, "  - then 403 insufficient_scope: %s\n", v.scopeAdvice(d))
 		}
 	} else {
 		fmt.Fprintf(w, "why:\n  - %s\n", v.reasonAdvice(d, auth))

@@ -123,8 +123,10 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 		}
 		tok, err := a.verifier.Verify(raw)
 		if err != nil {
-			if ex.decision != nil {
-				ex.decision.Token, ex.decision.Checks = a.verifier.Check(raw)
+			if d := ex.decision; d != nil {
+				d.Token, d.Checks = a.verifier.Check(raw)
+				policy := ex.route.policy
+				d.ScopeRefusedToo = d.Token != nil && !anonymous && policy.Kind == authz.AnyOf && !policy.Allows(d.Token.Claims.Scopes())
 			}
 			e := a.tokenError(tok, err)
 			if anonymous {

@@ -27,6 +27,10 @@ type Decision struct {
 	// Checks are every failing token check, not just the first, when the
 	// token was rejected.
 	Checks []error
+	// ScopeRefusedToo is set when the token was rejected and the route's
+	// authorization would refuse its (unverified) scopes as well: the 403
+	// the caller meets once the token verifies.
+	ScopeRefusedToo bool
 	// Warnings are log lines that do not stop the request (an invalid
 	// token on an ANONYMOUS route).
 	Warnings []string
