@@ -46,11 +46,19 @@ func LoadGateway(path string) (*Gateway, error) {
 // a path prefix and a listen address ("" for the default), as
 // `keygate serve --spec F --path-prefix P --listen A` does.
 func LoadSpecGateway(specPath, pathPrefix, listen string) (*Gateway, error) {
+	// Problems with the flags are named by the flags.
 	c := &checker{}
-	c.listen("listen", listen)
-	c.pathPrefix("pathPrefix", pathPrefix)
-	g := Gateway{Listen: listen, Deployments: []Deployment{{PathPrefix: pathPrefix, SpecificationFile: specPath}}}
-	c.deploymentSpec("", &g.Deployments[0], "")
+	c.listen("--listen", listen)
+	c.pathPrefix("--path-prefix", pathPrefix)
+	g := Gateway{Listen: listen, Deployments: []Deployment{{PathPrefix: pathPrefix, SpecificationFile: specPath,
+		Source: Source{File: specPath}}}}
+	if data, err := readFile(specPath); err != nil {
+		c.probs = append(c.probs, Problem{File: specPath, Message: readMessage("", err)})
+	} else {
+		sub := &checker{file: specPath}
+		g.Deployments[0].Specification = sub.loadSpec(data)
+		c.probs = append(c.probs, sub.probs...)
+	}
 	if len(c.probs) > 0 {
 		return nil, c.probs
 	}
@@ -173,6 +181,8 @@ func readMessage(name string, err error) string {
 	}
 	var pe *fs.PathError
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && name == "":
+		return what + ": file does not exist; check the path"
 	case errors.Is(err, fs.ErrNotExist):
 		return what + ": file does not exist; check the path (a relative path starts at the gateway file's directory)"
 	case errors.Is(err, errTooLarge):

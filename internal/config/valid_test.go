@@ -167,9 +167,10 @@ func TestLoadSpecGateway(t *testing.T) {
 	}
 
 	_, err = LoadSpecGateway("testdata/valid/nope.json", "test3/", "localhost")
-	want := `listen: "localhost" is not host:port; use e.g. 127.0.0.1:8080
-pathPrefix: "test3/" does not start with '/'; write it as "/test3/"
-specificationFile: cannot read "testdata/valid/nope.json": file does not exist; check the path (a relative path starts at the gateway file's directory)`
+	// Flag values are named by their flags, the spec file by its name.
+	want := `--listen: "localhost" is not host:port; use e.g. 127.0.0.1:8080
+--path-prefix: "test3/" does not start with '/'; write it as "/test3/"
+testdata/valid/nope.json: cannot read file: file does not exist; check the path`
 	if err == nil || err.Error() != want {
 		t.Errorf("LoadSpecGateway error:\n%v\nwant:\n%s", err, want)
 	}
