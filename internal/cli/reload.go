@@ -61,11 +61,13 @@ func (r *reloader) reload(cause string) bool {
 		r.log.Error("reload refused; the running configuration stays live", "cause", cause,
 			"version", r.version, "error", err.Error())
 		r.metrics.ConfigLoaded(r.version, false)
+		r.retainLive() // key sets the refused configuration started
 		return false
 	}
 	version := configVersion(cfg)
 	if version == r.version {
 		r.log.Info("reload: configuration unchanged", "cause", cause, "version", version)
+		r.retainLive()
 		return false
 	}
 	if cfg.Listen != r.listen {
@@ -87,6 +89,14 @@ func (r *reloader) reload(cause string) bool {
 	r.metrics.ConfigLoaded(version, true)
 	r.log.Info("configuration reloaded", "cause", cause, "version", version)
 	return true
+}
+
+// retainLive stops the key sets a configuration that did not go live
+// started, so they fetch nothing more.
+func (r *reloader) retainLive() {
+	if r.opts.KeySets != nil {
+		r.opts.KeySets.Retain(r.live.Current())
+	}
 }
 
 // watch reloads on SIGHUP and on changes of the configuration's files until

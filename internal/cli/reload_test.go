@@ -332,3 +332,61 @@ func TestReloadFollowsConfigMapSwap(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestReloadKeepsRemoteKeys: a reload that only changes a JWKS's
+// maxCacheDurationInHours keeps its loaded keys while the key server is
+// down; a refused reload leaves no key set of its own fetching.
+func TestReloadKeepsRemoteKeys(t *testing.T) {
+	key := newRotationKey(t, "k")
+	var down atomic.Bool
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(keys.JWKS{Keys: []keys.JWK{key.jwk(t)}})
+	}))
+	defer jwks.Close()
+	var otherFetches atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherFetches.Add(1)
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer other.Close()
+
+	file := filepath.Join(t.TempDir(), "spec.json")
+	writeSpec(t, file, rotationSpec(t, "one", map[string]any{"type": "REMOTE_JWKS", "uri": jwks.URL, "maxCacheDurationInHours": 1}))
+	base, logs := startServe(t, "--spec", file, "--path-prefix", "/p", "--listen", "127.0.0.1:0")
+	url := base + "/p/r"
+	waitStatus(t, url, key.token(t), http.StatusOK)
+	down.Store(true)
+
+	writeSpec(t, file, rotationSpec(t, "two", map[string]any{"type": "REMOTE_JWKS", "uri": jwks.URL, "maxCacheDurationInHours": 2}))
+	if !logs.waitForWithin("configuration reloaded", 5*time.Second) {
+		t.Fatalf("no reload:\n%s", logs.String())
+	}
+	if code, body := get(t, url, key.token(t)); code != http.StatusOK || body != "two" {
+		t.Fatalf("after the reload: %d %q, want 200 \"two\" (the new configuration, with the keys it had)", code, body)
+	}
+
+	// A configuration naming another (failing) JWKS and a route that does
+	// not compile is refused; its key set must stop fetching.
+	var spec map[string]any
+	if err := json.Unmarshal(rotationSpec(t, "three", map[string]any{"type": "REMOTE_JWKS", "uri": other.URL}), &spec); err != nil {
+		t.Fatal(err)
+	}
+	spec["routes"] = []any{map[string]any{"path": "/r", "backend": map[string]any{"type": "HTTP_BACKEND", "url": "http://127.0.0.1:9/${request.path[nope]}"}}}
+	refused, _ := json.Marshal(spec)
+	writeSpec(t, file, refused)
+	if !logs.waitForWithin("reload refused", 5*time.Second) {
+		t.Fatalf("the broken configuration was not refused:\n%s", logs.String())
+	}
+	settled := otherFetches.Load()
+	time.Sleep(2500 * time.Millisecond) // the set's retries come after 1 s and 2 s more
+	if got := otherFetches.Load(); got != settled {
+		t.Errorf("the refused configuration's JWKS was fetched %d more times after the refusal, want 0", got-settled)
+	}
+	if _, body := get(t, url, key.token(t)); body != "two" {
+		t.Errorf("after the refusal: body %q, want \"two\"", body)
+	}
+}

@@ -139,6 +139,7 @@ func run(ctx context.Context, src sourceFlags, sf serveFlags, log *slog.Logger, 
 	if err != nil {
 		return err
 	}
+	keySets.Retain(g) // each set at the shortest refresh its deployments ask
 	live := gateway.NewLive(g)
 	r := newReloader(src, opts, cfg, live, metrics)
 	server := gateway.NewServer(live, log)

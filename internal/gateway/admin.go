@@ -7,14 +7,23 @@ import (
 )
 
 // Admin serves the operator's endpoints on their own listener: /healthz
-// (the process is alive), /readyz (it can serve: every deployment's keys are
-// loaded and it is not shutting down), /metrics, and /debug/pprof/ when
+// (the process is alive), /readyz (it can serve: every deployment's keys
+// loaded once, and not shutting down), /metrics, and /debug/pprof/ when
 // enabled.
+//
+// Readiness waits for the keys only until the instance has been ready once.
+// A remote JWKS that a later reload adds and that does not load makes its
+// own deployment answer 503 (logged, and counted in the JWKS metrics), but
+// does not take the instance out of its load balancer: a ConfigMap edit
+// reaches every replica at once, and one bad JWKS URI would otherwise
+// empty the Service of all of them. Loaded key sets never unload (a failed
+// refresh keeps the last good keys).
 type Admin struct {
-	live     *Live
-	metrics  *Metrics
-	pprof    bool
-	draining atomic.Bool
+	live      *Live
+	metrics   *Metrics
+	pprof     bool
+	draining  atomic.Bool
+	readyOnce atomic.Bool
 }
 
 // NewAdmin returns the admin endpoints for live. metrics may be nil.
@@ -28,7 +37,20 @@ func (a *Admin) Drain() { a.draining.Store(true) }
 
 // Ready reports what /readyz answers.
 func (a *Admin) Ready() bool {
-	return !a.draining.Load() && a.live.Current().Ready()
+	return !a.draining.Load() && a.keysReady()
+}
+
+// keysReady reports whether the keys allow serving: all loaded, or loaded
+// once before (see Admin).
+func (a *Admin) keysReady() bool {
+	if a.readyOnce.Load() {
+		return true
+	}
+	if a.live.Current().Ready() {
+		a.readyOnce.Store(true)
+		return true
+	}
+	return false
 }
 
 // Handler returns the admin mux.
@@ -44,9 +66,11 @@ func (a *Admin) Handler() http.Handler {
 		case a.draining.Load():
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("shutting down\n"))
-		case !a.live.Current().Ready():
+		case !a.keysReady():
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("keys not loaded\n"))
+		case !a.live.Current().Ready():
+			_, _ = w.Write([]byte("ready; a JWKS added by a reload has not loaded, its deployment answers 503\n"))
 		default:
 			_, _ = w.Write([]byte("ready\n"))
 		}

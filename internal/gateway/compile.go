@@ -24,12 +24,13 @@ import (
 // at once as config.Problems, located like the config package's own.
 func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	g := &Gateway{
-		log:        opts.Logger,
-		now:        opts.Now,
-		accessLog:  !opts.DisableAccessLog,
-		buffers:    newBufferPool(),
-		metrics:    opts.Metrics,
-		requestIDs: newRequestIDs(),
+		remoteRefresh: map[*keys.RemoteSet]time.Duration{},
+		log:           opts.Logger,
+		now:           opts.Now,
+		accessLog:     !opts.DisableAccessLog,
+		buffers:       newBufferPool(),
+		metrics:       opts.Metrics,
+		requestIDs:    newRequestIDs(),
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -249,8 +250,11 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 // set parsed now, or the remote set of the registry. nil on problems.
 func (c *compiler) keySet(ks *config.KeySet, src config.Source, at string) (keys.Resolver, []KeySummary) {
 	if ks.Type == config.KeySetRemoteJWKS {
-		set := c.keySets.remote(remoteSource{url: ks.URI, insecure: ks.IsSslVerifyDisabled, refresh: ks.CacheDuration()})
-		c.g.remoteSets = append(c.g.remoteSets, set)
+		refresh := ks.CacheDuration()
+		set := c.keySets.remote(remoteSource{url: ks.URI, insecure: ks.IsSslVerifyDisabled}, refresh)
+		if old, ok := c.g.remoteRefresh[set]; !ok || refresh < old {
+			c.g.remoteRefresh[set] = refresh
+		}
 		return set, nil
 	}
 	set, err := staticKeySet(ks, src, at)

@@ -24,10 +24,11 @@ type Gateway struct {
 	now         func() time.Time
 	accessLog   bool
 	buffers     *bufferPool
-	// remoteSets are the REMOTE_JWKS sets the deployments verify with.
-	remoteSets []*keys.RemoteSet
-	metrics    *Metrics
-	requestIDs *requestIDs
+	// remoteRefresh holds the REMOTE_JWKS sets the deployments verify with,
+	// each with the shortest refresh period a deployment asks of it.
+	remoteRefresh map[*keys.RemoteSet]time.Duration
+	metrics       *Metrics
+	requestIDs    *requestIDs
 }
 
 // deployment is one path prefix with its compiled specification.

@@ -23,10 +23,11 @@ type KeySets struct {
 }
 
 // remoteSource is what makes two REMOTE_JWKS policies the same key set.
+// The refresh period is not part of it: a reload that only changes
+// maxCacheDurationInHours keeps the loaded keys (Retain applies the period).
 type remoteSource struct {
 	url      string
 	insecure bool
-	refresh  time.Duration
 }
 
 type remoteEntry struct {
@@ -54,15 +55,16 @@ func (ks *KeySets) Start(ctx context.Context) {
 	}
 }
 
-// remote returns the set for src, made on first use.
-func (ks *KeySets) remote(src remoteSource) *keys.RemoteSet {
+// remote returns the set for src, made on first use with the given refresh
+// period. An existing set keeps its period until Retain.
+func (ks *KeySets) remote(src remoteSource, refresh time.Duration) *keys.RemoteSet {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if e, ok := ks.sets[src]; ok {
 		return e.set
 	}
 	e := &remoteEntry{set: keys.NewRemoteSet(keys.RemoteConfig{
-		URL: src.url, InsecureSkipVerify: src.insecure, Refresh: src.refresh, Observe: ks.logEvent,
+		URL: src.url, InsecureSkipVerify: src.insecure, Refresh: refresh, Observe: ks.logEvent,
 	})}
 	ks.sets[src] = e
 	if ks.ctx != nil {
@@ -91,17 +93,18 @@ func (ks *KeySets) all() []*keys.RemoteSet {
 	return out
 }
 
-// Retain stops and forgets every set g does not use: after a reload swapped
-// g in, the sets only the old configuration named have no reader left.
+// Retain makes the registry match g, the gateway now live: every set g
+// uses refreshes at the shortest period g's deployments ask of it, and every
+// other set (named only by a replaced configuration, or by one a reload
+// refused) is stopped and forgotten.
 func (ks *KeySets) Retain(g *Gateway) {
-	used := map[*keys.RemoteSet]bool{}
-	for _, s := range g.remoteSets {
-		used[s] = true
+	for set, refresh := range g.remoteRefresh {
+		set.SetRefresh(refresh)
 	}
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	for src, e := range ks.sets {
-		if !used[e.set] {
+		if _, used := g.remoteRefresh[e.set]; !used {
 			if e.cancel != nil {
 				e.cancel()
 			}
@@ -135,7 +138,7 @@ func (ks *KeySets) logEvent(e keys.RemoteEvent) {
 // Ready reports whether every remote key set of g has loaded: a deployment
 // on a JWKS that never answered cannot serve authenticated routes.
 func (g *Gateway) Ready() bool {
-	for _, s := range g.remoteSets {
+	for s := range g.remoteRefresh {
 		if !s.Loaded() {
 			return false
 		}

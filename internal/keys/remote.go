@@ -92,6 +92,8 @@ var ErrJWKSFetch = errors.New("jwks fetch failed")
 type RemoteSet struct {
 	cfg    RemoteConfig
 	client *http.Client
+	// refresh is cfg.Refresh, changeable while Run runs (SetRefresh).
+	refresh atomic.Int64
 	// byKID is nil until the first successful fetch.
 	byKID    atomic.Pointer[map[string]*Key]
 	loadedAt atomic.Int64 // unix nanoseconds of the last successful fetch
@@ -116,8 +118,21 @@ func NewRemoteSet(cfg RemoteConfig) *RemoteSet {
 	if client == nil {
 		client = NewJWKSClient(cfg.InsecureSkipVerify)
 	}
-	return &RemoteSet{cfg: cfg, client: client, ctx: context.Background()}
+	s := &RemoteSet{cfg: cfg, client: client, ctx: context.Background()}
+	s.refresh.Store(int64(cfg.Refresh))
+	return s
 }
+
+// SetRefresh changes the refresh period (a reload changed
+// maxCacheDurationInHours); it applies from the next scheduled fetch on.
+func (s *RemoteSet) SetRefresh(d time.Duration) {
+	if d > 0 {
+		s.refresh.Store(int64(d))
+	}
+}
+
+// Refresh returns the refresh period in use.
+func (s *RemoteSet) Refresh() time.Duration { return time.Duration(s.refresh.Load()) }
 
 func setDefault(d *time.Duration, def time.Duration) {
 	if *d <= 0 {
@@ -153,7 +168,7 @@ func (s *RemoteSet) Run(ctx context.Context) {
 	failures := 0
 	for {
 		err := s.fetchAndWait()
-		delay := s.cfg.Refresh
+		delay := s.Refresh()
 		if err != nil {
 			failures++
 			delay = backoff(s.cfg.RetryBase, s.cfg.RetryCap, failures)
