@@ -67,7 +67,7 @@ func TestAdminMetricsAndProbes(t *testing.T) {
 		`keygate_auth_decisions_total{deployment="/p",outcome="allow",reason="valid_token",stage="authentication"} 2`,
 		`keygate_auth_decisions_total{deployment="/p",outcome="deny",reason="missing_token",stage="authentication"} 1`,
 		`keygate_auth_decisions_total{deployment="/p",outcome="deny",reason="unknown_kid",stage="authentication"} 1`,
-		`keygate_config_reloads_total{result="success"} 1`,
+		`keygate_config_reloads_total{result="success"} 0`, // start-up is no reload
 		`keygate_config_info{version="`,
 		`keygate_token_cache_lookups_total{result="hit"} 1`,
 		`keygate_token_cache_lookups_total{result="miss"} 2`,

@@ -41,7 +41,7 @@ type reloader struct {
 func newReloader(src sourceFlags, opts gateway.Options, cfg *config.Gateway, live *gateway.Live, metrics *gateway.Metrics) *reloader {
 	r := &reloader{src: src, opts: opts, live: live, log: opts.Logger, metrics: metrics,
 		version: configVersion(cfg), listen: cfg.Listen, files: src.files(cfg)}
-	metrics.ConfigLoaded(r.version, true)
+	metrics.ConfigLive(r.version)
 	return r
 }
 

@@ -22,6 +22,7 @@ type Metrics struct {
 	decisions      *prometheus.CounterVec
 	backendLatency *prometheus.HistogramVec
 	jwksFetches    *prometheus.CounterVec
+	jwksSkipped    *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 }
@@ -43,16 +44,19 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"deployment", "route"}),
 		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "keygate_jwks_fetches_total", Help: "Remote JWKS fetch outcomes, by URI and result (loaded, failed, key_skipped).",
+			Name: "keygate_jwks_fetches_total", Help: "Remote JWKS fetches, by URI and result (loaded, failed).",
 		}, []string{"uri", "result"}),
+		jwksSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_jwks_keys_skipped_total", Help: "Keys of fetched JWKS documents that were skipped as unusable, by URI.",
+		}, []string{"uri"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "keygate_config_reloads_total", Help: "Configuration reloads, by result (success, failure).",
+			Name: "keygate_config_reloads_total", Help: "Configuration reloads after start-up, by result (success, failure).",
 		}, []string{"result"}),
 		configInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "keygate_config_info", Help: "The live configuration: 1 for its version (a short hash).",
 		}, []string{"version"}),
 	}
-	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.jwksFetches, m.reloads, m.configInfo,
+	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
@@ -113,6 +117,10 @@ func (m *Metrics) ObserveJWKS(e keys.RemoteEvent) {
 	if m == nil {
 		return
 	}
+	if e.Kind == keys.RemoteKeySkipped {
+		m.jwksSkipped.WithLabelValues(e.URL).Inc()
+		return
+	}
 	m.jwksFetches.WithLabelValues(e.URL, e.Kind.String()).Inc()
 }
 
@@ -137,7 +145,7 @@ func (m *Metrics) WatchTokenCache(c *token.Cache) {
 	}
 }
 
-// ConfigLoaded records a configuration load: on success version becomes
+// ConfigLoaded records a reload: on success version becomes
 // the live one.
 func (m *Metrics) ConfigLoaded(version string, ok bool) {
 	if m == nil {
@@ -148,6 +156,15 @@ func (m *Metrics) ConfigLoaded(version string, ok bool) {
 		return
 	}
 	m.reloads.WithLabelValues("success").Inc()
+	m.ConfigLive(version)
+}
+
+// ConfigLive exports version as the live configuration's (at start-up,
+// which is no reload, and after each successful reload).
+func (m *Metrics) ConfigLive(version string) {
+	if m == nil {
+		return
+	}
 	m.configInfo.Reset()
 	m.configInfo.WithLabelValues(version).Set(1)
 }
