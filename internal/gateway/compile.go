@@ -227,7 +227,7 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 			auth.failure = &failureResponse{status: status, message: fp.ResponseMessage}
 		}
 	}
-	set, summaries := c.keySet(v.Keys, src, keysAt)
+	set, summaries := c.keySet(v.Keys, src, keysAt, auth.loadingCode)
 	if set == nil {
 		return auth
 	}
@@ -248,10 +248,11 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 
 // keySet returns the resolver of a publicKeys/validationPolicy: a static
 // set parsed now, or the remote set of the registry. nil on problems.
-func (c *compiler) keySet(ks *config.KeySet, src config.Source, at string) (keys.Resolver, []KeySummary) {
+// logCode is the OCI log code of the set's fetch outcomes.
+func (c *compiler) keySet(ks *config.KeySet, src config.Source, at, logCode string) (keys.Resolver, []KeySummary) {
 	if ks.Type == config.KeySetRemoteJWKS {
 		refresh := ks.CacheDuration()
-		set := c.keySets.remote(remoteSource{url: ks.URI, insecure: ks.IsSslVerifyDisabled}, refresh)
+		set := c.keySets.remote(remoteSource{url: ks.URI, insecure: ks.IsSslVerifyDisabled}, refresh, logCode)
 		if old, ok := c.g.remoteRefresh[set]; !ok || refresh < old {
 			c.g.remoteRefresh[set] = refresh
 		}

@@ -12,7 +12,7 @@ const (
 	codeJWTAuthFailed     = "jwtAuthentication.authenticationFailed"
 	codeTokenAuthFailed   = "tokenAuthentication.authenticationFailed"
 	codeJWTKeysLoading    = "jwtAuthentication.loadingJsonWebKeySet"
-	codeTokenKeysLoading  = "tokenAuthentication.badJsonWebKeySet"
+	codeTokenKeysLoading  = "tokenAuthentication.loadingJsonWebKeySet"
 	codeUnauthorized      = "authorization.unauthorizedRequest"
 	codeRouting           = "routing.failed"
 	codeBackend           = "backend.failed"

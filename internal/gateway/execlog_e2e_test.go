@@ -24,6 +24,16 @@ func TestExecLogRejectionLines(t *testing.T) {
 			"additionalValidationPolicy": map[string]any{"issuers": []any{testIssuer}}}}
 	tokenGW := startOCIGateway(t, "/tok", authSpec(tokenAuth, httpRoute("/1", nil, backend.url(), nil)), fixedClock, false)
 
+	// Key sets never started: their keys are not loaded.
+	dead := map[string]any{"type": "REMOTE_JWKS", "uri": "http://" + closedAddr(t) + "/jwks"}
+	jwtRemote := jwtAuth()
+	jwtRemote["publicKeys"] = dead
+	jwtRemoteGW := startOCIGateway(t, "/jr", authSpec(jwtRemote, httpRoute("/1", nil, backend.url(), nil)), fixedClock, false)
+	tokenRemote := map[string]any{"type": "TOKEN_AUTHENTICATION", "tokenHeader": "Authorization", "tokenAuthScheme": "Bearer",
+		"validationPolicy": map[string]any{"type": "REMOTE_JWKS", "uri": dead["uri"],
+			"additionalValidationPolicy": map[string]any{"issuers": []any{testIssuer}}}}
+	tokenRemoteGW := startOCIGateway(t, "/tr", authSpec(tokenRemote, httpRoute("/1", nil, backend.url(), nil)), fixedClock, false)
+
 	valid := key.sign(t, claimsAt(nil))
 	parts := strings.Split(valid, ".")
 	unknownKid := testKey{kid: "nope", alg: "RS256", signer: key.signer}.sign(t, claimsAt(map[string]any{"sub": "client-9"}))
@@ -68,6 +78,12 @@ func TestExecLogRejectionLines(t *testing.T) {
 		{"TOKEN_AUTHENTICATION, no token", tokenGW, "/tok/1", nil,
 			map[string]any{"code": codeTokenAuthFailed, "reason": "missing_token", "deployment": "/tok"},
 			[]string{"kid"}, "no token in the request"},
+		{"JWKS not loaded", jwtRemoteGW, "/jr/1", bearer(valid),
+			map[string]any{"level": "ERROR", "code": "jwtAuthentication.loadingJsonWebKeySet", "reason": "keys_unavailable", "status": 503.0},
+			nil, ""},
+		{"TOKEN_AUTHENTICATION, JWKS not loaded", tokenRemoteGW, "/tr/1", bearer(valid),
+			map[string]any{"code": "tokenAuthentication.loadingJsonWebKeySet", "reason": "keys_unavailable", "status": 503.0},
+			nil, ""},
 		{"no route", jwtGW, "/test3/none", bearer(valid),
 			map[string]any{"code": codeRouting, "reason": "no_route", "status": 404.0, "deployment": "/test3"},
 			[]string{"route", "kid"}, "no route matches the path"},

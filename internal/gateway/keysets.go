@@ -56,15 +56,18 @@ func (ks *KeySets) Start(ctx context.Context) {
 }
 
 // remote returns the set for src, made on first use with the given refresh
-// period. An existing set keeps its period until Retain.
-func (ks *KeySets) remote(src remoteSource, refresh time.Duration) *keys.RemoteSet {
+// period and log code (the first deployment's, if several of different
+// authentication types share the set). An existing set keeps its period
+// until Retain.
+func (ks *KeySets) remote(src remoteSource, refresh time.Duration, logCode string) *keys.RemoteSet {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if e, ok := ks.sets[src]; ok {
 		return e.set
 	}
 	e := &remoteEntry{set: keys.NewRemoteSet(keys.RemoteConfig{
-		URL: src.url, InsecureSkipVerify: src.insecure, Refresh: refresh, Observe: ks.logEvent,
+		URL: src.url, InsecureSkipVerify: src.insecure, Refresh: refresh,
+		Observe: func(e keys.RemoteEvent) { ks.logEvent(logCode, e) },
 	})}
 	ks.sets[src] = e
 	if ks.ctx != nil {
@@ -116,11 +119,11 @@ func (ks *KeySets) Retain(g *Gateway) {
 // logEvent writes a fetch outcome to the execution log: a failure before
 // the first load is an ERROR (requests get 503), a failure with keys in use
 // a WARN (they keep verifying), a skipped key a WARN naming it.
-func (ks *KeySets) logEvent(e keys.RemoteEvent) {
+func (ks *KeySets) logEvent(code string, e keys.RemoteEvent) {
 	if ks.observe != nil {
 		ks.observe(e)
 	}
-	attrs := []slog.Attr{slog.String("code", codeJWTKeysLoading), slog.String("jwksUri", e.URL), slog.Int("keys", e.Keys)}
+	attrs := []slog.Attr{slog.String("code", code), slog.String("jwksUri", e.URL), slog.Int("keys", e.Keys)}
 	switch e.Kind {
 	case keys.RemoteLoaded:
 		ks.log.LogAttrs(context.Background(), slog.LevelInfo, "jwks loaded", attrs...)
