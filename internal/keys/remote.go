@@ -17,6 +17,7 @@ const (
 	defaultRemoteRefresh     = time.Hour
 	defaultFetchTimeout      = 10 * time.Second
 	defaultUnknownKIDRefresh = 10 * time.Second
+	defaultUnknownKIDWait    = 2 * time.Second
 	defaultRetryBase         = time.Second
 	defaultRetryCap          = time.Minute
 )
@@ -36,6 +37,10 @@ type RemoteConfig struct {
 	// UnknownKIDRefresh is the least time between two fetches caused by
 	// tokens naming kids the set does not hold. Default 10s.
 	UnknownKIDRefresh time.Duration
+	// UnknownKIDWait bounds how long a lookup of an unknown kid waits for
+	// the refresh it caused or joined; a slow key server then costs that
+	// request this much, not a whole FetchTimeout. Default 2s.
+	UnknownKIDWait time.Duration
 	// RetryBase and RetryCap shape the exponential backoff after a failed
 	// fetch. Defaults 1s and 1m.
 	RetryBase, RetryCap time.Duration
@@ -112,6 +117,7 @@ func NewRemoteSet(cfg RemoteConfig) *RemoteSet {
 	setDefault(&cfg.Refresh, defaultRemoteRefresh)
 	setDefault(&cfg.FetchTimeout, defaultFetchTimeout)
 	setDefault(&cfg.UnknownKIDRefresh, defaultUnknownKIDRefresh)
+	setDefault(&cfg.UnknownKIDWait, defaultUnknownKIDWait)
 	setDefault(&cfg.RetryBase, defaultRetryBase)
 	setDefault(&cfg.RetryCap, defaultRetryCap)
 	client := cfg.Client
@@ -221,7 +227,8 @@ func (s *RemoteSet) Keys() []*Key {
 // Key returns the key named kid. Before the first successful fetch it fails
 // with ErrKeysUnavailable. An unknown kid triggers a refresh (at most one
 // per UnknownKIDRefresh, whatever the number of unknown kids) and waits for
-// it, so a key published a moment ago is found on first use.
+// it (at most UnknownKIDWait), so a key published a moment ago is found on
+// first use.
 func (s *RemoteSet) Key(kid string) (*Key, error) {
 	m := s.byKID.Load()
 	if m == nil {
@@ -231,10 +238,12 @@ func (s *RemoteSet) Key(kid string) (*Key, error) {
 		return k, nil
 	}
 	if done := s.refreshForUnknownKID(); done != nil {
+		wait := time.NewTimer(s.cfg.UnknownKIDWait)
 		select {
 		case <-done:
-		case <-time.After(s.cfg.FetchTimeout):
+		case <-wait.C:
 		}
+		wait.Stop()
 		if k, ok := (*s.byKID.Load())[kid]; ok {
 			return k, nil
 		}

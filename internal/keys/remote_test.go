@@ -244,3 +244,27 @@ func TestRemoteSetSkipsBadKeys(t *testing.T) {
 		t.Errorf("weak key: err = %v, want ErrUnknownKID", err)
 	}
 }
+
+// TestRemoteSetUnknownKIDWaitIsBounded: with the key server stalled, a
+// lookup of an unknown kid gives up after UnknownKIDWait, not after the
+// whole fetch timeout.
+func TestRemoteSetUnknownKIDWaitIsBounded(t *testing.T) {
+	js := newJWKSServer(t)
+	js.publish(t, remoteTestKey(t, "a"))
+	s, _ := startRemote(t, js, RemoteConfig{UnknownKIDRefresh: time.Millisecond, UnknownKIDWait: 200 * time.Millisecond,
+		FetchTimeout: 5 * time.Second})
+	eventually(t, "first load", s.Loaded)
+	js.serve(http.StatusOK, nil, 3*time.Second) // the next fetch stalls
+	start := time.Now()
+	_, err := s.Key("unknown")
+	elapsed := time.Since(start)
+	if !errors.Is(err, ErrUnknownKID) {
+		t.Fatalf("err = %v, want ErrUnknownKID", err)
+	}
+	if elapsed < 150*time.Millisecond || elapsed > 2*time.Second {
+		t.Errorf("unknown kid answered after %v, want about the 200ms wait", elapsed)
+	}
+	if k, err := s.Key("a"); err != nil || k.ID != "a" {
+		t.Errorf("known kid during the stalled fetch: %v, %v", k, err)
+	}
+}
