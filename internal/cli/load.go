@@ -50,9 +50,9 @@ func (s *sourceFlags) load(opts gateway.Options) (*config.Gateway, *gateway.Gate
 		err error
 	)
 	if s.config != "" {
-		cfg, err = config.LoadGateway(s.config)
+		cfg, err = config.LoadGateway(s.config, config.WithSpecCheck(gateway.CheckSpec))
 	} else {
-		cfg, err = config.LoadSpecGateway(s.spec, s.pathPrefix, s.listen)
+		cfg, err = config.LoadSpecGateway(s.spec, s.pathPrefix, s.listen, config.WithSpecCheck(gateway.CheckSpec))
 	}
 	if err != nil {
 		return nil, nil, err

@@ -24,12 +24,12 @@ var errTooLarge = errors.New("file is larger than 4 MiB")
 // LoadGateway reads keygate's gateway file (YAML or JSON) and every
 // specification it names, applies defaults and validates. On failure it
 // returns Problems holding everything that is wrong.
-func LoadGateway(path string) (*Gateway, error) {
+func LoadGateway(path string, opts ...Option) (*Gateway, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, Problems{{File: path, Message: readMessage("", err)}}
 	}
-	c := &checker{file: path}
+	c := newChecker(path, opts)
 	var g Gateway
 	if !c.decodeInto(data, &g) {
 		return nil, c.probs
@@ -45,9 +45,9 @@ func LoadGateway(path string) (*Gateway, error) {
 // LoadSpecGateway builds a one-deployment gateway from a specification file,
 // a path prefix and a listen address ("" for the default), as
 // `keygate serve --spec F --path-prefix P --listen A` does.
-func LoadSpecGateway(specPath, pathPrefix, listen string) (*Gateway, error) {
+func LoadSpecGateway(specPath, pathPrefix, listen string, opts ...Option) (*Gateway, error) {
 	// Problems with the flags are named by the flags.
-	c := &checker{}
+	c := newChecker("", opts)
 	c.listen("--listen", listen)
 	c.pathPrefix("--path-prefix", pathPrefix)
 	g := Gateway{Listen: listen, Deployments: []Deployment{{PathPrefix: pathPrefix, SpecificationFile: specPath,
@@ -55,7 +55,7 @@ func LoadSpecGateway(specPath, pathPrefix, listen string) (*Gateway, error) {
 	if data, err := readFile(specPath); err != nil {
 		c.probs = append(c.probs, Problem{File: specPath, Message: readMessage("", err)})
 	} else {
-		sub := &checker{file: specPath}
+		sub := c.sub(specPath)
 		g.Deployments[0].Specification = sub.loadSpec(data)
 		c.probs = append(c.probs, sub.probs...)
 	}
@@ -85,12 +85,33 @@ func (c *checker) loadSpec(data []byte) *Spec {
 	if !c.decodeInto(data, &s) {
 		return nil
 	}
-	c.spec("", &s)
-	if len(c.probs) > before {
+	if !c.validSpec("", &s, before) {
 		return nil
 	}
 	applySpecDefaults(&s)
 	return &s
+}
+
+// validSpec validates s (at JSON path p of c's file) and reports whether it
+// is valid. An invalid spec also goes through specCheck, so that the
+// problems only compiling finds are reported in the same run.
+func (c *checker) validSpec(p string, s *Spec, before int) bool {
+	c.spec(p, s)
+	if len(c.probs) == before {
+		return true
+	}
+	if c.specCheck != nil {
+		c.addLater(c.specCheck(s, Source{File: c.file, Path: p}), before)
+	}
+	return false
+}
+
+func newChecker(file string, opts []Option) *checker {
+	c := &checker{file: file}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // decodeInto decodes data into v (a pointer to struct) and reports every

@@ -57,9 +57,59 @@ func (ps Problems) Is(target error) bool { return target == ErrInvalid }
 type checker struct {
 	file  string
 	probs Problems
+	// specCheck runs the checks that come after validation (keys, route
+	// table, URL templates) on a spec that failed validation, so one run
+	// reports every problem; nil skips it.
+	specCheck SpecCheck
 	// unknownFields counts the unknown-field problems, which (unlike a value
 	// of the wrong kind) leave the rest of a document worth validating.
 	unknownFields int
+}
+
+// SpecCheck checks what a decoded spec's validation does not (key
+// material, the route table, URL templates: gateway.CheckSpec). It must
+// cope with a spec that failed validation.
+type SpecCheck func(spec *Spec, src Source) Problems
+
+// Option tunes LoadGateway and LoadSpecGateway.
+type Option func(*checker)
+
+// WithSpecCheck makes a spec that fails validation also go through check,
+// whose problems are added unless validation already reported on the same
+// value (the same JSON path, or one inside the other).
+func WithSpecCheck(check SpecCheck) Option { return func(c *checker) { c.specCheck = check } }
+
+// sub returns a checker for another file with the same options.
+func (c *checker) sub(file string) *checker { return &checker{file: file, specCheck: c.specCheck} }
+
+// addLater adds problems found by specCheck that validation did not report.
+func (c *checker) addLater(later Problems, before int) {
+	reported := c.probs[before:]
+	for _, p := range later {
+		if !overlaps(reported, p) {
+			c.probs = append(c.probs, p)
+		}
+	}
+}
+
+// overlaps reports whether a problem in ps concerns p's value: the same file
+// and the same path, or one path inside the other.
+func overlaps(ps Problems, p Problem) bool {
+	for _, q := range ps {
+		if q.File == p.File && (within(p.Path, q.Path) || within(q.Path, p.Path)) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether path is outer or lies inside it.
+func within(path, outer string) bool {
+	if outer == "" || path == outer {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, outer)
+	return ok && (rest[0] == '.' || rest[0] == '[')
 }
 
 func (c *checker) addf(path, format string, args ...any) {

@@ -81,3 +81,32 @@ func TestEffectiveLogLevel(t *testing.T) {
 		})
 	}
 }
+
+// TestLaterProblemsOverlap: a problem found after validation is dropped when
+// validation already reported on the same value, or on a value holding it
+// or held by it, in the same file.
+func TestLaterProblemsOverlap(t *testing.T) {
+	reported := Problems{
+		{File: "s.json", Path: "routes[2].path", Message: "validation"},
+		{File: "s.json", Path: "requestPolicies.authentication.publicKeys.keys[0].kid", Message: "validation"},
+	}
+	tests := []struct {
+		later Problem
+		want  bool
+	}{
+		{Problem{File: "s.json", Path: "routes[2].path"}, true},
+		{Problem{File: "s.json", Path: "routes[2].path.x"}, true},
+		{Problem{File: "s.json", Path: "routes[2]"}, true},
+		{Problem{File: "s.json", Path: "requestPolicies.authentication.publicKeys.keys[0]"}, true},
+		{Problem{File: "s.json", Path: "routes[2].backend.url"}, false},
+		{Problem{File: "s.json", Path: "routes[20].path"}, false},
+		{Problem{File: "s.json", Path: "routes[2].pathx"}, false},
+		{Problem{File: "other.json", Path: "routes[2].path"}, false},
+		{Problem{File: "s.json", Path: "requestPolicies.authentication.publicKeys.keys[1]"}, false},
+	}
+	for _, tt := range tests {
+		if got := overlaps(reported, tt.later); got != tt.want {
+			t.Errorf("overlaps(%s %s) = %v, want %v", tt.later.File, tt.later.Path, got, tt.want)
+		}
+	}
+}

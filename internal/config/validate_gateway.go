@@ -37,9 +37,7 @@ func (c *checker) deploymentSpec(p string, d *Deployment, dir string) {
 		c.addf(p, "both specificationFile and specification are set; keep one")
 	case d.Specification != nil:
 		d.Source = Source{File: c.file, Path: at(p, "specification")}
-		before := len(c.probs)
-		c.spec(d.Source.Path, d.Specification)
-		if len(c.probs) == before {
+		if c.validSpec(d.Source.Path, d.Specification, len(c.probs)) {
 			applySpecDefaults(d.Specification)
 		}
 	case d.SpecificationFile != "":
@@ -53,7 +51,7 @@ func (c *checker) deploymentSpec(p string, d *Deployment, dir string) {
 			c.addf(at(p, "specificationFile"), "%s", readMessage(d.SpecificationFile, err))
 			return
 		}
-		sub := &checker{file: file}
+		sub := c.sub(file)
 		d.Specification = sub.loadSpec(data)
 		c.probs = append(c.probs, sub.probs...)
 	default:

@@ -85,13 +85,40 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	table, err := authz.Compile(specs)
 	if err != nil {
 		c.addJoined(src, err)
-		return nil
 	}
 	dep.table = table
+	// The backends are checked even when the table is not, so that one run
+	// names every problem.
 	for i := range spec.Routes {
 		dep.routes = append(dep.routes, c.route(&spec.Routes[i], i, spec, dep, src))
 	}
+	if err != nil {
+		return nil
+	}
 	return dep
+}
+
+// CheckSpec makes the checks New makes while compiling (key material, the
+// route table, backend URL templates) on a spec that failed validation, so
+// that one run of keygate validate or serve names every problem (it is the
+// config.SpecCheck the CLI passes to the loaders). Nothing is started: a
+// REMOTE_JWKS is not fetched.
+func CheckSpec(spec *config.Spec, src config.Source) (problems config.Problems) {
+	c := &compiler{
+		g:          &Gateway{log: slog.New(slog.DiscardHandler), now: time.Now, remoteRefresh: map[*keys.RemoteSet]time.Duration{}},
+		keySets:    NewKeySets(nil, nil),
+		transports: map[transportKey]*syncTransport{},
+	}
+	defer func() {
+		// The spec is invalid: compiling may meet a value that validation
+		// refused (a missing stock status, say) and cannot go on. What was
+		// found so far stands; validation has named the rest.
+		if recover() != nil {
+			problems = c.problems
+		}
+	}()
+	c.deployment(config.Deployment{PathPrefix: "/", Specification: spec, Source: src})
+	return c.problems
 }
 
 // addJoined turns "routes[i].path: message" errors into problems.
@@ -132,6 +159,9 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 	at := "routes[" + strconv.Itoa(i) + "].backend"
 	switch r.Backend.Type {
 	case config.BackendStockResponse:
+		if r.Backend.Status == nil {
+			break // an invalid spec in CheckSpec: validation named it
+		}
 		headers := http.Header{}
 		for _, h := range r.Backend.Headers {
 			headers.Add(h.Name, h.Value)
