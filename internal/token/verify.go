@@ -5,6 +5,17 @@
 // renders claims for context variables. It never logs and does no I/O of
 // its own: every rejection is an error carrying a stable reason code
 // (see Reason).
+//
+// golang-jwt/jwt/v5 does the cryptography (its SigningMethod Verify and
+// Sign). Its Parser (WithValidMethods, WithExpirationRequired, WithLeeway,
+// MapClaims) is not used, by decision: it stops at the first failure,
+// where `keygate token verify` lists every failing check (Check); its JSON
+// decoding accepts duplicate members ("alg":"RS256","alg":"none" reads as
+// none, attack T11), which this package must refuse before anything is
+// read; its keyfunc would receive the token's alg where keygate pins the
+// algorithm to the key; and its errors carry no stable reason code for the
+// execution log. The rules it would apply (exp required, nbf, leeway,
+// iss, aud as string or array) are in rules.go with the same semantics.
 package token
 
 import (
