@@ -23,6 +23,8 @@ type gatewayView struct {
 	request   request
 	tokenFrom string
 	hasToken  bool
+	// noPrefixGiven: a --spec served at / (no --path-prefix, or "/").
+	noPrefixGiven bool
 	// allowed are the methods the request's path accepts, found by the
 	// gateway's own routing; for a 405.
 	allowed []string
@@ -314,6 +316,14 @@ func (v *gatewayView) noRouteAdvice(d gateway.Decision) string {
 			}
 		}
 	}
-	return fmt.Sprintf("no route of deployment %s matches %s; its routes are %s, each after the prefix %s",
+	advice := fmt.Sprintf("no route of deployment %s matches %s; its routes are %s, each after the prefix %s",
 		d.Deployment, v.request.target, strings.Join(paths, ", "), d.Deployment)
+	// A spec checked without --path-prefix is served at /; the request may
+	// carry the prefix it is really deployed under.
+	if v.noPrefixGiven {
+		if first, _, found := strings.Cut(strings.TrimPrefix(v.request.target, "/"), "/"); found && first != "" {
+			advice += fmt.Sprintf(" (without --path-prefix the spec is served at /: if it is deployed under /%s, give --path-prefix /%s)", first, first)
+		}
+	}
+	return advice
 }
