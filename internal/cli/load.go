@@ -27,7 +27,7 @@ func (s *sourceFlags) register(fs interface {
 }) {
 	fs.StringVar(&s.config, "config", "", "keygate config `file` (YAML or JSON) listing deployments")
 	fs.StringVar(&s.spec, "spec", "", "one OCI API deployment specification `file` (JSON or YAML), instead of --config")
-	fs.StringVar(&s.pathPrefix, "path-prefix", "/", "the deployment's path `prefix` with --spec, e.g. /test3")
+	fs.StringVar(&s.pathPrefix, "path-prefix", "", "the deployment's path `prefix` with --spec, e.g. /test3 (default /)")
 	fs.StringVar(&s.listen, "listen", "", "`host:port` to listen on (default: the config's listen, else "+config.DefaultListen+")")
 }
 
@@ -38,8 +38,18 @@ func (s *sourceFlags) check() string {
 		return "give --config FILE or --spec FILE"
 	case s.config != "" && s.spec != "":
 		return "give either --config or --spec, not both"
+	case s.config != "" && s.pathPrefix != "":
+		return "--path-prefix applies to --spec only; a config file gives each deployment its pathPrefix"
 	}
 	return ""
+}
+
+// prefix is the --spec deployment's path prefix: --path-prefix, default /.
+func (s *sourceFlags) prefix() string {
+	if s.pathPrefix == "" {
+		return "/"
+	}
+	return s.pathPrefix
 }
 
 // load reads and validates the configuration, then compiles it, so that
@@ -52,7 +62,7 @@ func (s *sourceFlags) load(opts gateway.Options) (*config.Gateway, *gateway.Gate
 	if s.config != "" {
 		cfg, err = config.LoadGateway(s.config, config.WithSpecCheck(gateway.CheckSpec))
 	} else {
-		cfg, err = config.LoadSpecGateway(s.spec, s.pathPrefix, s.listen, config.WithSpecCheck(gateway.CheckSpec))
+		cfg, err = config.LoadSpecGateway(s.spec, s.prefix(), s.listen, config.WithSpecCheck(gateway.CheckSpec))
 	}
 	if err != nil {
 		return nil, nil, err

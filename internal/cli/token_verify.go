@@ -161,7 +161,7 @@ func runTokenVerify(e *env, args []string) int {
 	g.WaitReady(ctx)
 	d, from := decide(g, cfg, req, raw)
 	view := &gatewayView{cfg: cfg, summary: g.Summary(), request: req, tokenFrom: from, hasToken: raw != "",
-		noPrefixGiven: v.src.spec != "" && v.src.pathPrefix == "/"}
+		noPrefixGiven: v.src.spec != "" && v.src.prefix() == "/"}
 	if d.Reason == "method_not_allowed" {
 		view.allowed = allowedMethods(g, req)
 	}
