@@ -101,19 +101,19 @@ func describeTime(name string, claims token.Claims, now time.Time) string {
 	var rel string
 	switch name {
 	case "exp":
-		rel = "expires in " + humanDuration(d)
+		rel = "expires in " + humanSpan(t, now)
 		if d <= 0 {
-			rel = "expired " + humanDuration(-d) + " ago"
+			rel = "expired " + humanSpan(t, now) + " ago"
 		}
 	case "nbf":
-		rel = "valid since " + humanDuration(-d) + " ago"
+		rel = "valid since " + humanSpan(t, now) + " ago"
 		if d > 0 {
-			rel = "not valid for another " + humanDuration(d)
+			rel = "not valid for another " + humanSpan(t, now)
 		}
 	default:
-		rel = "issued " + humanDuration(-d) + " ago"
+		rel = "issued " + humanSpan(t, now) + " ago"
 		if d > 0 {
-			rel = "issued " + humanDuration(d) + " in the future (the signer's clock is ahead)"
+			rel = "issued " + humanSpan(t, now) + " in the future (the signer's clock is ahead)"
 		}
 	}
 	return t.UTC().Format(time.RFC3339) + "  " + rel
@@ -125,6 +125,17 @@ func compactJSON(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// humanSpan is the distance between t and now for humans: humanDuration,
+// or whole years beyond two (where a time.Duration would saturate at about
+// 292 years and claim a far-future exp expires sooner than it does).
+func humanSpan(t, now time.Time) string {
+	if years := t.Year() - now.Year(); years > 2 || years < -2 {
+		return fmt.Sprintf("about %d years", max(years, -years))
+	}
+	d := t.Sub(now)
+	return humanDuration(max(d, -d))
 }
 
 // humanDuration is d, not negative, to the largest two units that matter:
