@@ -57,7 +57,18 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 	if a := d.Auth; a != nil {
 		fmt.Fprintf(w, "  authentication %s, token from %s\n", a.Type, a.TokenFrom)
 		fmt.Fprintf(w, "    issuers   %s\n", listOrAny(a.Issuers))
-		fmt.Fprintf(w, "    audiences %s\n", listOrAny(a.Audiences))
+		aud := listOrAny(a.Audiences)
+		if len(a.Audiences) == 0 {
+			// RFC 8725 §3.9: a token for another service would be accepted.
+			aud += "; any service's token is accepted, add audiences"
+		}
+		fmt.Fprintf(w, "    audiences %s\n", aud)
+		if a.MaxClockSkew > 0 {
+			fmt.Fprintf(w, "    clock skew %s allowed on exp, nbf, iat\n", a.MaxClockSkew)
+		}
+		for _, c := range a.VerifyClaims {
+			fmt.Fprintf(w, "    claim %s\n", c)
+		}
 		if a.Anonymous {
 			fmt.Fprintln(w, "    anonymous access allowed on ANONYMOUS routes")
 		}

@@ -269,7 +269,21 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 	auth.verifier = token.NewVerifier(set, policy, c.g.now)
 	auth.verifier.UseCache(c.tokenCache)
 	auth.summary = AuthSummary{Type: a.Type, Issuers: v.Issuers, Audiences: v.Audiences,
-		Anonymous: a.IsAnonymousAccessAllowed, Keys: summaries, TokenFrom: tokenFrom(ts)}
+		Anonymous: a.IsAnonymousAccessAllowed, Keys: summaries, TokenFrom: tokenFrom(ts), MaxClockSkew: v.MaxClockSkew}
+	for _, r := range rules {
+		var line string
+		switch {
+		case len(r.Values) > 0 && r.Required:
+			line = r.Name + " in [" + strings.Join(r.Values, ", ") + "], required"
+		case len(r.Values) > 0:
+			line = r.Name + " in [" + strings.Join(r.Values, ", ") + "] when present"
+		case r.Required:
+			line = r.Name + " required, any value"
+		default:
+			line = r.Name + ": no check (no values, not required)"
+		}
+		auth.summary.VerifyClaims = append(auth.summary.VerifyClaims, line)
+	}
 	if v.Keys.Type == config.KeySetRemoteJWKS {
 		auth.summary.JWKS = v.Keys.URI
 	}

@@ -1,6 +1,10 @@
 package gateway
 
-import "github.com/keygate/keygate/internal/keys"
+import (
+	"time"
+
+	"github.com/keygate/keygate/internal/keys"
+)
 
 // DeploymentSummary describes a compiled deployment for `keygate validate`.
 type DeploymentSummary struct {
@@ -17,6 +21,10 @@ type AuthSummary struct {
 	Issuers   []string
 	Audiences []string
 	Anonymous bool
+	// MaxClockSkew is maxClockSkewInSeconds; VerifyClaims the verifyClaims
+	// rules, one line each ("tenant in [a, b], required").
+	MaxClockSkew time.Duration
+	VerifyClaims []string
 	// Keys are the static keys; JWKS is the remote set's URI instead.
 	Keys []KeySummary
 	JWKS string
