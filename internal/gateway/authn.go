@@ -18,6 +18,9 @@ type authenticator struct {
 	// "Bearer"); scheme empty means the whole header value is the token.
 	header string
 	scheme string
+	// readsAuthorization: header is Authorization (set at compile, so the
+	// hot path does not compare names).
+	readsAuthorization bool
 	// queryParam locates the token in the query string instead.
 	queryParam string
 	// failCode and loadingCode are OCI's log codes for this policy type.
@@ -161,7 +164,7 @@ func (a *authenticator) forwardOnlyValidated(r *http.Request, verified bool) {
 	if !verified {
 		r.Header.Del(a.header)
 	}
-	if !strings.EqualFold(a.header, "Authorization") {
+	if !a.readsAuthorization {
 		r.Header.Del("Authorization")
 	}
 }

@@ -237,12 +237,13 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 	v := a.Verification()
 	ts := a.TokenSource()
 	auth := &authenticator{
-		header:      ts.Header,
-		scheme:      ts.Scheme,
-		queryParam:  ts.QueryParam,
-		realm:       prefix,
-		failCode:    codeJWTAuthFailed,
-		loadingCode: codeJWTKeysLoading,
+		header:             ts.Header,
+		scheme:             ts.Scheme,
+		readsAuthorization: ts.QueryParam == "" && http.CanonicalHeaderKey(ts.Header) == "Authorization",
+		queryParam:         ts.QueryParam,
+		realm:              prefix,
+		failCode:           codeJWTAuthFailed,
+		loadingCode:        codeJWTKeysLoading,
 	}
 	keysAt := at + ".publicKeys"
 	if a.Type == config.AuthenticationToken {

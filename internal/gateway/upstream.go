@@ -119,8 +119,9 @@ func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// a replayable method, so sending it once more on a new connection is
 		// what http.Transport does too.
 		var retry *retryableError
-		if !reused || !errors.As(err, &retry) {
-			if errors.As(err, &retry) {
+		canRetry := errors.As(err, &retry)
+		if !reused || !canRetry {
+			if canRetry {
 				err = retry.err
 			}
 			return nil, err
