@@ -149,14 +149,16 @@ func (b *httpBackend) query(in *http.Request) string {
 // through url.Values would sort them and drop any the parser refuses).
 func withoutQueryParam(raw, name string) string {
 	var kept strings.Builder
+	first := true
 	for pair := range strings.SplitSeq(raw, "&") {
 		key, _, _ := strings.Cut(pair, "=")
 		if k, err := url.QueryUnescape(key); err == nil && k == name {
 			continue
 		}
-		if kept.Len() > 0 {
+		if !first {
 			kept.WriteByte('&')
 		}
+		first = false
 		kept.WriteString(pair)
 	}
 	return kept.String()
