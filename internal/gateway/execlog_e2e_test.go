@@ -309,6 +309,8 @@ func TestExecLogLevels(t *testing.T) {
 		{"deployment WARN", "invalid token on an inheriting route", "/quiet", expired, 401, ""},
 		{"deployment WARN", "insufficient scope on an inheriting route", "/quiet-scope", bearer(valid), 403, ""},
 		{"deployment WARN", "no route", "/nowhere", nil, 404, ""},
+		{"deployment WARN", "bad path under the prefix", "/a/%2e%2e/quiet", nil, 400, ""},
+		{"deployment INFO", "bad path under the prefix", "/a/%2e%2e/default", nil, 400, "INFO"},
 		{"deployment WARN", "no token on a route at INFO", "/loud", nil, 401, "INFO"},
 		{"deployment WARN", "invalid token on a route at INFO", "/loud", expired, 401, "INFO"},
 		{"deployment WARN", "insufficient scope on a route at info", "/loud-scope", bearer(valid), 403, "INFO"},

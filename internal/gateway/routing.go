@@ -32,6 +32,10 @@ func (g *Gateway) withRouting(next http.Handler) http.Handler {
 		}
 		path, err := authz.CanonicalPath(escaped)
 		if err != nil {
+			// Refused before routing; the deployment whose prefix the raw
+			// path starts with, if any, still owns the log line (its log
+			// level, its name).
+			ex.dep, _ = g.deploymentFor(escaped)
 			g.writeError(w, ex, &httpError{status: http.StatusBadRequest, code: codeRouting,
 				reason: reasonBadPath, detail: err.Error(), level: slog.LevelInfo})
 			return
