@@ -179,13 +179,32 @@ func (v *Verifier) checkSignature(parts *compact, header map[string]any, h Heade
 	}
 	method, err := methodFor(h.Algorithm, key)
 	if err != nil {
-		return c.add(err)
+		if c.add(err) {
+			c.add(signatureUnderTokenAlg(parts, h.Algorithm, key))
+		}
+		return c.all
 	}
 	if err := method.Verify(parts.signingInput, parts.signature, key.Public); err != nil {
 		return c.add(newError(ErrBadSignature,
 			fmt.Sprintf("signature does not verify with key %s (%s)", quote(key.ID), key.Algorithm)))
 	}
 	return true
+}
+
+// signatureUnderTokenAlg is for Check only, after the token's alg was
+// refused for key: would the signature verify under the token's own alg?
+// If not, that failure is listed too, so fixing the alg does not reveal a
+// second problem. It never accepts anything (Verify stops at the alg).
+func signatureUnderTokenAlg(parts *compact, alg string, key *keys.Key) error {
+	method := signingMethod(alg)
+	if method == nil || !keyFits(alg, key.Public) {
+		return nil // an alg keygate never verifies, or one this key cannot
+	}
+	if method.Verify(parts.signingInput, parts.signature, key.Public) != nil {
+		return newError(ErrBadSignature, fmt.Sprintf(
+			"signature does not verify with key %s under the token's alg %s either", quote(key.ID), quote(alg)))
+	}
+	return nil
 }
 
 // lookup asks the resolver for kid's key and maps its failures onto our
