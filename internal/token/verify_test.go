@@ -154,6 +154,17 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 			signRaw(t, "RS256", f.rsa, `{"alg":7}`, `{}`),
 			[]error{ErrMalformed, ErrMissingKID, ErrMissingExp, ErrIssuer, ErrAudience}},
 		{"structural failure ends it", "a.b", []error{ErrMalformed}},
+		// An alg the key does not allow: the signature is also tried under
+		// the token's own alg, so a second problem is not hidden behind it.
+		{"alg mismatch, signature good under the token's alg",
+			signRaw(t, "RS384", f.rsa, `{"alg":"RS384","kid":"rs256"}`, validPayload()),
+			[]error{ErrAlgorithm}},
+		{"alg mismatch and another signer",
+			signRaw(t, "RS384", f.attacker, `{"alg":"RS384","kid":"rs256"}`, validPayload()),
+			[]error{ErrAlgorithm, ErrBadSignature}},
+		{"alg of another key type: nothing more to try",
+			signRaw(t, "RS256", f.attacker, `{"alg":"ES256","kid":"rs256"}`, validPayload()),
+			[]error{ErrAlgorithm}},
 	}
 	v, _ := newTestVerifier(t, testPolicy())
 	for _, tt := range tests {
