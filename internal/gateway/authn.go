@@ -129,7 +129,7 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 			if d := ex.decision; d != nil {
 				d.Token, d.Checks = a.verifier.Check(raw)
 				policy := ex.route.policy
-				d.ScopeRefusedToo = d.Token != nil && !anonymous && policy.Kind == authz.AnyOf && !policy.Allows(d.Token.Claims.Scopes())
+				d.ScopeRefusedToo = d.Token != nil && !anonymous && policy.Kind == authz.AnyOf && !policy.Allows(d.Token.Scopes)
 			}
 			e := a.tokenError(tok, err)
 			if anonymous {

@@ -18,7 +18,7 @@ func (g *Gateway) withAuthorization(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if ex.token == nil || !policy.Allows(ex.token.Claims.Scopes()) {
+		if ex.token == nil || !policy.Allows(ex.token.Scopes) {
 			g.writeError(w, ex, &httpError{
 				status:    http.StatusForbidden,
 				code:      codeUnauthorized,

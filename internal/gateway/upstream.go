@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -69,6 +70,7 @@ func newSyncTransport(k transportKey, fallback *http.Transport) *syncTransport {
 // behind br, so the response head can be bounded by headBudget.
 type upstreamConn struct {
 	conn       net.Conn
+	raw        syscall.RawConn // for the idle check; nil if conn has none
 	addr       string
 	br         *bufio.Reader
 	bw         *bufio.Writer
@@ -248,6 +250,9 @@ func (t *syncTransport) dial(ctx context.Context, addr string) (*upstreamConn, e
 	}
 	uc := &upstreamConn{conn: c, addr: addr, bw: bufio.NewWriterSize(c, 4<<10)}
 	uc.br = bufio.NewReaderSize(uc, 4<<10)
+	if sc, ok := c.(syscall.Conn); ok {
+		uc.raw, _ = sc.SyscallConn()
+	}
 	return uc, nil
 }
 
@@ -262,7 +267,7 @@ func (t *syncTransport) getIdle(addr string) (*upstreamConn, bool) {
 		// A connection the backend closed, or wrote to while it was idle,
 		// would answer this request with EOF or with bytes that are not its
 		// response: never send on it.
-		if uc.br.Buffered() == 0 && idleConnQuiet(uc.conn) {
+		if uc.br.Buffered() == 0 && idleConnQuiet(uc.raw) {
 			return uc, true
 		}
 		_ = uc.conn.Close()

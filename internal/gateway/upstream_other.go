@@ -2,8 +2,8 @@
 
 package gateway
 
-import "net"
+import "syscall"
 
 // idleConnQuiet cannot look at the socket here; a closed connection is
 // still caught when the request on it fails before any response byte.
-func idleConnQuiet(net.Conn) bool { return true }
+func idleConnQuiet(syscall.RawConn) bool { return true }

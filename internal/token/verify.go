@@ -65,6 +65,9 @@ type Token struct {
 	Header Header
 	// Claims is the payload; nil when the payload could not be decoded.
 	Claims Claims
+	// Scopes is Claims.Scopes(), parsed once: a cached token is authorized
+	// on every request without parsing its scope again.
+	Scopes []string
 }
 
 // Verifier checks tokens against one deployment's keys and policy. It is
@@ -153,6 +156,7 @@ func (v *Verifier) run(raw string, all bool) (*Token, []error) {
 	if tok.Claims, err = decodeClaims(parts.payload); err != nil {
 		return tok, []error{err}
 	}
+	tok.Scopes = tok.Claims.Scopes()
 	c := collector{all: all}
 	if v.checkSignature(&parts, header, tok.Header, &c) {
 		v.checkClaims(tok.Claims, &c)
