@@ -170,12 +170,14 @@ func TestUpstreamNeverReadsUnsolicitedBytesAsAResponse(t *testing.T) {
 	// After answering, the backend writes a 408 on the idle connection (as
 	// some servers do before closing one). Sent on that connection, the next
 	// request would get the 408 as its answer.
+	unsolicited := make(chan struct{}, 8)
 	rb := newRawBackend(t, func(rb *rawBackend, c net.Conn, br *bufio.Reader, _ int) {
 		for first := true; rb.readRequest(br); first = false {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 			if first {
 				time.Sleep(10 * time.Millisecond)
 				_, _ = io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+				unsolicited <- struct{}{}
 			}
 		}
 	})
@@ -185,7 +187,13 @@ func TestUpstreamNeverReadsUnsolicitedBytesAsAResponse(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || body != "ok" {
 			t.Fatalf("request %d: %d %q, want 200 \"ok\"", i, resp.StatusCode, body)
 		}
-		time.Sleep(30 * time.Millisecond)
+		// The next request goes out only once the 408 sits on the idle
+		// connection (on loopback, written is delivered).
+		select {
+		case <-unsolicited:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the backend never wrote its unsolicited 408")
+		}
 	}
 }
 
