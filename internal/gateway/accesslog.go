@@ -14,7 +14,9 @@ type recorder struct {
 }
 
 func (rec *recorder) WriteHeader(status int) {
-	if rec.status == 0 {
+	// An informational response (103 Early Hints...) precedes the final
+	// status; 101 is final (the connection changes protocol).
+	if rec.status == 0 && (status >= 200 || status == http.StatusSwitchingProtocols) {
 		rec.status = status
 	}
 	rec.ResponseWriter.WriteHeader(status)

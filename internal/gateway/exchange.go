@@ -20,7 +20,9 @@ import (
 type exchange struct {
 	ctx       context.Context
 	requestID string
-	start     time.Time
+	// header is the response's header map, where requestID is set.
+	header http.Header
+	start  time.Time
 	// dep and route are nil until routing found them.
 	dep   *deployment
 	route *route
@@ -123,7 +125,7 @@ func (g *Gateway) withRequestID(next http.Handler) http.Handler {
 			id = g.requestIDs.new()
 		}
 		w.Header().Set(requestIDHeader, id)
-		ex := &exchange{requestID: id, start: g.now(), decision: decisionFrom(r.Context())}
+		ex := &exchange{requestID: id, header: w.Header(), start: g.now(), decision: decisionFrom(r.Context())}
 		ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
 		ex.ctx = ctx
 		next.ServeHTTP(w, r.WithContext(ctx))

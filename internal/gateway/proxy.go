@@ -101,11 +101,12 @@ type httpBackend struct {
 func (g *Gateway) newHTTPBackend(target *url.URL, path *pathTemplate, tokenQueryParam string, transport http.RoundTripper) *httpBackend {
 	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam}
 	b.proxy = &httputil.ReverseProxy{
-		Rewrite:      b.rewrite,
-		Transport:    transport,
-		BufferPool:   g.buffers,
-		ErrorHandler: g.backendError,
-		ErrorLog:     slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		Rewrite:        b.rewrite,
+		ModifyResponse: keepRequestID,
+		Transport:      transport,
+		BufferPool:     g.buffers,
+		ErrorHandler:   g.backendError,
+		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
 	return b
 }
@@ -127,6 +128,18 @@ func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Host = ""
 	pr.SetXForwarded()
 	pr.Out.Header.Set(requestIDHeader, ex.requestID)
+}
+
+// keepRequestID makes the gateway's opc-request-id the one the client gets:
+// a backend's own is dropped (it would be added beside the gateway's), and
+// the gateway's is set again when ReverseProxy cleared the response headers
+// after forwarding a 1xx.
+func keepRequestID(resp *http.Response) error {
+	resp.Header.Del(requestIDHeader)
+	if ex := exchangeFrom(resp.Request); ex != nil && ex.header.Get(requestIDHeader) == "" {
+		ex.header.Set(requestIDHeader, ex.requestID)
+	}
+	return nil
 }
 
 // query joins the backend url's query and the client's, without the token.

@@ -19,14 +19,16 @@ import (
 // paths use it, so a backend cannot make the gateway buffer without limit.
 const maxResponseHeader = 1 << 20
 
-// max1xxResponses bounds the informational responses skipped before the
-// final one (http.Transport allows the same number).
+// max1xxResponses bounds the informational responses read before the final
+// one when nobody receives them; those ReverseProxy forwards are not counted
+// (nor held against the header limit), as http.Transport does.
 const max1xxResponses = 5
 
 var (
 	errResponseHeaderTooLarge = errors.New("backend response header exceeds 1 MiB")
 	errUnexpectedUpgrade      = errors.New("backend switched protocols without being asked to")
 	errTooMany1xx             = errors.New("backend sent too many 1xx responses")
+	errBadStatus              = errors.New("backend sent a status code under 100")
 )
 
 // syncTransport is the upstream RoundTripper. The common proxied request, an
@@ -169,9 +171,6 @@ func retryable(err error) error {
 	return &retryableError{err}
 }
 
-// aLongTimeAgo is a deadline that makes every pending I/O fail at once.
-var aLongTimeAgo = time.Unix(1, 0)
-
 // exchange sends req on uc and reads the response head. On success the
 // response body owns uc: it returns it to the pool once read to the end, or
 // closes it.
@@ -186,7 +185,10 @@ func (t *syncTransport) exchange(ctx context.Context, req *http.Request, uc *ups
 	// A client that goes away interrupts the exchange and the body copy.
 	stop := func() bool { return true }
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { _ = uc.conn.SetDeadline(aLongTimeAgo) })
+		// Closing (not just a past deadline) also frees the connection of
+		// a response whose body nobody closes (ReverseProxy panics on a
+		// status it cannot write); release never pools it once this ran.
+		stop = context.AfterFunc(ctx, func() { _ = uc.conn.Close() })
 	}
 	resp, err := t.readHead(req, uc)
 	if err == nil {
@@ -221,24 +223,29 @@ func (t *syncTransport) readHead(req *http.Request, uc *upstreamConn) (*http.Res
 	if _, err := uc.br.Peek(1); err != nil {
 		return nil, retryable(err)
 	}
-	for n1xx := 0; ; n1xx++ {
+	for n1xx := 0; ; {
 		resp, err := http.ReadResponse(uc.br, req)
 		if err != nil {
 			return nil, err
 		}
 		switch {
+		case resp.StatusCode < 100:
+			return nil, errBadStatus
 		case resp.StatusCode == http.StatusSwitchingProtocols:
 			return nil, errUnexpectedUpgrade
-		case resp.StatusCode >= 200 || resp.StatusCode < 100:
+		case resp.StatusCode >= 200:
 			return resp, nil
-		case n1xx == max1xxResponses:
-			return nil, errTooMany1xx
 		}
 		// ReverseProxy forwards informational responses through this hook.
 		if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 				return nil, err
 			}
+			uc.headBudget = maxResponseHeader
+			continue
+		}
+		if n1xx++; n1xx > max1xxResponses {
+			return nil, errTooMany1xx
 		}
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -265,8 +266,11 @@ func TestUpstreamInformationalResponses(t *testing.T) {
 		want1xx    []int // informational statuses the client sees
 	}{
 		{"early hints are forwarded", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n", http.StatusOK, []int{103}},
-		{"too many 1xx", strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", max1xxResponses+1), http.StatusBadGateway,
-			[]int{102, 102, 102, 102, 102}},
+		// Forwarded 1xx are not counted against a limit, as with http.Transport:
+		// a backend may send 102 Processing during a long operation.
+		{"many 1xx, all forwarded", strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", max1xxResponses+2), http.StatusOK,
+			[]int{102, 102, 102, 102, 102, 102, 102}},
+		{"status under 100", "HTTP/1.1 099 Weird\r\nContent-Length: 2\r\n\r\nok", http.StatusBadGateway, nil},
 		{"101 nobody asked for", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\nConnection: Upgrade\r\n\r\n", http.StatusBadGateway, nil},
 	}
 	for _, tt := range tests {
@@ -413,5 +417,79 @@ func TestUpstreamIdleConnectionsExpire(t *testing.T) {
 	}
 	if closed.Load() != 2 {
 		t.Errorf("CloseIdleConnections left a connection open")
+	}
+}
+
+// TestUpstreamDirectRoundTrips: without ReverseProxy's 1xx hook the number of
+// informational responses is bounded, and a response whose body nobody
+// closes frees its connection when the request's context ends.
+func TestUpstreamDirectRoundTrips(t *testing.T) {
+	var closedByPeer atomic.Int32
+	rb := newRawBackend(t, func(rb *rawBackend, c net.Conn, br *bufio.Reader, _ int) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		rb.requests.Add(1)
+		if req.URL.Path == "/1xx" {
+			_, _ = io.WriteString(c, strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", max1xxResponses+1)+"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			return
+		}
+		// A long body, then wait for the gateway side to hang up.
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n"+strings.Repeat("x", 1000))
+		if _, err := br.ReadByte(); err != nil {
+			closedByPeer.Add(1)
+		}
+	})
+	key := transportKey{connect: time.Second, read: time.Second, send: time.Second}
+	tr := newSyncTransport(key, newTransport(key))
+	t.Cleanup(tr.CloseIdleConnections)
+
+	req, _ := http.NewRequest(http.MethodGet, rb.url()+"/1xx", nil)
+	if resp, err := tr.RoundTrip(req); err == nil || !errors.Is(err, errTooMany1xx) {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		t.Errorf("%d informational responses without a hook: err = %v, want errTooMany1xx", max1xxResponses+1, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, rb.url()+"/long", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp // its body is never read or closed
+	cancel()
+	deadline := time.Now().Add(3 * time.Second)
+	for closedByPeer.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if closedByPeer.Load() != 1 {
+		t.Error("the connection of a response nobody closed stayed open after its request ended")
+	}
+}
+
+// TestUpstreamAccessLogRecordsTheFinalStatus: an early 103 is not the
+// status the access log and metrics report, and the final response still
+// carries the gateway's request id, once (ReverseProxy clears the headers
+// after a 1xx; the backend's own id is dropped).
+func TestUpstreamAccessLogRecordsTheFinalStatus(t *testing.T) {
+	rb := newRawBackend(t, func(rb *rawBackend, c net.Conn, br *bufio.Reader, _ int) {
+		for rb.readRequest(br) {
+			_, _ = io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"+
+				"HTTP/1.1 404 Not Found\r\nOpc-Request-Id: the-backends-own\r\nContent-Length: 4\r\n\r\nnope")
+		}
+	})
+	gw := startOCIGateway(t, testPrefix, routesSpec(httpRoute("/r", nil, rb.url()+"/r", nil)), nil, false)
+	resp, _ := gw.do(t, http.MethodGet, "/test3/r", nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d, want the backend's 404", resp.StatusCode)
+	}
+	if ids := resp.Header.Values(requestIDHeader); len(ids) != 1 || ids[0] == "the-backends-own" {
+		t.Fatalf("opc-request-id = %q, want the gateway's, once", ids)
+	}
+	if got := accessLine(t, gw, resp.Header.Get(requestIDHeader))["status"]; got != 404.0 {
+		t.Errorf("access log status = %v, want 404", got)
 	}
 }
