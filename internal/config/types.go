@@ -17,6 +17,36 @@ type Gateway struct {
 	// Deployments are served side by side, each under its path prefix.
 	// Required: at least one. No default.
 	Deployments []Deployment `json:"deployments"`
+	// Backends tune keygate's connections to the HTTP_BACKENDs of one
+	// origin. Default nil: every backend gets pooled keep-alive connections.
+	Backends []BackendOrigin `json:"backends,omitempty"`
+}
+
+// BackendOrigin is how keygate talks to every HTTP_BACKEND url of one
+// origin, whichever deployment names it: settings that are about the
+// backend server, not the API, so they live in keygate's own file.
+type BackendOrigin struct {
+	// Origin is scheme://host[:port] as in the backends' urls, e.g.
+	// "http://legacy.internal:8080" (the default port may be left out).
+	// Required.
+	Origin string `json:"origin"`
+	// KeepAlive false sends every request on a connection of its own, closed
+	// after the response, for a backend known to write past its responses
+	// (SECURITY.md). Required (the entry has nothing else to say); pooled
+	// keep-alive connections are what an origin without an entry gets.
+	KeepAlive *bool `json:"keepAlive,omitempty"`
+}
+
+// KeepAlive reports whether connections to the origin of scheme and host
+// (a URL's Host, with or without port) may be pooled and reused.
+func (g *Gateway) KeepAlive(scheme, host string) bool {
+	want := canonicalOrigin(scheme, host)
+	for _, b := range g.Backends {
+		if b.KeepAlive != nil && originOf(b.Origin) == want {
+			return *b.KeepAlive
+		}
+	}
+	return true
 }
 
 // Deployment is one OCI API deployment: a path prefix and a specification,

@@ -27,6 +27,88 @@ func (c *checker) gateway(g *Gateway, dir string) {
 		}
 		c.deploymentSpec(p, d, dir)
 	}
+	c.backendOrigins(g)
+}
+
+// backendOrigins checks keygate's per-origin backend settings; an origin no
+// deployment's HTTP_BACKEND uses is a typo that would silently change
+// nothing, so it is a problem too.
+func (c *checker) backendOrigins(g *Gateway) {
+	used := map[string]bool{}
+	for _, d := range g.Deployments {
+		if d.Specification == nil {
+			continue
+		}
+		for _, r := range d.Specification.Routes {
+			if r.Backend.Type == BackendHTTP {
+				used[originOf(r.Backend.URL)] = true
+			}
+		}
+	}
+	seen := map[string]int{}
+	for i, b := range g.Backends {
+		p := idx("backends", i)
+		if b.KeepAlive == nil {
+			c.addf(at(p, "keepAlive"), "missing; set keepAlive: false for a backend whose connections must not be reused, or remove the entry")
+		}
+		origin := originOf(b.Origin)
+		if _, rest, _ := strings.Cut(b.Origin, "://"); strings.ContainsAny(strings.TrimSuffix(rest, "/"), "/?#") {
+			origin = "" // a path or query: this is a url, not an origin
+		}
+		switch {
+		case b.Origin == "":
+			c.addf(at(p, "origin"), "missing; give the backend's scheme://host:port, e.g. http://legacy.internal:8080")
+			continue
+		case origin == "":
+			c.addf(at(p, "origin"), "%q is not scheme://host[:port] with scheme http or https and nothing after the port; write it as in the backend url, e.g. http://legacy.internal:8080", b.Origin)
+			continue
+		}
+		if j, dup := seen[origin]; dup {
+			c.addf(at(p, "origin"), "%q is already backends[%d]; keep one entry per origin", b.Origin, j)
+			continue
+		}
+		seen[origin] = i
+		if len(g.Deployments) > 0 && !used[origin] {
+			c.addf(at(p, "origin"), "%q is the origin of no HTTP_BACKEND url in the deployments; fix it to match a backend url or remove the entry", b.Origin)
+		}
+	}
+}
+
+// originOf is the canonical origin (lower-case scheme and host, explicit
+// port) of an http(s) URL, or "" if raw has none or, being an origin entry,
+// carries more than an origin. A backend url's path may hold context
+// variables; only the part before it is read.
+func originOf(raw string) string {
+	rest, ok := strings.CutPrefix(strings.ToLower(raw), "http://")
+	scheme := "http"
+	if !ok {
+		if rest, ok = strings.CutPrefix(strings.ToLower(raw), "https://"); !ok {
+			return ""
+		}
+		scheme = "https"
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if host == "" || strings.ContainsAny(host, "@ ") {
+		return ""
+	}
+	return canonicalOrigin(scheme, host)
+}
+
+// canonicalOrigin joins scheme and host with the scheme's default port when
+// host has none.
+func canonicalOrigin(scheme, host string) string {
+	scheme, host = strings.ToLower(scheme), strings.ToLower(host)
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		port := "80"
+		if scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
+	return scheme + "://" + host
 }
 
 // deploymentSpec validates d's inline spec or loads its spec file, and

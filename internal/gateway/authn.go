@@ -62,6 +62,14 @@ func (a *authenticator) credential(r *http.Request) (string, error) {
 		return values[0], nil
 	}
 	values := r.Header.Values(a.header)
+	// A backend that folds '_' into '-' (CGI, WSGI: RFC 3875 §4.1.18)
+	// reads X_Api_Key as X-Api-Key: such a spelling is this header too, and
+	// one beside the real one is a second credential (attack R11).
+	for name, vs := range r.Header {
+		if name != a.header && strings.IndexByte(name, '_') >= 0 && sameHeaderFolded(name, a.header) {
+			values = append(values[:len(values):len(values)], vs...)
+		}
+	}
 	switch {
 	case len(values) == 0:
 		return "", errNoCredential
@@ -111,13 +119,13 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 		raw, err := a.credential(r)
 		if err != nil {
 			if anonymous && errors.Is(err, errNoCredential) {
-				a.forwardOnlyValidated(r, false)
+				a.forwardOnlyValidated(r, ex, false)
 				next.ServeHTTP(w, r)
 				return
 			}
 			if anonymous {
 				g.ignoreRejection(ex, a.credentialError(err, slog.LevelWarn))
-				a.forwardOnlyValidated(r, false)
+				a.forwardOnlyValidated(r, ex, false)
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -134,7 +142,7 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 			e := a.tokenError(tok, err)
 			if anonymous {
 				g.ignoreRejection(ex, e)
-				a.forwardOnlyValidated(r, false)
+				a.forwardOnlyValidated(r, ex, false)
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -145,7 +153,7 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 		if ex.decision == nil && ex.dep.allowed.authentication != nil {
 			ex.dep.allowed.authentication.Inc()
 		}
-		a.forwardOnlyValidated(r, true)
+		a.forwardOnlyValidated(r, ex, true)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -156,17 +164,77 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 // token comes from another header or from the query) is dropped. A query
 // token is never forwarded in any form (RFC 6750 §5.3; the query loses it
 // in the proxy).
-func (a *authenticator) forwardOnlyValidated(r *http.Request, verified bool) {
+//
+// A verified token goes on under the header's own name whatever spelling
+// carried it, and is set again after hop-by-hop removal, so that a client's
+// "Connection: Authorization" cannot strip it (attack R12): the exchange
+// keeps it for the proxy's Rewrite.
+func (a *authenticator) forwardOnlyValidated(r *http.Request, ex *exchange, verified bool) {
 	if a.queryParam != "" {
 		r.Header.Del("Authorization")
 		return
 	}
-	if !verified {
-		r.Header.Del(a.header)
-	}
 	if !a.readsAuthorization {
 		r.Header.Del("Authorization")
 	}
+	if !verified {
+		delete(r.Header, a.header)
+		deleteUnderscoreSpellings(r.Header, a.header)
+		return
+	}
+	value, ok := r.Header[a.header]
+	if !ok {
+		value = foldedValues(r.Header, a.header)
+		r.Header[a.header] = value
+	}
+	deleteUnderscoreSpellings(r.Header, a.header)
+	ex.credentialHeader, ex.credential = a.header, value
+}
+
+// foldedValues returns the values of the first header of h whose name,
+// '_' read as '-' and case ignored, is canonical.
+func foldedValues(h http.Header, canonical string) []string {
+	for name, vs := range h {
+		if sameHeaderFolded(name, canonical) {
+			return vs
+		}
+	}
+	return nil
+}
+
+// deleteUnderscoreSpellings removes every spelling of canonical with '_'
+// for '-'.
+func deleteUnderscoreSpellings(h http.Header, canonical string) {
+	for name := range h {
+		if strings.IndexByte(name, '_') >= 0 && sameHeaderFolded(name, canonical) {
+			delete(h, name)
+		}
+	}
+}
+
+// sameHeaderFolded reports whether name, with '_' read as '-' and ASCII
+// case ignored, equals canonical (a canonical header name).
+func sameHeaderFolded(name, canonical string) bool {
+	if len(name) != len(canonical) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c, d := name[i], canonical[i]
+		if c == '_' {
+			c = '-'
+		}
+		if c != d && lowerASCII(c) != lowerASCII(d) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // ignoreRejection logs, at WARN, a bad token on an ANONYMOUS route: the

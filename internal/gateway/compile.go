@@ -38,7 +38,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
-	c := &compiler{g: g, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets, tokenCache: opts.TokenCache}
+	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets, tokenCache: opts.TokenCache}
 	if c.keySets == nil {
 		c.keySets = NewKeySets(g.log, nil)
 	}
@@ -61,6 +61,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 // compiler collects problems while it builds.
 type compiler struct {
 	g          *Gateway
+	cfg        *config.Gateway // nil in CheckSpec
 	keySets    *KeySets
 	tokenCache *token.Cache
 	transports map[transportKey]*syncTransport
@@ -213,6 +214,7 @@ func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deploym
 		queryParam = dep.auth.queryParam
 	}
 	hb := c.g.newHTTPBackend(target, tmpl, queryParam, t)
+	hb.keepAlive = c.cfg == nil || c.cfg.KeepAlive(target.Scheme, target.Host)
 	if rm != nil {
 		hb.duration = rm.backendDuration
 	}

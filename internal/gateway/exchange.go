@@ -34,6 +34,10 @@ type exchange struct {
 	params      authz.Params
 	// token is the verified token, nil on an open route or anonymous access.
 	token *token.Token
+	// credentialHeader and credential are the verified token's header and
+	// value, set again on the upstream request after hop-by-hop removal.
+	credentialHeader string
+	credential       []string
 	// decision is set when the request is a Decide call, not traffic.
 	decision *Decision
 }

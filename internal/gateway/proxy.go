@@ -31,20 +31,26 @@ type transportKey struct {
 // newTransport returns the http.Transport behind syncTransport (requests
 // with bodies, https, upgrades) with the spec's timeouts:
 // connect bounds the dial and TLS handshake, send bounds each write to the
-// backend, read bounds the wait for the response headers.
-func newTransport(k transportKey) *http.Transport {
+// backend, read bounds the wait for the response headers. Its HTTP/1.1
+// connections are guardedConns (a 204 or 304 never leaves its connection
+// pooled), so it makes the TLS connections itself.
+func newTransport(k transportKey) guardedTransport {
 	dialer := &net.Dialer{Timeout: k.connect, KeepAlive: 30 * time.Second}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dialer.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		return &sendDeadlineConn{Conn: c, send: k.send}, nil
+		return &guardedConn{Conn: c, send: k.send}, nil
+	}
+	tlsConfig := &tls.Config{}
+	if k.insecure {
+		tlsConfig.InsecureSkipVerify = true //nolint:gosec // isSslVerifyDisabled, set by the operator
 	}
 	t := &http.Transport{
 		Proxy:                  nil, // a gateway talks to its backends directly
 		DialContext:            dial,
-		TLSHandshakeTimeout:    k.connect,
+		DialTLSContext:         dialTLSGuarded(dialer, tlsConfig, k.connect, k.send),
 		ResponseHeaderTimeout:  k.read,
 		ExpectContinueTimeout:  time.Second,
 		MaxIdleConns:           1024,
@@ -53,10 +59,7 @@ func newTransport(k transportKey) *http.Transport {
 		MaxResponseHeaderBytes: maxResponseHeader,
 		ForceAttemptHTTP2:      true,
 	}
-	if k.insecure {
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // isSslVerifyDisabled, set by the operator
-	}
-	return t
+	return guardedTransport{t}
 }
 
 // sendDeadlineConn gives every write to the backend its own deadline, the
@@ -90,7 +93,10 @@ type httpBackend struct {
 	path   *pathTemplate // the url's escaped path, with context variables
 	// tokenQueryParam is removed from the forwarded query (RFC 6750 §5.3).
 	tokenQueryParam string
-	proxy           *httputil.ReverseProxy
+	// keepAlive false closes the upstream connection after every response
+	// (keygate config backends[].keepAlive). Default true.
+	keepAlive bool
+	proxy     *httputil.ReverseProxy
 	// duration observes the backend's latency; nil without metrics.
 	duration prometheus.Observer
 }
@@ -99,7 +105,7 @@ type httpBackend struct {
 // after hop-by-hop headers are gone, so the gateway's own headers survive a
 // hostile Connection header (golang/go#50580).
 func (g *Gateway) newHTTPBackend(target *url.URL, path *pathTemplate, tokenQueryParam string, transport http.RoundTripper) *httpBackend {
-	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam}
+	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam, keepAlive: true}
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite:        b.rewrite,
 		ModifyResponse: keepRequestID,
@@ -128,6 +134,15 @@ func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Host = ""
 	pr.SetXForwarded()
 	pr.Out.Header.Set(requestIDHeader, ex.requestID)
+	// Connection: close, and the connection never pooled, after exchanges
+	// that could leave bytes on it for the next client: a request body a
+	// backend may ignore (R13), a HEAD response a backend may give a body
+	// (R14), or a backend configured as misbehaving.
+	pr.Out.Close = !b.keepAlive || pr.In.Method == http.MethodHead || bodyOnOwnConnection(pr.In)
+	if ex.credentialHeader != "" {
+		// A client's Connection header may have named it (attack R12).
+		pr.Out.Header[ex.credentialHeader] = ex.credential
+	}
 }
 
 // keepRequestID makes the gateway's opc-request-id the one the client gets:

@@ -10,7 +10,7 @@ import (
 )
 
 // withRouting checks that the path is canonical (400 otherwise, before any
-// routing), finds the deployment by its path prefix and the route in it, and
+// routing) and that a HEAD or TRACE carries no body (400, attack R13), finds the deployment by its path prefix and the route in it, and
 // records both on the exchange.
 func (g *Gateway) withRouting(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,6 +48,10 @@ func (g *Gateway) withRouting(next http.Handler) http.Handler {
 		}
 		ex.dep = dep
 		ex.escapedPath = escaped
+		if bodyRefused(r) {
+			g.writeError(w, ex, bodyNotAllowed())
+			return
+		}
 		match, err := dep.table.Match(r.Method, rest)
 		if err != nil {
 			g.writeError(w, ex, routingError(err))

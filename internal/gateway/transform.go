@@ -11,17 +11,39 @@ import (
 // as another method than the one the gateway authorized (attack R5).
 var methodOverrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
-// gatewayHeaders are the headers the gateway writes for the backend; a
-// client's copies, also spelled with '_' for '-' (which some backends fold
-// together), are dropped first (attack R7).
-var gatewayHeaders = map[string]bool{
-	"X-Forwarded-For":   true,
-	"X-Forwarded-Host":  true,
-	"X-Forwarded-Proto": true,
-	"Forwarded":         true,
-	"X-Real-Ip":         true,
-	"Opc-Request-Id":    true,
+// ClientHeadersDropped are the request headers a client may never pass to a
+// backend, because backends and their frameworks trust them for routing or
+// identity: the forwarding headers the gateway sets itself (X-Forwarded-For,
+// -Host, -Proto and opc-request-id are set again after the drop), the
+// URL-rewrite headers that IIS, Symfony and Zend route by (X-Original-URL
+// alone re-routes an anonymous request to /admin), and the client-address
+// and user headers that some backends take as who is calling (attacks R7,
+// R15). A spelling with '_' for '-' is dropped too (backends that fold '_'
+// into '-'). The README's "What backends receive" lists them; header
+// transformations may still set them deliberately.
+var ClientHeadersDropped = []string{
+	// Forwarding, as proxies write them.
+	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+	"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Server", "X-Forwarded-Scheme",
+	"X-Forwarded-Ssl", "Front-End-Https", "X-Url-Scheme", "X-Original-Host", "X-Host",
+	// URL rewrites a backend routes by.
+	"X-Original-Url", "X-Rewrite-Url", "X-Original-Uri",
+	// The client's address, as a backend may believe it.
+	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Client-Ip", "X-Cluster-Client-Ip", "X-Remote-Addr",
+	// The caller's identity, as an authenticating proxy would assert it.
+	"X-Authenticated-User", "X-Remote-User", "Remote-User",
+	// The gateway's own request id.
+	"Opc-Request-Id",
 }
+
+// clientHeadersDropped is ClientHeadersDropped as a set.
+var clientHeadersDropped = func() map[string]bool {
+	m := make(map[string]bool, len(ClientHeadersDropped))
+	for _, name := range ClientHeadersDropped {
+		m[name] = true
+	}
+	return m
+}()
 
 // withTransform cleans the request for the backend: no method override, no
 // client copy of a gateway header, no protocol upgrade (h2c smuggling, R8).
@@ -32,11 +54,15 @@ func (g *Gateway) withTransform(next http.Handler) http.Handler {
 			h.Del(name)
 		}
 		for name := range h {
-			if strings.IndexByte(name, '_') >= 0 || gatewayHeaders[name] {
+			if clientHeadersDropped[name] {
+				delete(h, name)
+				continue
+			}
+			if strings.IndexByte(name, '_') >= 0 {
 				// A backend that folds '_' into '-' would read
 				// X_HTTP_Method_Override as the override too (R5).
 				dashed := textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(name, "_", "-"))
-				if gatewayHeaders[dashed] || slices.Contains(methodOverrideHeaders, dashed) {
+				if clientHeadersDropped[dashed] || slices.Contains(methodOverrideHeaders, dashed) {
 					delete(h, name)
 				}
 			}

@@ -43,7 +43,7 @@ var (
 // response; https and HTTP/2; upgrades; POST and other non-replayable
 // methods) goes to the http.Transport it wraps.
 type syncTransport struct {
-	fallback       *http.Transport
+	fallback       guardedTransport
 	dialer         *net.Dialer
 	read, send     time.Duration // response-head and per-write timeouts
 	maxIdlePerHost int
@@ -55,7 +55,7 @@ type syncTransport struct {
 	reaper *time.Timer                // closes connections idle too long; nil when none are idle
 }
 
-func newSyncTransport(k transportKey, fallback *http.Transport) *syncTransport {
+func newSyncTransport(k transportKey, fallback guardedTransport) *syncTransport {
 	return &syncTransport{
 		fallback:       fallback,
 		dialer:         &net.Dialer{Timeout: k.connect, KeepAlive: 30 * time.Second},
@@ -206,8 +206,10 @@ func (t *syncTransport) exchange(ctx context.Context, req *http.Request, uc *ups
 		return nil, err
 	}
 	uc.headBudget = math.MaxInt64
-	resp.Body = &upstreamBody{t: t, uc: uc, body: resp.Body, stop: stop,
-		reusable: !resp.Close && !req.Close}
+	// A 204 or 304 has no body, whatever a backend writes after its head:
+	// those bytes must not become the next client's response (R14).
+	reusable := !resp.Close && !req.Close && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
+	resp.Body = &upstreamBody{t: t, uc: uc, body: resp.Body, stop: stop, reusable: reusable}
 	return resp, nil
 }
 
