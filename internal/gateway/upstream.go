@@ -50,6 +50,9 @@ type syncTransport struct {
 	idleTimeout    time.Duration
 	now            func() time.Time
 
+	// drainers holds a slot per abandoned exchange being drained (handOff).
+	drainers chan struct{}
+
 	mu     sync.Mutex
 	idle   map[string][]*upstreamConn // by host:port, most recently used last
 	reaper *time.Timer                // closes connections idle too long; nil when none are idle
@@ -65,6 +68,7 @@ func newSyncTransport(k transportKey, fallback guardedTransport) *syncTransport 
 		idleTimeout:    fallback.IdleConnTimeout,
 		now:            time.Now,
 		idle:           map[string][]*upstreamConn{},
+		drainers:       make(chan struct{}, maxDrainers),
 	}
 }
 
@@ -78,6 +82,44 @@ type upstreamConn struct {
 	bw         *bufio.Writer
 	headBudget int64 // bytes the reader may still take from conn
 	idleSince  time.Time
+	// written and started record how far the current exchange got: the
+	// request is on the wire, a response byte has arrived.
+	written, started bool
+
+	// mu guards the exchange's phase against its context watcher.
+	mu     sync.Mutex
+	inBody bool   // the response head was read; a cancellation closes
+	gen    uint64 // the exchange a watcher belongs to; bumped on hand-off
+}
+
+// interrupt is the context watcher of exchange gen: waiting for the head,
+// it stops the wait with a past deadline and leaves the connection open
+// (the exchange may hand it to a drainer); in the body, it aborts the
+// connection, which also frees one whose body nobody closes.
+func (uc *upstreamConn) interrupt(gen uint64) {
+	uc.mu.Lock()
+	defer uc.mu.Unlock()
+	switch {
+	case uc.gen != gen:
+	case uc.inBody:
+		abortConn(uc.conn)
+	default:
+		_ = uc.conn.SetDeadline(aLongTimeAgo)
+	}
+}
+
+// aLongTimeAgo is a deadline in the past: it wakes a blocked read or write.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// abortConn closes a connection whose exchange was cancelled with a reset
+// instead of a FIN, so that the gateway keeps no TIME_WAIT socket for it:
+// under a flood of cancelled requests (HTTP/2 rapid reset) ports would run
+// out otherwise. The backend's answer is of no use to anybody.
+func abortConn(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
 }
 
 func (c *upstreamConn) Read(p []byte) (int, error) {
@@ -106,7 +148,7 @@ func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for {
 		if uc == nil {
 			var err error
-			if uc, err = t.dial(ctx, addr); err != nil {
+			if uc, err = t.dialFor(ctx, addr); err != nil {
 				return nil, err
 			}
 		}
@@ -114,10 +156,14 @@ func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		_ = uc.conn.Close()
-		if ctx.Err() != nil {
+		if errors.Is(err, errHandedOff) {
 			return nil, ctx.Err()
 		}
+		if ctx.Err() != nil {
+			abortConn(uc.conn)
+			return nil, ctx.Err()
+		}
+		_ = uc.conn.Close()
 		// A pooled connection the backend closed while it was idle fails
 		// before a byte of the response arrives. The request has no body and
 		// a replayable method, so sending it once more on a new connection is
@@ -173,25 +219,29 @@ func retryable(err error) error {
 
 // exchange sends req on uc and reads the response head. On success the
 // response body owns uc: it returns it to the pool once read to the end, or
-// closes it.
+// closes it. A client that goes away while the backend is still working on
+// the request leaves the connection to a drainer (errHandedOff).
 func (t *syncTransport) exchange(ctx context.Context, req *http.Request, uc *upstreamConn) (*http.Response, error) {
 	now := t.now()
+	headDeadline := now.Add(t.read)
 	if err := uc.conn.SetWriteDeadline(now.Add(t.send)); err != nil {
 		return nil, retryable(err)
 	}
-	if err := uc.conn.SetReadDeadline(now.Add(t.read)); err != nil {
+	if err := uc.conn.SetReadDeadline(headDeadline); err != nil {
 		return nil, retryable(err)
 	}
+	uc.written, uc.started, uc.inBody = false, false, false
 	// A client that goes away interrupts the exchange and the body copy.
 	stop := func() bool { return true }
 	if ctx.Done() != nil {
-		// Closing (not just a past deadline) also frees the connection of
-		// a response whose body nobody closes (ReverseProxy panics on a
-		// status it cannot write); release never pools it once this ran.
-		stop = context.AfterFunc(ctx, func() { _ = uc.conn.Close() })
+		gen := uc.gen
+		stop = context.AfterFunc(ctx, func() { uc.interrupt(gen) })
 	}
-	resp, err := t.readHead(req, uc)
+	resp, err := t.readHead(req, uc, true)
 	if err == nil {
+		uc.mu.Lock()
+		uc.inBody = true
+		uc.mu.Unlock()
 		// http.Transport's read timeout covers the head only; the body is
 		// bounded by the client staying connected.
 		// (The caller closes the connection on error: closing the body
@@ -202,18 +252,35 @@ func (t *syncTransport) exchange(ctx context.Context, req *http.Request, uc *ups
 		}
 	}
 	if err != nil {
-		stop()
+		if !stop() && uc.written && !uc.started {
+			// Cancelled while the backend works on the request: its answer
+			// will come, and reading it keeps the connection (closing it
+			// would open a new one for every cancelled request).
+			t.handOff(req, uc, headDeadline)
+			return nil, errHandedOff
+		}
 		return nil, err
 	}
 	uc.headBudget = math.MaxInt64
 	// A 204 or 304 has no body, whatever a backend writes after its head:
 	// those bytes must not become the next client's response (R14).
-	reusable := !resp.Close && !req.Close && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
-	resp.Body = &upstreamBody{t: t, uc: uc, body: resp.Body, stop: stop, reusable: reusable}
+	resp.Body = &upstreamBody{t: t, uc: uc, body: resp.Body, stop: stop, reusable: reusableAfter(req, resp)}
 	return resp, nil
 }
 
-func (t *syncTransport) readHead(req *http.Request, uc *upstreamConn) (*http.Response, error) {
+// reusableAfter reports whether the connection of req's exchange may carry
+// another request once resp's body is read: not when either side asked to
+// close, and not after a 204 or 304, whose bytes after the head (a backend
+// sending a body anyway) would be the next client's response (R14). HEAD
+// requests are sent with Connection: close (httpBackend.rewrite).
+func reusableAfter(req *http.Request, resp *http.Response) bool {
+	return !resp.Close && !req.Close && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
+}
+
+// readHead writes req on uc and reads the final response head.
+// With forward1xx, informational responses go to the request's
+// httptrace hook (ReverseProxy forwards them to the client).
+func (t *syncTransport) readHead(req *http.Request, uc *upstreamConn, forward1xx bool) (*http.Response, error) {
 	err := req.Write(uc.bw)
 	if err == nil {
 		err = uc.bw.Flush()
@@ -221,10 +288,18 @@ func (t *syncTransport) readHead(req *http.Request, uc *upstreamConn) (*http.Res
 	if err != nil {
 		return nil, retryable(err)
 	}
+	uc.written = true
+	return t.readFinalHead(req, uc, forward1xx)
+}
+
+// readFinalHead reads the response to req, which is on the wire, up to the
+// head of its final response.
+func (t *syncTransport) readFinalHead(req *http.Request, uc *upstreamConn, forward1xx bool) (*http.Response, error) {
 	uc.headBudget = maxResponseHeader
 	if _, err := uc.br.Peek(1); err != nil {
 		return nil, retryable(err)
 	}
+	uc.started = true
 	for n1xx := 0; ; {
 		resp, err := http.ReadResponse(uc.br, req)
 		if err != nil {
@@ -239,7 +314,7 @@ func (t *syncTransport) readHead(req *http.Request, uc *upstreamConn) (*http.Res
 			return resp, nil
 		}
 		// ReverseProxy forwards informational responses through this hook.
-		if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
+		if trace := httptrace.ContextClientTrace(req.Context()); forward1xx && trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 				return nil, err
 			}
@@ -249,6 +324,37 @@ func (t *syncTransport) readHead(req *http.Request, uc *upstreamConn) (*http.Res
 		if n1xx++; n1xx > max1xxResponses {
 			return nil, errTooMany1xx
 		}
+	}
+}
+
+// dialFor dials a connection for a request. The dial does not end with the
+// request: a request cancelled meanwhile returns at once, and the
+// connection, once made, goes to the pool, as http.Transport does. Ending
+// the dial with the request would close a connection the backend may
+// already have accepted, leaving a TIME_WAIT socket per cancelled request.
+func (t *syncTransport) dialFor(ctx context.Context, addr string) (*upstreamConn, error) {
+	if ctx.Done() == nil {
+		return t.dial(ctx, addr)
+	}
+	type dialed struct {
+		uc  *upstreamConn
+		err error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		uc, err := t.dial(context.WithoutCancel(ctx), addr)
+		done <- dialed{uc, err}
+	}()
+	select {
+	case d := <-done:
+		return d.uc, d.err
+	case <-ctx.Done():
+		go func() {
+			if d := <-done; d.err == nil {
+				t.putIdle(d.uc)
+			}
+		}()
+		return nil, ctx.Err()
 	}
 }
 
@@ -315,7 +421,11 @@ func (t *syncTransport) putIdle(uc *upstreamConn) {
 	}
 	t.mu.Unlock()
 	if uc != nil {
-		_ = uc.conn.Close()
+		// The pool is full: this happens when bursts of requests (or of
+		// cancelled ones, whose dials still complete) opened more
+		// connections than it keeps. Aborted, not closed, so that no
+		// TIME_WAIT socket is left behind for each.
+		abortConn(uc.conn)
 	}
 }
 
