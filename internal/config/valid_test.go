@@ -152,6 +152,40 @@ func TestValidGateway(t *testing.T) {
 	if got := inline.Source.Problem("routes[0].path", "x").Error(); got != "testdata/valid/gateway.yaml: deployments[1].specification.routes[0].path: x" {
 		t.Errorf("Source.Problem = %q", got)
 	}
+	// backends[0] is HTTP://127.0.0.1:9000, keepAlive false: matched by
+	// scheme and host whatever their case, with the default port filled in.
+	for _, tt := range []struct {
+		scheme, host string
+		want         bool
+	}{
+		{"http", "127.0.0.1:9000", false},
+		{"HTTP", "127.0.0.1:9000", false},
+		{"https", "127.0.0.1:9000", true},
+		{"http", "127.0.0.1:9001", true},
+		{"https", "backend.example.com", true},
+	} {
+		if got := g.KeepAlive(tt.scheme, tt.host); got != tt.want {
+			t.Errorf("KeepAlive(%q, %q) = %v, want %v", tt.scheme, tt.host, got, tt.want)
+		}
+	}
+}
+
+func TestOriginOf(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"http://a.example.com", "http://a.example.com:80"},
+		{"https://A.example.com", "https://a.example.com:443"},
+		{"http://a.example.com:8080/x/${request.path[id]}?q=1", "http://a.example.com:8080"},
+		{"http://[::1]:9000/", "http://[::1]:9000"},
+		{"http://[::1]/", "http://[::1]:80"},
+		{"ftp://a.example.com", ""},
+		{"http://user@a.example.com", ""},
+		{"http:///path", ""},
+	}
+	for _, tt := range tests {
+		if got := originOf(tt.in); got != tt.want {
+			t.Errorf("originOf(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }
 
 func TestLoadSpecGateway(t *testing.T) {
