@@ -63,8 +63,8 @@ func checkAdvice(err error, tok *token.Token, p policyView) string {
 		return fmt.Sprintf("%v: sign with an exp (keygate token sign sets exp = iat + --ttl)", err)
 	case errors.Is(err, token.ErrNotYetValid):
 		return fmt.Sprintf("%v: wait until then, sign without --nbf, or fix the signer's clock (or %s)", err, p.skewFix())
-	case errors.Is(err, token.ErrIssuedInFuture):
-		return fmt.Sprintf("%v: the signer's clock is ahead; fix it, or %s", err, p.skewFix())
+	case errors.Is(err, token.ErrInvalidIat):
+		return fmt.Sprintf("%v: sign with iat as seconds since the epoch (keygate token sign sets it), or without iat", err)
 	case errors.Is(err, token.ErrClaimMissing):
 		return fmt.Sprintf("%v: sign with --claim NAME=VALUE, or set isRequired false in the deployment's verifyClaims", err)
 	case errors.Is(err, token.ErrClaimValue):

@@ -288,8 +288,7 @@ func TestAttackT8TimeClaims(t *testing.T) {
 		{"exp == now written as a fraction", raw(`{` + base + `,"exp":` + big.NewInt(now).String() + `.0}`), "token_expired"},
 		{"nbf a second ahead", sign(map[string]any{"nbf": now + 1}), "token_not_yet_valid"},
 		{"nbf a string", raw(`{` + base + `,"exp":9999999999,"nbf":"0"}`), "token_not_yet_valid"},
-		{"iat a second ahead", sign(map[string]any{"iat": now + 1}), "iat_in_future"},
-		{"iat far ahead", sign(map[string]any{"iat": now + 86400}), "iat_in_future"},
+		{"iat a string", raw(`{` + base + `,"exp":9999999999,"iat":"0"}`), "invalid_iat"},
 	})
 }
 

@@ -290,7 +290,7 @@ var ociMessages = map[string]string{
 	"token_expired":       "Validation failed for 'exp' claim.",
 	"missing_exp":         "Validation failed for 'exp' claim.",
 	"token_not_yet_valid": "Validation failed for 'nbf' claim.",
-	"iat_in_future":       "Validation failed for 'iat' claim.",
+	"invalid_iat":         "Validation failed for 'iat' claim.",
 	"wrong_issuer":        "JWT token not issued by the configured issuers.",
 	"wrong_audience":      "JWT token not issued for the configured audience.",
 	"unknown_kid":         "key not found",

@@ -54,9 +54,9 @@ var (
 	// ErrNotYetValid means nbf is in the future beyond the clock skew, or
 	// is not a number.
 	ErrNotYetValid error = &tokenError{reason: "token_not_yet_valid", msg: "token not yet valid"}
-	// ErrIssuedInFuture means iat is in the future beyond the clock skew,
-	// or is not a number.
-	ErrIssuedInFuture error = &tokenError{reason: "iat_in_future", msg: "token issued in the future"}
+	// ErrInvalidIat means iat is not a number. An iat in the future is
+	// accepted: OCI applies the clock skew to exp and nbf only.
+	ErrInvalidIat error = &tokenError{reason: "invalid_iat", msg: "iat is not a NumericDate"}
 	// ErrIssuer means iss is not one of the configured issuers.
 	ErrIssuer error = &tokenError{reason: "wrong_issuer", msg: "wrong issuer"}
 	// ErrAudience means aud holds none of the configured audiences.

@@ -197,7 +197,10 @@ func TestT8TimeClaims(t *testing.T) {
 		{"exp a string", raw(`,"exp":"9999999999"`), "missing_exp"},
 		{"exp == now", s(map[string]any{"exp": now}), "token_expired"},
 		{"nbf ahead", s(map[string]any{"nbf": now + 1}), "token_not_yet_valid"},
-		{"iat ahead", s(map[string]any{"iat": now + 1}), "iat_in_future"},
+		{"iat not a number", raw(`,"exp":9999999999,"iat":"now"`), "invalid_iat"},
+	})
+	t.Run("iat ahead passes (OCI applies the skew to exp and nbf only)", func(t *testing.T) {
+		tr.passes(t, prefix+"/r", bearer(s(map[string]any{"iat": now + 3600})))
 	})
 	t.Run("nbf == now passes", func(t *testing.T) {
 		tr.passes(t, prefix+"/r", bearer(s(map[string]any{"nbf": now})))
