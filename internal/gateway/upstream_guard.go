@@ -13,34 +13,37 @@ import (
 )
 
 // errConnRetired is the write error of an upstream connection that was
-// retired after a response that cannot carry a body.
-var errConnRetired = errors.New("upstream connection retired after a bodyless response")
+// retired: its backend wrote past a response, or sent one without a body.
+var errConnRetired = errors.New("upstream connection retired")
 
 // guardedConn is an HTTP/1.1 connection to a backend that http.Transport
 // owns (the syncTransport fallback: request bodies, https, upgrades). It
 // gives every write its own deadline, the meaning of OCI's
 // sendTimeoutInSeconds (time between two writes), and keeps the connection
-// out of the pool after a 204 or 304 response (attack R14).
+// out of the pool when its backend writes past a response (attack R14).
 //
-// A 204 or 304 has no body whatever its headers say, so a backend that
-// sends one anyway leaves bytes on the connection that http.Transport would
-// read as the next client's response. http.Transport offers no hook between
-// reading a response head and pooling its connection, and it pools a
-// bodyless response's connection before handing the response over, so a
-// close afterwards races the next request. Instead the connection watches
-// the status line of each response it carries (armed per request through
-// httptrace's GotConn): after the head of a 204 or 304 its Read reports
-// io.EOF together with the head's last bytes, which http.Transport takes
-// as the peer closing, so it never pools the connection; anything after the
-// head is discarded. HEAD requests are sent with Connection: close instead
-// (see httpBackend.rewrite), and the inline path does the same on its own
-// connections (upstreamBody.reusable).
+// Bytes a backend sends after the end of a response (a body on a 204, 304
+// or HEAD response, more than Content-Length, a whole second response)
+// would be read by http.Transport as the next client's response.
+// http.Transport catches such bytes only while the connection is idle, and
+// it pools a connection as soon as the response's body has been read (a
+// bodyless response's before the response is even handed over), so bytes
+// that came with the response race the next request. http.Transport offers
+// no hook between reading a response and pooling its connection. Instead
+// the connection follows the framing of each response it carries
+// (responseScan, armed per request through httptrace's GotConn): at the end
+// of a response followed by more bytes, and at the end of any response to
+// HEAD or with status 204 or 304, its Read reports io.EOF together with the
+// response's last bytes, which http.Transport takes as the peer closing, so
+// it never pools the connection; the bytes after the end are discarded. The
+// inline path checks for unread bytes before every reuse instead
+// (syncTransport.getIdle).
 type guardedConn struct {
 	net.Conn
 	send time.Duration // per-write deadline; 0: none (set beneath, under TLS)
 
 	mu      sync.Mutex
-	scan    headScan
+	scan    responseScan
 	retired bool
 }
 
@@ -72,18 +75,18 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if end, bodyless := c.scan.feed(p[:n]); bodyless {
+	if end, retire := c.scan.feed(p[:n]); retire {
 		c.retired = true
 		return end, io.EOF
 	}
 	return n, err
 }
 
-// expectResponse arms the status-line watch for the response to the request
-// about to be written on c.
-func (c *guardedConn) expectResponse() {
+// expectResponse arms the scan for the response to the request about to be
+// written on c.
+func (c *guardedConn) expectResponse(method string) {
 	c.mu.Lock()
-	c.scan.start()
+	c.scan.start(method)
 	c.mu.Unlock()
 }
 
@@ -96,107 +99,18 @@ func (c *guardedConn) ConnectionState() tls.ConnectionState {
 	return tls.ConnectionState{}
 }
 
-// headScan follows the response heads on a connection far enough to find
-// where the head of a 204 or 304 ends. Informational (1xx) heads are
-// skipped; any other status, or bytes that are not a status line, end the
-// watch until the next request: framing the body is http.Transport's job.
-type headScan struct {
-	state    scanState
-	status   [12]byte // "HTTP/1.1 204"
-	got      int      // bytes of status collected
-	lineLen  int      // bytes of the current head line, CR not counted
-	bodyless bool     // the head being scanned is a 204 or 304
-}
-
-type scanState uint8
-
-const (
-	scanOff scanState = iota
-	scanStatus
-	scanHead
-)
-
-func (s *headScan) start() {
-	*s = headScan{state: scanStatus}
-}
-
-// feed scans b, the next bytes read. When b completes the head of a 204 or
-// 304 it returns the length of b up to and including that head's last byte.
-func (s *headScan) feed(b []byte) (end int, bodyless bool) {
-	for i := 0; i < len(b) && s.state != scanOff; i++ {
-		c := b[i]
-		switch s.state {
-		case scanStatus:
-			s.status[s.got] = c
-			if s.got++; s.got < len(s.status) {
-				continue
-			}
-			code, ok := statusCode(s.status)
-			switch {
-			case !ok, code == http.StatusSwitchingProtocols:
-				s.state = scanOff
-			case code < 200:
-				s.state, s.lineLen, s.bodyless = scanHead, s.got, false
-			case code == http.StatusNoContent, code == http.StatusNotModified:
-				s.state, s.lineLen, s.bodyless = scanHead, s.got, true
-			default:
-				s.state = scanOff
-			}
-		case scanHead:
-			switch c {
-			case '\r':
-			case '\n':
-				if s.lineLen > 0 {
-					s.lineLen = 0
-					continue
-				}
-				// An empty line: the head ends here.
-				if s.bodyless {
-					s.state = scanOff
-					return i + 1, true
-				}
-				s.state, s.got = scanStatus, 0 // a final response follows the 1xx
-			default:
-				s.lineLen++
-			}
-		}
-	}
-	return len(b), false
-}
-
-// statusCode parses "HTTP/1.x NNN".
-func statusCode(line [12]byte) (int, bool) {
-	if string(line[:7]) != "HTTP/1." || line[8] != ' ' {
-		return 0, false
-	}
-	code := 0
-	for _, d := range line[9:12] {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		code = code*10 + int(d-'0')
-	}
-	return code, true
-}
-
-// guardTrace arms a guarded connection when http.Transport picks it for a
-// request. It is copied per request: httptrace.WithClientTrace composes
-// hooks into the trace it is given.
-var guardTrace = httptrace.ClientTrace{
-	GotConn: func(info httptrace.GotConnInfo) {
-		if gc, ok := info.Conn.(*guardedConn); ok {
-			gc.expectResponse()
-		}
-	},
-}
-
 // guardedTransport is the http.Transport of the fallback path with the
-// response watch armed on every request.
+// scan of its guarded connections armed on every request.
 type guardedTransport struct{ *http.Transport }
 
 func (t guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	trace := guardTrace
-	return t.Transport.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), &trace)))
+	method := req.Method
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if gc, ok := info.Conn.(*guardedConn); ok {
+			gc.expectResponse(method)
+		}
+	}}
+	return t.Transport.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 }
 
 // dialTLSGuarded is http.Transport's DialTLSContext: it makes the TLS
