@@ -170,6 +170,9 @@ type options struct {
 	now func() time.Time
 	// keySets holds REMOTE_JWKS sets. Default: a registry never started.
 	keySets *gateway.KeySets
+	// backends are keygate's per-origin backend settings
+	// (config.Gateway.Backends). Default: none.
+	backends []config.BackendOrigin
 }
 
 // startRig compiles spec as the deployment at prefix and serves it with
@@ -195,7 +198,7 @@ func build(spec map[string]any, o options) (*gateway.Gateway, *logBuffer, error)
 	}
 	cfg := &config.Gateway{Listen: "127.0.0.1:0", Deployments: []config.Deployment{
 		{PathPrefix: prefix, Specification: s, Source: config.Source{File: "spec.json"}},
-	}}
+	}, Backends: o.backends}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g, err := gateway.New(cfg, gateway.Options{Logger: log, Now: o.now, KeySets: o.keySets})
