@@ -47,51 +47,53 @@ var (
 )
 
 // credential extracts the token from the request: exactly one header (or
-// query parameter) holding exactly one token (RFC 6750 §2).
-func (a *authenticator) credential(r *http.Request) (string, error) {
+// query parameter) holding exactly one token (RFC 6750 §2). folded reports
+// that a spelling of the header with '_' for '-' was there.
+func (a *authenticator) credential(r *http.Request) (raw string, folded bool, err error) {
 	if a.queryParam != "" {
 		values := r.URL.Query()[a.queryParam]
 		switch {
 		case len(values) == 0:
-			return "", errNoCredential
+			return "", false, errNoCredential
 		case len(values) > 1:
-			return "", errMultipleCredentials
+			return "", false, errMultipleCredentials
 		case values[0] == "":
-			return "", errMalformedCredential
+			return "", false, errMalformedCredential
 		}
-		return values[0], nil
+		return values[0], false, nil
 	}
-	values := r.Header.Values(a.header)
+	values := r.Header[a.header]
 	// A backend that folds '_' into '-' (CGI, WSGI: RFC 3875 §4.1.18)
 	// reads X_Api_Key as X-Api-Key: such a spelling is this header too, and
 	// one beside the real one is a second credential (attack R11).
 	for name, vs := range r.Header {
-		if name != a.header && strings.IndexByte(name, '_') >= 0 && sameHeaderFolded(name, a.header) {
+		if len(name) == len(a.header) && name != a.header && sameHeaderFolded(name, a.header) {
 			values = append(values[:len(values):len(values)], vs...)
+			folded = true
 		}
 	}
 	switch {
 	case len(values) == 0:
-		return "", errNoCredential
+		return "", folded, errNoCredential
 	case len(values) > 1:
-		return "", errMultipleCredentials
+		return "", folded, errMultipleCredentials
 	}
 	value := values[0]
 	if a.scheme != "" {
 		scheme, rest, found := strings.Cut(value, " ")
 		if !strings.EqualFold(scheme, a.scheme) {
 			// Another scheme (Basic ...) is no bearer credential at all.
-			return "", errNoCredential
+			return "", folded, errNoCredential
 		}
 		if !found {
-			return "", errMalformedCredential
+			return "", folded, errMalformedCredential
 		}
 		value = rest
 	}
 	if value == "" || strings.IndexByte(value, ' ') >= 0 || strings.IndexByte(value, '\t') >= 0 || strings.IndexByte(value, ',') >= 0 {
-		return "", errMalformedCredential
+		return "", folded, errMalformedCredential
 	}
-	return value, nil
+	return value, folded, nil
 }
 
 // challenge is the WWW-Authenticate value for a missing (errorCode empty) or
@@ -116,16 +118,16 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 			return
 		}
 		anonymous := ex.route.policy.Kind == authz.Anonymous
-		raw, err := a.credential(r)
+		raw, folded, err := a.credential(r)
 		if err != nil {
 			if anonymous && errors.Is(err, errNoCredential) {
-				a.forwardOnlyValidated(r, ex, false)
+				a.forwardOnlyValidated(r, ex, false, folded)
 				next.ServeHTTP(w, r)
 				return
 			}
 			if anonymous {
 				g.ignoreRejection(ex, a.credentialError(err, slog.LevelWarn))
-				a.forwardOnlyValidated(r, ex, false)
+				a.forwardOnlyValidated(r, ex, false, folded)
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -142,7 +144,7 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 			e := a.tokenError(tok, err)
 			if anonymous {
 				g.ignoreRejection(ex, e)
-				a.forwardOnlyValidated(r, ex, false)
+				a.forwardOnlyValidated(r, ex, false, folded)
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -153,7 +155,7 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 		if ex.decision == nil && ex.dep.allowed.authentication != nil {
 			ex.dep.allowed.authentication.Inc()
 		}
-		a.forwardOnlyValidated(r, ex, true)
+		a.forwardOnlyValidated(r, ex, true, folded)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -169,7 +171,9 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 // carried it, and is set again after hop-by-hop removal, so that a client's
 // "Connection: Authorization" cannot strip it (attack R12): the exchange
 // keeps it for the proxy's Rewrite.
-func (a *authenticator) forwardOnlyValidated(r *http.Request, ex *exchange, verified bool) {
+//
+// folded says that the request spelled the header with '_' (credential).
+func (a *authenticator) forwardOnlyValidated(r *http.Request, ex *exchange, verified, folded bool) {
 	if a.queryParam != "" {
 		r.Header.Del("Authorization")
 		return
@@ -179,15 +183,19 @@ func (a *authenticator) forwardOnlyValidated(r *http.Request, ex *exchange, veri
 	}
 	if !verified {
 		delete(r.Header, a.header)
-		deleteUnderscoreSpellings(r.Header, a.header)
+		if folded {
+			deleteUnderscoreSpellings(r.Header, a.header)
+		}
 		return
 	}
 	value, ok := r.Header[a.header]
-	if !ok {
-		value = foldedValues(r.Header, a.header)
-		r.Header[a.header] = value
+	if folded {
+		if !ok {
+			value = foldedValues(r.Header, a.header)
+			r.Header[a.header] = value
+		}
+		deleteUnderscoreSpellings(r.Header, a.header)
 	}
-	deleteUnderscoreSpellings(r.Header, a.header)
 	ex.credentialHeader, ex.credential = a.header, value
 }
 

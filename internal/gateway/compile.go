@@ -239,7 +239,7 @@ func (c *compiler) authenticator(a *config.Authentication, prefix string, src co
 	v := a.Verification()
 	ts := a.TokenSource()
 	auth := &authenticator{
-		header:             ts.Header,
+		header:             http.CanonicalHeaderKey(ts.Header), // read without canonicalizing per request
 		scheme:             ts.Scheme,
 		readsAuthorization: ts.QueryParam == "" && http.CanonicalHeaderKey(ts.Header) == "Authorization",
 		queryParam:         ts.QueryParam,

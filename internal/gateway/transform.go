@@ -36,10 +36,11 @@ var ClientHeadersDropped = []string{
 	"Opc-Request-Id",
 }
 
-// clientHeadersDropped is ClientHeadersDropped as a set.
+// clientHeadersDropped is ClientHeadersDropped and methodOverrideHeaders
+// as one set, so that the request's headers are walked once.
 var clientHeadersDropped = func() map[string]bool {
-	m := make(map[string]bool, len(ClientHeadersDropped))
-	for _, name := range ClientHeadersDropped {
+	m := make(map[string]bool, len(ClientHeadersDropped)+len(methodOverrideHeaders))
+	for _, name := range slices.Concat(ClientHeadersDropped, methodOverrideHeaders) {
 		m[name] = true
 	}
 	return m
@@ -50,9 +51,6 @@ var clientHeadersDropped = func() map[string]bool {
 func (g *Gateway) withTransform(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header
-		for _, name := range methodOverrideHeaders {
-			h.Del(name)
-		}
 		for name := range h {
 			if clientHeadersDropped[name] {
 				delete(h, name)
@@ -62,12 +60,12 @@ func (g *Gateway) withTransform(next http.Handler) http.Handler {
 				// A backend that folds '_' into '-' would read
 				// X_HTTP_Method_Override as the override too (R5).
 				dashed := textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(name, "_", "-"))
-				if clientHeadersDropped[dashed] || slices.Contains(methodOverrideHeaders, dashed) {
+				if clientHeadersDropped[dashed] {
 					delete(h, name)
 				}
 			}
 		}
-		if h.Get("Upgrade") != "" {
+		if len(h["Upgrade"]) > 0 {
 			// No route allows protocol upgrades: the request is served as a
 			// plain request and the backend never sees the upgrade offer.
 			// The headers Connection names (HTTP2-Settings ...) are hop-by-hop
