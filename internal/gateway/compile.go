@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -215,6 +216,13 @@ func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deploym
 	}
 	hb := c.g.newHTTPBackend(target, tmpl, queryParam, t)
 	hb.keepAlive = c.cfg == nil || c.cfg.KeepAlive(target.Scheme, target.Host)
+	if target.Scheme == "https" {
+		addr := target.Host
+		if target.Port() == "" {
+			addr = net.JoinHostPort(target.Hostname(), "443")
+		}
+		hb.http2 = func() bool { return t.fallback.speaksHTTP2(addr) }
+	}
 	if rm != nil {
 		hb.duration = rm.backendDuration
 	}

@@ -32,9 +32,10 @@ type transportKey struct {
 // with bodies, https, upgrades) with the spec's timeouts:
 // connect bounds the dial and TLS handshake, send bounds each write to the
 // backend, read bounds the wait for the response headers. Its HTTP/1.1
-// connections are guardedConns (a 204 or 304 never leaves its connection
-// pooled), so it makes the TLS connections itself.
-func newTransport(k transportKey) guardedTransport {
+// connections are guardedConns (a backend that writes past a response never
+// gets its connection back in the pool), so it makes the TLS connections
+// itself.
+func newTransport(k transportKey) *guardedTransport {
 	dialer := &net.Dialer{Timeout: k.connect, KeepAlive: 30 * time.Second}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dialer.DialContext(ctx, network, addr)
@@ -47,10 +48,11 @@ func newTransport(k transportKey) guardedTransport {
 	if k.insecure {
 		tlsConfig.InsecureSkipVerify = true //nolint:gosec // isSslVerifyDisabled, set by the operator
 	}
-	t := &http.Transport{
+	gt := &guardedTransport{}
+	gt.Transport = &http.Transport{
 		Proxy:                  nil, // a gateway talks to its backends directly
 		DialContext:            dial,
-		DialTLSContext:         dialTLSGuarded(dialer, tlsConfig, k.connect, k.send),
+		DialTLSContext:         dialTLSGuarded(dialer, tlsConfig, k.connect, k.send, &gt.http2Hosts),
 		ResponseHeaderTimeout:  k.read,
 		ExpectContinueTimeout:  time.Second,
 		MaxIdleConns:           1024,
@@ -59,7 +61,7 @@ func newTransport(k transportKey) guardedTransport {
 		MaxResponseHeaderBytes: maxResponseHeader,
 		ForceAttemptHTTP2:      true,
 	}
-	return guardedTransport{t}
+	return gt
 }
 
 // sendDeadlineConn gives every write to the backend its own deadline, the
@@ -96,7 +98,9 @@ type httpBackend struct {
 	// keepAlive false closes the upstream connection after every response
 	// (keygate config backends[].keepAlive). Default true.
 	keepAlive bool
-	proxy     *httputil.ReverseProxy
+	// http2 tells whether an https target speaks HTTP/2 (nil for http).
+	http2 func() bool
+	proxy *httputil.ReverseProxy
 	// duration observes the backend's latency; nil without metrics.
 	duration prometheus.Observer
 }
@@ -137,8 +141,10 @@ func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
 	// Connection: close, and the connection never pooled, after exchanges
 	// that could leave bytes on it for the next client: a request body a
 	// backend may ignore (R13), a HEAD response a backend may give a body
-	// (R14), or a backend configured as misbehaving.
-	pr.Out.Close = !b.keepAlive || pr.In.Method == http.MethodHead || bodyOnOwnConnection(pr.In)
+	// (R14), or a backend configured as misbehaving. HTTP/2 frames every
+	// request and response, so it needs none of that but the last.
+	pr.Out.Close = !b.keepAlive ||
+		(pr.In.Method == http.MethodHead || bodyOnOwnConnection(pr.In)) && (b.http2 == nil || !b.http2())
 	if ex.credentialHeader != "" {
 		// A client's Connection header may have named it (attack R12).
 		pr.Out.Header[ex.credentialHeader] = ex.credential

@@ -10,8 +10,9 @@ import (
 )
 
 // withRouting checks that the path is canonical (400 otherwise, before any
-// routing) and that a HEAD or TRACE carries no body (400, attack R13), finds the deployment by its path prefix and the route in it, and
-// records both on the exchange.
+// routing), finds the deployment by its path prefix, refuses a body on HEAD
+// or TRACE (400, attack R13), finds the route, and records both on the
+// exchange.
 func (g *Gateway) withRouting(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)

@@ -43,7 +43,7 @@ var (
 // response; https and HTTP/2; upgrades; POST and other non-replayable
 // methods) goes to the http.Transport it wraps.
 type syncTransport struct {
-	fallback       guardedTransport
+	fallback       *guardedTransport
 	dialer         *net.Dialer
 	read, send     time.Duration // response-head and per-write timeouts
 	maxIdlePerHost int
@@ -58,7 +58,7 @@ type syncTransport struct {
 	reaper *time.Timer                // closes connections idle too long; nil when none are idle
 }
 
-func newSyncTransport(k transportKey, fallback guardedTransport) *syncTransport {
+func newSyncTransport(k transportKey, fallback *guardedTransport) *syncTransport {
 	return &syncTransport{
 		fallback:       fallback,
 		dialer:         &net.Dialer{Timeout: k.connect, KeepAlive: 30 * time.Second},

@@ -101,9 +101,23 @@ func (c *guardedConn) ConnectionState() tls.ConnectionState {
 
 // guardedTransport is the http.Transport of the fallback path with the
 // scan of its guarded connections armed on every request.
-type guardedTransport struct{ *http.Transport }
+type guardedTransport struct {
+	*http.Transport
+	// http2Hosts holds the host:port of the https backends that negotiated
+	// HTTP/2: a request there needs no connection of its own (HTTP/2 frames
+	// every request and response), and asking for one would cost a TLS
+	// handshake per request.
+	http2Hosts sync.Map
+}
 
-func (t guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+// speaksHTTP2 reports whether the https backend at addr (host:port) has
+// negotiated HTTP/2 with this transport.
+func (t *guardedTransport) speaksHTTP2(addr string) bool {
+	_, ok := t.http2Hosts.Load(addr)
+	return ok
+}
+
+func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	method := req.Method
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		if gc, ok := info.Conn.(*guardedConn); ok {
@@ -118,7 +132,7 @@ func (t guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // A connection that negotiated HTTP/2 is returned as the *tls.Conn, so that
 // http.Transport speaks HTTP/2 on it (HTTP/2 frames every response: nothing
 // to guard); its writes get their deadline beneath TLS.
-func dialTLSGuarded(dialer *net.Dialer, base *tls.Config, handshakeTimeout, send time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func dialTLSGuarded(dialer *net.Dialer, base *tls.Config, handshakeTimeout, send time.Duration, http2Hosts *sync.Map) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		raw, err := dialer.DialContext(ctx, network, addr)
 		if err != nil {
@@ -141,8 +155,10 @@ func dialTLSGuarded(dialer *net.Dialer, base *tls.Config, handshakeTimeout, send
 			return nil, err
 		}
 		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			http2Hosts.Store(addr, struct{}{})
 			return tc, nil
 		}
+		http2Hosts.Delete(addr)
 		return &guardedConn{Conn: tc}, nil // its writes have their deadline beneath TLS
 	}
 }
