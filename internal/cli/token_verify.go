@@ -78,7 +78,7 @@ func (v *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&v.alg, "alg", "", "standalone: the `algorithm` the --pem key verifies (default: RS256, ES256/384/512, EdDSA)")
 	fs.Var(&v.iss, "iss", "standalone: an accepted `issuer`; repeatable")
 	fs.Var(&v.aud, "aud", "standalone: an accepted `audience`; repeatable")
-	fs.DurationVar(&v.skew, "max-clock-skew", 0, "standalone: leeway for exp, nbf and iat, as maxClockSkewInSeconds")
+	fs.DurationVar(&v.skew, "max-clock-skew", 0, "standalone: leeway for exp and nbf, as maxClockSkewInSeconds")
 }
 
 // check returns a usage problem with the combination of flags, or "".

@@ -64,7 +64,7 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 		}
 		fmt.Fprintf(w, "    audiences %s\n", aud)
 		if a.MaxClockSkew > 0 {
-			fmt.Fprintf(w, "    clock skew %s allowed on exp, nbf, iat\n", a.MaxClockSkew)
+			fmt.Fprintf(w, "    clock skew %s allowed on exp and nbf\n", a.MaxClockSkew)
 		}
 		for _, c := range a.VerifyClaims {
 			fmt.Fprintf(w, "    claim %s\n", c)

@@ -173,6 +173,9 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 	case config.BackendHTTP:
 		rt.backend = c.httpBackend(&r.Backend, r.Path, dep, src, at, rt.metrics)
 		rt.summary.Backend = r.Backend.Type + " " + r.Backend.URL
+		if hb, ok := rt.backend.(*httpBackend); ok && !hb.keepAlive {
+			rt.summary.Backend += " (keepAlive false: a connection per request)"
+		}
 	}
 	return rt
 }

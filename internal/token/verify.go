@@ -49,7 +49,7 @@ type Policy struct {
 	// Audiences lists the accepted "aud" values, compared exactly; one
 	// match in an aud array is enough. Empty means aud is not checked.
 	Audiences []string
-	// MaxClockSkew is the leeway for exp, nbf and iat. Default 0; a
+	// MaxClockSkew is the leeway for exp and nbf. Default 0; a
 	// negative value counts as 0.
 	MaxClockSkew time.Duration
 	// VerifyClaims are further claim rules, checked in order.
