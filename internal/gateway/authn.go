@@ -106,18 +106,14 @@ func (a *authenticator) challenge(errorCode string) string {
 	return c
 }
 
-// withAuthentication verifies the token of a request to a deployment with
-// an authentication policy. On ANONYMOUS routes a missing or invalid token
-// does not stop the request; an invalid one is logged at WARN.
-func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
+// withAuthentication verifies the token of a request to rt, a route of a
+// deployment whose authentication policy is a. On ANONYMOUS routes a
+// missing or invalid token does not stop the request; an invalid one is
+// logged at WARN.
+func (g *Gateway) withAuthentication(a *authenticator, rt *route, next http.Handler) http.Handler {
+	anonymous := rt.policy.Kind == authz.Anonymous
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)
-		a := ex.dep.auth
-		if a == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		anonymous := ex.route.policy.Kind == authz.Anonymous
 		raw, folded, err := a.credential(r)
 		if err != nil {
 			if anonymous && errors.Is(err, errNoCredential) {
@@ -138,7 +134,7 @@ func (g *Gateway) withAuthentication(next http.Handler) http.Handler {
 		if err != nil {
 			if d := ex.decision; d != nil {
 				d.Token, d.Checks = a.verifier.Check(raw)
-				policy := ex.route.policy
+				policy := rt.policy
 				d.ScopeRefusedToo = d.Token != nil && !anonymous && policy.Kind == authz.AnyOf && !policy.Allows(d.Token.Scopes)
 			}
 			e := a.tokenError(tok, err)

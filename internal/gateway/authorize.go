@@ -4,27 +4,23 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-
-	"github.com/keygate/keygate/internal/authz"
 )
 
-// withAuthorization applies the route's authorization policy to the token
-// that authentication verified: ANY_OF needs one of the allowed scopes.
-func (g *Gateway) withAuthorization(next http.Handler) http.Handler {
+// withAuthorization applies the authorization policy of rt, a route that
+// is not ANONYMOUS, to the token that a, its deployment's authentication,
+// verified: ANY_OF needs one of the allowed scopes.
+func (g *Gateway) withAuthorization(a *authenticator, rt *route, next http.Handler) http.Handler {
+	policy := rt.policy
+	challenge := a.challenge(reasonInsufficient) + `, scope="` + rt.allowedScopes + `"`
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)
-		policy := ex.route.policy
-		if ex.dep.auth == nil || policy.Kind == authz.Anonymous {
-			next.ServeHTTP(w, r)
-			return
-		}
 		if ex.token == nil || !policy.Allows(ex.token.Scopes) {
 			g.writeError(w, ex, &httpError{
 				status:    http.StatusForbidden,
 				code:      codeUnauthorized,
 				reason:    reasonInsufficient,
-				detail:    "the token's scope holds none of the route's allowed scopes " + ex.route.allowedScopes,
-				challenge: ex.dep.auth.challenge(reasonInsufficient) + `, scope="` + ex.route.allowedScopes + `"`,
+				detail:    "the token's scope holds none of the route's allowed scopes " + rt.allowedScopes,
+				challenge: challenge,
 				level:     slog.LevelInfo,
 				attrs:     tokenAttrs(ex.token),
 			})

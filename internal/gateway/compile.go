@@ -177,7 +177,25 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 			rt.summary.Backend += " (keepAlive false: a connection per request)"
 		}
 	}
+	rt.handler = compileRoute(c.routePolicies(rt, dep), routeTerminal(rt.backend))
 	return rt
+}
+
+// routePolicies lists the policies that apply to rt, each compiled once.
+func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
+	g := c.g
+	var policies []routePolicy
+	if a := dep.auth; a != nil {
+		policies = append(policies, routePolicy{phaseAuthenticate, func(next http.Handler) http.Handler {
+			return g.withAuthentication(a, rt, next)
+		}})
+		if rt.policy.Kind != authz.Anonymous {
+			policies = append(policies, routePolicy{phaseAuthorize, func(next http.Handler) http.Handler {
+				return g.withAuthorization(a, rt, next)
+			}})
+		}
+	}
+	return append(policies, routePolicy{phaseSanitize, g.withTransform})
 }
 
 func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deployment, src config.Source, at string, rm *routeMetrics) http.Handler {

@@ -49,9 +49,11 @@ type route struct {
 	policy        authz.Policy
 	allowedScopes string // policy.AllowedScopes, space-joined
 	backend       http.Handler
-	execLog       logPolicy
-	summary       RouteSummary
-	metrics       *routeMetrics // nil without metrics
+	// handler is backend wrapped in the route's policies (compileRoute).
+	handler http.Handler
+	execLog logPolicy
+	summary RouteSummary
+	metrics *routeMetrics // nil without metrics
 }
 
 // logPolicy is a compiled loggingPolicies.executionLog.
@@ -85,22 +87,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // chain assembles the request path in one place, in order: request id →
-// access log → route → authenticate → authorize → transform → backend.
+// access log → routing → the route's own compiled handler (its policies in
+// phase order, policy.go, then its backend).
 func (g *Gateway) chain() http.Handler {
-	backend := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ex := exchangeFrom(r)
-		if ex.decision != nil {
-			ex.decision.Accepted = true
-			ex.decision.Token = ex.token
-			ex.decision.locate(ex)
-			return
-		}
-		ex.route.backend.ServeHTTP(w, r)
+	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		exchangeFrom(r).route.handler.ServeHTTP(w, r)
 	})
 	return g.withRequestID(
 		g.withAccessLog(
-			g.withRouting(
-				g.withAuthentication(
-					g.withAuthorization(
-						g.withTransform(backend))))))
+			g.withRouting(route)))
 }

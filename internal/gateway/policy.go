@@ -1,0 +1,60 @@
+package gateway
+
+import (
+	"net/http"
+	"slices"
+)
+
+// phase is where a policy runs in a route's compiled handler. The order is
+// keygate's reading of OCI's (oci-policies.md §13): each phase may end the
+// request, so the cheap refusals come first and nothing an identity
+// provider or a function would be asked runs for a request a cheaper step
+// refuses. Phases a route has no policy for have no step at all: a route
+// pays only for the policies it uses.
+type phase int
+
+const (
+	// phaseAuthenticate verifies the request's credential (JWT,
+	// TOKEN_AUTHENTICATION).
+	phaseAuthenticate phase = iota
+	// phaseAuthorize applies the route's authorization (ANY_OF,
+	// AUTHENTICATION_ONLY) to the authenticated principal.
+	phaseAuthorize
+	// phaseSanitize removes what no backend may receive from a client
+	// (method overrides, headers backends trust, protocol upgrades); every
+	// route with a backend has it.
+	phaseSanitize
+)
+
+// routePolicy is one compiled policy of a route: its phase, and the
+// middleware it wraps around the rest of the route's handler.
+type routePolicy struct {
+	phase phase
+	wrap  func(next http.Handler) http.Handler
+}
+
+// compileRoute wraps terminal, the route's backend, in its policies, in
+// phase order: the first phase is the outermost handler.
+func compileRoute(policies []routePolicy, terminal http.Handler) http.Handler {
+	slices.SortStableFunc(policies, func(a, b routePolicy) int { return int(a.phase) - int(b.phase) })
+	h := terminal
+	for i := len(policies) - 1; i >= 0; i-- {
+		h = policies[i].wrap(h)
+	}
+	return h
+}
+
+// routeTerminal is the end of every route's handler: the backend, or, for
+// a Decide call, the record that the request would have reached it.
+func routeTerminal(backend http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ex := exchangeFrom(r)
+		if ex.decision != nil {
+			ex.decision.Accepted = true
+			ex.decision.Token = ex.token
+			ex.decision.locate(ex)
+			return
+		}
+		backend.ServeHTTP(w, r)
+	})
+}

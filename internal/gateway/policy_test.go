@@ -1,0 +1,69 @@
+package gateway
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+)
+
+// TestCompileRouteOrdersByPhase: policies run in phase order whatever order
+// they were listed in, each once, and the terminal handler last.
+func TestCompileRouteOrdersByPhase(t *testing.T) {
+	var ran []string
+	step := func(p phase, name string) routePolicy {
+		return routePolicy{p, func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ran = append(ran, name)
+				next.ServeHTTP(w, r)
+			})
+		}}
+	}
+	terminal := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = append(ran, "backend") })
+	h := compileRoute([]routePolicy{step(phaseSanitize, "sanitize"), step(phaseAuthenticate, "authenticate"), step(phaseAuthorize, "authorize")}, terminal)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	if want := []string{"authenticate", "authorize", "sanitize", "backend"}; !slices.Equal(ran, want) {
+		t.Errorf("ran %q, want %q", ran, want)
+	}
+}
+
+// TestRoutePoliciesOnlyWhatTheRouteUses: a route has a step only for the
+// policies that apply to it.
+func TestRoutePoliciesOnlyWhatTheRouteUses(t *testing.T) {
+	auth := jwtAuth(newRSAKey(t, "k").staticJWK(t))
+	auth["isAnonymousAccessAllowed"] = true
+	route := func(authorization map[string]any) map[string]any {
+		r := stockResponseRoute("/r", nil, 200, "")
+		if authorization != nil {
+			r["requestPolicies"] = map[string]any{"authorization": authorization}
+		}
+		return r
+	}
+	tests := []struct {
+		name string
+		spec map[string]any
+		want []phase
+	}{
+		{"open deployment", authSpec(nil, route(nil)), []phase{phaseSanitize}},
+		{"AUTHENTICATION_ONLY route", authSpec(auth, route(nil)), []phase{phaseAuthenticate, phaseAuthorize, phaseSanitize}},
+		{"ANY_OF route", authSpec(auth, route(anyOf("a"))), []phase{phaseAuthenticate, phaseAuthorize, phaseSanitize}},
+		{"ANONYMOUS route", authSpec(auth, route(map[string]any{"type": "ANONYMOUS"})), []phase{phaseAuthenticate, phaseSanitize}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, _, err := buildGateway(testPrefix, tt.spec, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dep := g.deployments[0]
+			c := &compiler{g: g}
+			var got []phase
+			for _, p := range c.routePolicies(dep.routes[0], dep) {
+				got = append(got, p.phase)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("phases %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
