@@ -254,17 +254,17 @@ func (g *Gateway) ignoreRejection(ex *exchange, e *httpError) {
 // none at all (a plain challenge), or one that is not exactly one token in
 // the configured form (treated as an invalid token, 401).
 func (a *authenticator) credentialError(err error, level slog.Level) *httpError {
-	e := &httpError{status: http.StatusUnauthorized, code: a.failCode, detail: err.Error(), level: level}
+	e := &httpError{status: http.StatusUnauthorized, code: a.failCode, detail: err.Error(), cause: err, level: level}
 	switch {
 	case errors.Is(err, errNoCredential):
 		e.reason = reasonMissingToken
-		e.challenge = a.challenge("")
+		e.setHeader("WWW-Authenticate", a.challenge(""))
 	case errors.Is(err, errMultipleCredentials):
-		e.reason = "multiple_tokens"
-		e.challenge = a.challenge("invalid_token")
+		e.reason = reasonMultipleTokens
+		e.setHeader("WWW-Authenticate", a.challenge("invalid_token"))
 	default:
-		e.reason = "malformed_credential"
-		e.challenge = a.challenge("invalid_token")
+		e.reason = reasonMalformedCred
+		e.setHeader("WWW-Authenticate", a.challenge("invalid_token"))
 	}
 	return a.applyFailurePolicy(e)
 }
@@ -274,10 +274,11 @@ func (a *authenticator) credentialError(err error, level slog.Level) *httpError 
 func (a *authenticator) tokenError(tok *token.Token, err error) *httpError {
 	if errors.Is(err, token.ErrKeysUnavailable) {
 		return &httpError{status: http.StatusServiceUnavailable, code: a.loadingCode,
-			reason: reasonKeysUnavailable, detail: err.Error(), level: slog.LevelError}
+			reason: reasonKeysUnavailable, detail: err.Error(), cause: err, level: slog.LevelError}
 	}
-	e := &httpError{status: http.StatusUnauthorized, code: a.failCode, reason: token.Reason(err),
-		detail: err.Error(), challenge: a.challenge("invalid_token"), level: slog.LevelInfo}
+	e := &httpError{status: http.StatusUnauthorized, code: a.failCode, reason: reason(token.Reason(err)),
+		detail: err.Error(), cause: err, level: slog.LevelInfo}
+	e.setHeader("WWW-Authenticate", a.challenge("invalid_token"))
 	if tok != nil {
 		e.attrs = tokenAttrs(tok)
 	}
@@ -290,7 +291,7 @@ func (a *authenticator) tokenError(tok *token.Token, err error) *httpError {
 // ociMessages are the texts OCI API Gateway's execution log uses for the
 // same rejections, logged beside keygate's own so that searches written
 // for OCI's logs keep working.
-var ociMessages = map[string]string{
+var ociMessages = map[reason]string{
 	"token_expired":       "Validation failed for 'exp' claim.",
 	"missing_exp":         "Validation failed for 'exp' claim.",
 	"token_not_yet_valid": "Validation failed for 'nbf' claim.",
@@ -309,7 +310,7 @@ func (a *authenticator) applyFailurePolicy(e *httpError) *httpError {
 		e.status = a.failure.status
 		e.message = a.failure.message
 		if e.status != http.StatusUnauthorized {
-			e.challenge = "" // a challenge belongs to a 401 (RFC 9110 §11.6.1)
+			e.header.Del("WWW-Authenticate") // a challenge belongs to a 401 (RFC 9110 §11.6.1)
 		}
 	}
 	return e

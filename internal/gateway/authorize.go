@@ -11,18 +11,18 @@ import (
 // verified: ANY_OF needs one of the allowed scopes.
 func (g *Gateway) withAuthorization(a *authenticator, rt *route, next http.Handler) http.Handler {
 	policy := rt.policy
-	challenge := a.challenge(reasonInsufficient) + `, scope="` + rt.allowedScopes + `"`
+	challenge := http.Header{"Www-Authenticate": {a.challenge(string(reasonInsufficient)) + `, scope="` + rt.allowedScopes + `"`}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)
 		if ex.token == nil || !policy.Allows(ex.token.Scopes) {
 			g.writeError(w, ex, &httpError{
-				status:    http.StatusForbidden,
-				code:      codeUnauthorized,
-				reason:    reasonInsufficient,
-				detail:    "the token's scope holds none of the route's allowed scopes " + rt.allowedScopes,
-				challenge: challenge,
-				level:     slog.LevelInfo,
-				attrs:     tokenAttrs(ex.token),
+				status: http.StatusForbidden,
+				code:   codeUnauthorized,
+				reason: reasonInsufficient,
+				detail: "the token's scope holds none of the route's allowed scopes " + rt.allowedScopes,
+				header: challenge,
+				level:  slog.LevelInfo,
+				attrs:  tokenAttrs(ex.token),
 			})
 			return
 		}

@@ -58,10 +58,10 @@ func decisionFrom(ctx context.Context) *Decision {
 // record notes a rejection (or, with log-only set, a warning) on d.
 func (d *Decision) record(ex *exchange, e *httpError, logOnly bool) {
 	if logOnly {
-		d.Warnings = append(d.Warnings, e.reason+": "+e.detail)
+		d.Warnings = append(d.Warnings, e.Error())
 		return
 	}
-	d.Status, d.Code, d.Reason, d.Detail = e.status, e.code, e.reason, e.detail
+	d.Status, d.Code, d.Reason, d.Detail = e.status, e.code, string(e.reason), e.detail
 	if ex.token != nil {
 		d.Token = ex.token // verified, refused by authorization
 	}

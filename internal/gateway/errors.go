@@ -9,41 +9,53 @@ import (
 
 // OCI execution log codes, as OCI API Gateway writes them.
 const (
-	codeJWTAuthFailed     = "jwtAuthentication.authenticationFailed"
-	codeTokenAuthFailed   = "tokenAuthentication.authenticationFailed"
-	codeJWTKeysLoading    = "jwtAuthentication.loadingJsonWebKeySet"
-	codeTokenKeysLoading  = "tokenAuthentication.loadingJsonWebKeySet"
-	codeUnauthorized      = "authorization.unauthorizedRequest"
-	codeRouting           = "routing.failed"
-	codeBackend           = "backend.failed"
-	reasonMissingToken    = "missing_token"
-	reasonInsufficient    = "insufficient_scope"
-	reasonBadPath         = "bad_path"
-	reasonNoRoute         = "no_route"
-	reasonMethod          = "method_not_allowed"
-	reasonBackendDown     = "backend_unavailable"
-	reasonBackendTimeout  = "backend_timeout"
-	reasonBodyTooLarge    = "body_too_large"
-	reasonKeysUnavailable = "keys_unavailable"
+	codeJWTAuthFailed    = "jwtAuthentication.authenticationFailed"
+	codeTokenAuthFailed  = "tokenAuthentication.authenticationFailed"
+	codeJWTKeysLoading   = "jwtAuthentication.loadingJsonWebKeySet"
+	codeTokenKeysLoading = "tokenAuthentication.loadingJsonWebKeySet"
+	codeUnauthorized     = "authorization.unauthorizedRequest"
+	codeRouting          = "routing.failed"
+	codeBackend          = "backend.failed"
+)
+
+// reason is keygate's stable code for why a request was refused, as logs,
+// metrics and Decide report it (token.Reason names the token's own).
+type reason string
+
+const (
+	reasonMissingToken    reason = "missing_token"
+	reasonMultipleTokens  reason = "multiple_tokens"
+	reasonMalformedCred   reason = "malformed_credential"
+	reasonInsufficient    reason = "insufficient_scope"
+	reasonBadPath         reason = "bad_path"
+	reasonNoRoute         reason = "no_route"
+	reasonMethod          reason = "method_not_allowed"
+	reasonBackendDown     reason = "backend_unavailable"
+	reasonBackendTimeout  reason = "backend_timeout"
+	reasonBodyTooLarge    reason = "body_too_large"
+	reasonKeysUnavailable reason = "keys_unavailable"
+	reasonClientClosed    reason = "client_closed_request"
 )
 
 // httpError is a request that ends before (or instead of) the backend. It
-// carries everything the one error writer needs: what the client sees (a
-// status, a challenge, a generic body) and what the log gets (the reason and
-// the detail). Only writeError turns it into a response.
+// is an error that wraps its cause, and it carries everything the one error
+// writer needs: what the client sees (a status, response headers, a generic
+// body) and what the log gets (the reason and the detail). Only writeError
+// turns it into a response.
 type httpError struct {
 	// status is the HTTP status sent to the client.
 	status int
 	// code is OCI's execution log code, e.g. jwtAuthentication.authenticationFailed.
 	code string
 	// reason is keygate's stable reason code, e.g. unknown_kid.
-	reason string
+	reason reason
 	// detail says what went wrong for the log; never a token or key.
 	detail string
-	// challenge is the WWW-Authenticate value; empty for none.
-	challenge string
-	// allow is the Allow header of a 405.
-	allow string
+	// cause is the error behind the refusal, if any (Unwrap).
+	cause error
+	// header holds the response headers the refusal sets
+	// (WWW-Authenticate, Allow, Retry-After, Location ...); nil for none.
+	header http.Header
 	// message replaces the status text in the body (validationFailurePolicy).
 	message string
 	// level is the execution log level of the line.
@@ -52,20 +64,31 @@ type httpError struct {
 	attrs []slog.Attr
 }
 
+func (e *httpError) Error() string { return string(e.reason) + ": " + e.detail }
+
+// Unwrap returns the cause, so errors.Is and errors.As see through.
+func (e *httpError) Unwrap() error { return e.cause }
+
+// setHeader sets a response header of the refusal.
+func (e *httpError) setHeader(name, value string) *httpError {
+	if e.header == nil {
+		e.header = make(http.Header, 1)
+	}
+	e.header.Set(name, value)
+	return e
+}
+
 // writeError is the only place that writes an error response: status,
 // headers, the generic JSON body, and the execution log line with the reason.
 func (g *Gateway) writeError(w http.ResponseWriter, ex *exchange, e *httpError) {
 	if ex.decision != nil {
 		ex.decision.record(ex, e, false)
 	} else if stage := e.stage(); stage != "" {
-		g.metrics.decision(ex, stage, "deny", e.reason)
+		g.metrics.decision(ex, stage, "deny", string(e.reason))
 	}
 	h := w.Header()
-	if e.challenge != "" {
-		h.Set("WWW-Authenticate", e.challenge)
-	}
-	if e.allow != "" {
-		h.Set("Allow", e.allow)
+	for name, values := range e.header {
+		h[name] = values // shared with the compiled error (authorization's challenge): never changed in place
 	}
 	message := e.message
 	if message == "" {
@@ -104,7 +127,7 @@ func (g *Gateway) logRejection(ex *exchange, e *httpError) {
 	attrs := make([]slog.Attr, 0, 8+len(e.attrs))
 	attrs = append(attrs,
 		slog.String("code", e.code),
-		slog.String("reason", e.reason),
+		slog.String("reason", string(e.reason)),
 		slog.String("opcRequestId", ex.requestID),
 	)
 	if e.status != 0 {

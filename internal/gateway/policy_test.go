@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -65,5 +67,25 @@ func TestRoutePoliciesOnlyWhatTheRouteUses(t *testing.T) {
 				t.Errorf("phases %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestHTTPErrorWrapsItsCause: a refusal is an error that keeps its cause
+// for errors.Is and errors.As, and carries its response headers.
+func TestHTTPErrorWrapsItsCause(t *testing.T) {
+	a := &authenticator{realm: "/p"}
+	e := a.credentialError(errMultipleCredentials, 0)
+	if !errors.Is(e, errMultipleCredentials) {
+		t.Errorf("errors.Is(%v, errMultipleCredentials) = false", e)
+	}
+	if e.reason != reasonMultipleTokens || e.Error() != "multiple_tokens: more than one token in the request" {
+		t.Errorf("reason %q, Error() %q", e.reason, e.Error())
+	}
+	if got := e.header.Get("WWW-Authenticate"); got != `Bearer realm="/p", error="invalid_token"` {
+		t.Errorf("WWW-Authenticate = %q", got)
+	}
+	var asErr *httpError
+	if !errors.As(fmt.Errorf("wrapped: %w", e), &asErr) || asErr != e {
+		t.Error("errors.As does not find the httpError through a wrap")
 	}
 }

@@ -221,7 +221,7 @@ func (b *httpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) backendError(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeFrom(r)
 	e := &httpError{status: http.StatusBadGateway, code: codeBackend, reason: reasonBackendDown,
-		detail: "backend request failed: " + redactURL(err.Error()), level: slog.LevelError}
+		detail: "backend request failed: " + redactURL(err.Error()), cause: err, level: slog.LevelError}
 	var tooLarge *http.MaxBytesError
 	var netErr net.Error
 	switch {
@@ -232,7 +232,7 @@ func (g *Gateway) backendError(w http.ResponseWriter, r *http.Request, err error
 		e.status, e.reason = http.StatusGatewayTimeout, reasonBackendTimeout
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this response.
-		e.status, e.reason, e.level = 499, "client_closed_request", slog.LevelInfo
+		e.status, e.reason, e.level = 499, reasonClientClosed, slog.LevelInfo
 	}
 	g.writeError(w, ex, e)
 }

@@ -38,7 +38,7 @@ func (g *Gateway) withRouting(next http.Handler) http.Handler {
 			// level, its name).
 			ex.dep, _ = g.deploymentFor(escaped)
 			g.writeError(w, ex, &httpError{status: http.StatusBadRequest, code: codeRouting,
-				reason: reasonBadPath, detail: err.Error(), level: slog.LevelInfo})
+				reason: reasonBadPath, detail: err.Error(), cause: err, level: slog.LevelInfo})
 			return
 		}
 		dep, rest := g.deploymentFor(path)
@@ -70,8 +70,8 @@ func routingError(err error) *httpError {
 	var notAllowed *authz.MethodNotAllowedError
 	if errors.As(err, &notAllowed) {
 		return &httpError{status: http.StatusMethodNotAllowed, code: codeRouting, reason: reasonMethod,
-			detail: "the route does not accept this method", allow: strings.Join(notAllowed.Allow, ", "),
-			level: slog.LevelInfo}
+			detail: "the route does not accept this method", cause: err,
+			header: http.Header{"Allow": {strings.Join(notAllowed.Allow, ", ")}}, level: slog.LevelInfo}
 	}
 	return &httpError{status: http.StatusNotFound, code: codeRouting, reason: reasonNoRoute,
 		detail: "no route matches the path", level: slog.LevelInfo}
