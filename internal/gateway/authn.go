@@ -11,8 +11,42 @@ import (
 	"github.com/keygate/keygate/internal/token"
 )
 
-// authenticator is a deployment's compiled authentication policy.
-type authenticator struct {
+// authentication is a deployment's compiled authentication policy, whatever
+// its mechanism (a token verified with keys today; an authorizer function
+// or token introspection tomorrow).
+type authentication interface {
+	// authenticate checks the request's credential, with three outcomes: a
+	// principal (accepted); a refusal, 401 or the failure policy's status,
+	// whose reason is reasonMissingToken when the request carried no
+	// credential at all; or 503 when the credential could not be checked.
+	authenticate(r *http.Request, ex *exchange) (*principal, *httpError)
+	// scrub leaves the backend no credential but the one that authenticated
+	// p (none when p is nil).
+	scrub(r *http.Request, ex *exchange, p *principal)
+	// challenge is the WWW-Authenticate value of a refusal with errorCode
+	// (RFC 6750 §3: "" for a missing credential, insufficient_scope ...).
+	challenge(errorCode string) string
+	// credentialQueryParam names the query parameter the credential travels
+	// in, removed before the backend; "" when it travels in a header.
+	credentialQueryParam() string
+	// describe summarises the policy for keygate validate.
+	describe() AuthSummary
+}
+
+// principal is who a request authenticated as, whatever authenticated it:
+// authorization reads its scopes, ${request.auth[name]} its claims.
+type principal struct {
+	scopes []string
+	claims token.Claims
+	// token is the verified token that made the principal; nil when
+	// another mechanism did.
+	token *token.Token
+}
+
+// tokenAuthenticator is a deployment's compiled JWT_AUTHENTICATION or
+// TOKEN_AUTHENTICATION policy: a token from a header or the query,
+// verified with static keys or a JWKS.
+type tokenAuthenticator struct {
 	verifier *token.Verifier
 	// header and scheme locate the token in a request header ("Authorization",
 	// "Bearer"); scheme empty means the whole header value is the token.
@@ -33,6 +67,12 @@ type authenticator struct {
 	summary AuthSummary
 }
 
+var _ authentication = (*tokenAuthenticator)(nil)
+
+func (a *tokenAuthenticator) credentialQueryParam() string { return a.queryParam }
+
+func (a *tokenAuthenticator) describe() AuthSummary { return a.summary }
+
 // failureResponse is a validationFailurePolicy of type MODIFY_RESPONSE.
 type failureResponse struct {
 	status  int
@@ -49,7 +89,7 @@ var (
 // credential extracts the token from the request: exactly one header (or
 // query parameter) holding exactly one token (RFC 6750 §2). folded reports
 // that a spelling of the header with '_' for '-' was there.
-func (a *authenticator) credential(r *http.Request) (raw string, folded bool, err error) {
+func (a *tokenAuthenticator) credential(r *http.Request) (raw string, folded bool, err error) {
 	if a.queryParam != "" {
 		values := r.URL.Query()[a.queryParam]
 		switch {
@@ -98,7 +138,7 @@ func (a *authenticator) credential(r *http.Request) (raw string, folded bool, er
 
 // challenge is the WWW-Authenticate value for a missing (errorCode empty) or
 // rejected token, RFC 6750 §3.
-func (a *authenticator) challenge(errorCode string) string {
+func (a *tokenAuthenticator) challenge(errorCode string) string {
 	c := `Bearer realm="` + a.realm + `"`
 	if errorCode != "" {
 		c += `, error="` + errorCode + `"`
@@ -106,58 +146,59 @@ func (a *authenticator) challenge(errorCode string) string {
 	return c
 }
 
-// withAuthentication verifies the token of a request to rt, a route of a
+// withAuthentication authenticates the requests to rt, a route of a
 // deployment whose authentication policy is a. On ANONYMOUS routes a
-// missing or invalid token does not stop the request; an invalid one is
-// logged at WARN.
-func (g *Gateway) withAuthentication(a *authenticator, rt *route, next http.Handler) http.Handler {
+// missing or refused credential does not stop the request; a refused one is
+// logged at WARN. Either way the backend gets no credential the gateway did
+// not verify.
+func (g *Gateway) withAuthentication(a authentication, rt *route, next http.Handler) http.Handler {
 	anonymous := rt.policy.Kind == authz.Anonymous
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)
-		raw, folded, err := a.credential(r)
-		if err != nil {
-			if anonymous && errors.Is(err, errNoCredential) {
-				a.forwardOnlyValidated(r, ex, false, folded)
-				next.ServeHTTP(w, r)
+		p, e := a.authenticate(r, ex)
+		if e != nil {
+			if !anonymous {
+				g.writeError(w, ex, e)
 				return
 			}
-			if anonymous {
-				g.ignoreRejection(ex, a.credentialError(err, slog.LevelWarn))
-				a.forwardOnlyValidated(r, ex, false, folded)
-				next.ServeHTTP(w, r)
-				return
-			}
-			g.writeError(w, ex, a.credentialError(err, slog.LevelInfo))
-			return
-		}
-		tok, err := a.verifier.Verify(raw)
-		if err != nil {
-			if d := ex.decision; d != nil {
-				d.Token, d.Checks = a.verifier.Check(raw)
-				policy := rt.policy
-				d.ScopeRefusedToo = d.Token != nil && !anonymous && policy.Kind == authz.AnyOf && !policy.Allows(d.Token.Scopes)
-			}
-			e := a.tokenError(tok, err)
-			if anonymous {
+			if e.reason != reasonMissingToken {
 				g.ignoreRejection(ex, e)
-				a.forwardOnlyValidated(r, ex, false, folded)
-				next.ServeHTTP(w, r)
-				return
 			}
-			g.writeError(w, ex, e)
+			a.scrub(r, ex, nil)
+			next.ServeHTTP(w, r)
 			return
 		}
-		ex.token = tok
+		ex.principal = p
 		if ex.decision == nil && ex.dep.allowed.authentication != nil {
 			ex.dep.allowed.authentication.Inc()
 		}
-		a.forwardOnlyValidated(r, ex, true, folded)
+		a.scrub(r, ex, p)
 		next.ServeHTTP(w, r)
 	})
 }
 
-// forwardOnlyValidated leaves the backend no credential the gateway did not
-// validate: the token header goes on only with a verified token in it, and a
+// authenticate verifies the request's token. For a Decide call, a refused
+// token's every failing check is recorded, and whether the route would
+// refuse its scopes as well.
+func (a *tokenAuthenticator) authenticate(r *http.Request, ex *exchange) (*principal, *httpError) {
+	raw, folded, err := a.credential(r)
+	ex.credentialFolded = folded
+	if err != nil {
+		return nil, a.credentialError(err)
+	}
+	tok, err := a.verifier.Verify(raw)
+	if err != nil {
+		if d := ex.decision; d != nil {
+			d.Token, d.Checks = a.verifier.Check(raw)
+			policy := ex.route.policy
+			d.ScopeRefusedToo = d.Token != nil && policy.Kind == authz.AnyOf && !policy.Allows(d.Token.Scopes)
+		}
+		return nil, a.tokenError(tok, err)
+	}
+	return &principal{scopes: tok.Scopes, claims: tok.Claims, token: tok}, nil
+}
+
+// scrub leaves the backend no credential the gateway did not validate: the token header goes on only with a verified token in it, and a
 // client's Authorization header that this deployment does not read (its
 // token comes from another header or from the query) is dropped. A query
 // token is never forwarded in any form (RFC 6750 §5.3; the query loses it
@@ -167,9 +208,8 @@ func (g *Gateway) withAuthentication(a *authenticator, rt *route, next http.Hand
 // carried it, and is set again after hop-by-hop removal, so that a client's
 // "Connection: Authorization" cannot strip it (attack R12): the exchange
 // keeps it for the proxy's Rewrite.
-//
-// folded says that the request spelled the header with '_' (credential).
-func (a *authenticator) forwardOnlyValidated(r *http.Request, ex *exchange, verified, folded bool) {
+func (a *tokenAuthenticator) scrub(r *http.Request, ex *exchange, p *principal) {
+	verified, folded := p != nil, ex.credentialFolded
 	if a.queryParam != "" {
 		r.Header.Del("Authorization")
 		return
@@ -253,8 +293,8 @@ func (g *Gateway) ignoreRejection(ex *exchange, e *httpError) {
 // credentialError is the rejection of a request without a usable token:
 // none at all (a plain challenge), or one that is not exactly one token in
 // the configured form (treated as an invalid token, 401).
-func (a *authenticator) credentialError(err error, level slog.Level) *httpError {
-	e := &httpError{status: http.StatusUnauthorized, code: a.failCode, detail: err.Error(), cause: err, level: level}
+func (a *tokenAuthenticator) credentialError(err error) *httpError {
+	e := &httpError{status: http.StatusUnauthorized, code: a.failCode, detail: err.Error(), cause: err, level: slog.LevelInfo}
 	switch {
 	case errors.Is(err, errNoCredential):
 		e.reason = reasonMissingToken
@@ -271,7 +311,7 @@ func (a *authenticator) credentialError(err error, level slog.Level) *httpError 
 
 // tokenError is the rejection of a token that failed verification, with the
 // unverified kid, iss and sub for the log when the token could be decoded.
-func (a *authenticator) tokenError(tok *token.Token, err error) *httpError {
+func (a *tokenAuthenticator) tokenError(tok *token.Token, err error) *httpError {
 	if errors.Is(err, token.ErrKeysUnavailable) {
 		return &httpError{status: http.StatusServiceUnavailable, code: a.loadingCode,
 			reason: reasonKeysUnavailable, detail: err.Error(), cause: err, level: slog.LevelError}
@@ -305,7 +345,7 @@ var ociMessages = map[reason]string{
 }
 
 // applyFailurePolicy swaps status and body for the configured ones.
-func (a *authenticator) applyFailurePolicy(e *httpError) *httpError {
+func (a *tokenAuthenticator) applyFailurePolicy(e *httpError) *httpError {
 	if a.failure != nil {
 		e.status = a.failure.status
 		e.message = a.failure.message
@@ -314,6 +354,14 @@ func (a *authenticator) applyFailurePolicy(e *httpError) *httpError {
 		}
 	}
 	return e
+}
+
+// principalAttrs are the log attributes naming who a principal is.
+func principalAttrs(p *principal) []slog.Attr {
+	if p == nil || p.token == nil {
+		return nil
+	}
+	return tokenAttrs(p.token)
 }
 
 // tokenAttrs are the log attributes naming a token's key and parties, each

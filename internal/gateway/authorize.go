@@ -9,12 +9,12 @@ import (
 // withAuthorization applies the authorization policy of rt, a route that
 // is not ANONYMOUS, to the token that a, its deployment's authentication,
 // verified: ANY_OF needs one of the allowed scopes.
-func (g *Gateway) withAuthorization(a *authenticator, rt *route, next http.Handler) http.Handler {
+func (g *Gateway) withAuthorization(a authentication, rt *route, next http.Handler) http.Handler {
 	policy := rt.policy
 	challenge := http.Header{"Www-Authenticate": {a.challenge(string(reasonInsufficient)) + `, scope="` + rt.allowedScopes + `"`}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)
-		if ex.token == nil || !policy.Allows(ex.token.Scopes) {
+		if p := ex.principal; p == nil || !policy.Allows(p.scopes) {
 			g.writeError(w, ex, &httpError{
 				status: http.StatusForbidden,
 				code:   codeUnauthorized,
@@ -22,7 +22,7 @@ func (g *Gateway) withAuthorization(a *authenticator, rt *route, next http.Handl
 				detail: "the token's scope holds none of the route's allowed scopes " + rt.allowedScopes,
 				header: challenge,
 				level:  slog.LevelInfo,
-				attrs:  tokenAttrs(ex.token),
+				attrs:  principalAttrs(ex.principal),
 			})
 			return
 		}

@@ -78,7 +78,7 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep := &deployment{prefix: d.PathPrefix, accessLog: true, allowed: c.g.metrics.allowCountersFor(d.PathPrefix)}
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
-		dep.auth = c.authenticator(rp.Authentication, d.PathPrefix, src)
+		dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
 	}
 	specs := make([]authz.RouteSpec, len(spec.Routes))
 	for i, r := range spec.Routes {
@@ -233,7 +233,7 @@ func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deploym
 	}
 	queryParam := ""
 	if dep.auth != nil {
-		queryParam = dep.auth.queryParam
+		queryParam = dep.auth.credentialQueryParam()
 	}
 	hb := c.g.newHTTPBackend(target, tmpl, queryParam, t)
 	hb.keepAlive = c.cfg == nil || c.cfg.KeepAlive(target.Scheme, target.Host)
@@ -263,11 +263,11 @@ func declaredParams(routePath string) routeParams {
 	return params
 }
 
-func (c *compiler) authenticator(a *config.Authentication, prefix string, src config.Source) *authenticator {
+func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, src config.Source) *tokenAuthenticator {
 	const at = "requestPolicies.authentication"
 	v := a.Verification()
 	ts := a.TokenSource()
-	auth := &authenticator{
+	auth := &tokenAuthenticator{
 		header:             http.CanonicalHeaderKey(ts.Header), // read without canonicalizing per request
 		scheme:             ts.Scheme,
 		readsAuthorization: ts.QueryParam == "" && http.CanonicalHeaderKey(ts.Header) == "Authorization",

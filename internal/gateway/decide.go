@@ -62,8 +62,8 @@ func (d *Decision) record(ex *exchange, e *httpError, logOnly bool) {
 		return
 	}
 	d.Status, d.Code, d.Reason, d.Detail = e.status, e.code, string(e.reason), e.detail
-	if ex.token != nil {
-		d.Token = ex.token // verified, refused by authorization
+	if p := ex.principal; p != nil && p.token != nil {
+		d.Token = p.token // verified, refused by authorization
 	}
 	d.locate(ex)
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/authz"
-	"github.com/keygate/keygate/internal/token"
 )
 
 // exchange is the state of one request as it passes the middleware chain.
@@ -32,8 +31,12 @@ type exchange struct {
 	// canonical; it is what the access log shows.
 	escapedPath string
 	params      authz.Params
-	// token is the verified token, nil on an open route or anonymous access.
-	token *token.Token
+	// principal is who authenticated; nil on an open route or anonymous
+	// access.
+	principal *principal
+	// credentialFolded: the token header was spelled with '_' for '-'
+	// (tokenAuthenticator.credential), so scrub walks the headers.
+	credentialFolded bool
 	// credentialHeader and credential are the verified token's header and
 	// value, set again on the upstream request after hop-by-hop removal.
 	credentialHeader string

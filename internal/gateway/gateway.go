@@ -34,7 +34,7 @@ type Gateway struct {
 // deployment is one path prefix with its compiled specification.
 type deployment struct {
 	prefix    string
-	auth      *authenticator // nil: every route is open
+	auth      authentication // nil: every route is open
 	table     *authz.Table
 	routes    []*route
 	execLog   logPolicy

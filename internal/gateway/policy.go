@@ -51,7 +51,12 @@ func routeTerminal(backend http.Handler) http.Handler {
 		ex := exchangeFrom(r)
 		if ex.decision != nil {
 			ex.decision.Accepted = true
-			ex.decision.Token = ex.token
+			// The verified token, if any: a refused one on an ANONYMOUS
+			// route is not the request's.
+			ex.decision.Token = nil
+			if p := ex.principal; p != nil {
+				ex.decision.Token = p.token
+			}
 			ex.decision.locate(ex)
 			return
 		}

@@ -73,8 +73,8 @@ func TestRoutePoliciesOnlyWhatTheRouteUses(t *testing.T) {
 // TestHTTPErrorWrapsItsCause: a refusal is an error that keeps its cause
 // for errors.Is and errors.As, and carries its response headers.
 func TestHTTPErrorWrapsItsCause(t *testing.T) {
-	a := &authenticator{realm: "/p"}
-	e := a.credentialError(errMultipleCredentials, 0)
+	a := &tokenAuthenticator{realm: "/p"}
+	e := a.credentialError(errMultipleCredentials)
 	if !errors.Is(e, errMultipleCredentials) {
 		t.Errorf("errors.Is(%v, errMultipleCredentials) = false", e)
 	}

@@ -51,7 +51,7 @@ func (g *Gateway) Summary() []DeploymentSummary {
 	for _, d := range g.deployments {
 		ds := DeploymentSummary{PathPrefix: d.prefix}
 		if d.auth != nil {
-			s := d.auth.summary
+			s := d.auth.describe()
 			ds.Auth = &s
 		}
 		for _, r := range d.routes {

@@ -141,10 +141,10 @@ func lookupVariable(r *http.Request, ex *exchange, p templatePart) string {
 	case fromHeader:
 		return r.Header.Get(p.key)
 	case fromAuth:
-		if ex.token == nil {
+		if ex.principal == nil {
 			return ""
 		}
-		v, _ := ex.token.Claims.Value(p.key)
+		v, _ := ex.principal.claims.Value(p.key)
 		return v
 	}
 	return ""

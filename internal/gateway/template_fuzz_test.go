@@ -45,8 +45,8 @@ func FuzzTemplate(f *testing.F) {
 		r := &http.Request{URL: &url.URL{RawQuery: url.Values{"x": {value}}.Encode()}, Header: http.Header{}}
 		r.Header.Set("X-Name", value)
 		ex := &exchange{
-			params: authz.Params{{Name: "id", Value: value}, {Name: "rest", Value: value}},
-			token:  &token.Token{Claims: token.Claims{"sub": value}},
+			params:    authz.Params{{Name: "id", Value: value}, {Name: "rest", Value: value}},
+			principal: &principal{claims: token.Claims{"sub": value}},
 		}
 		got := tpl.expand(r, ex)
 		var want strings.Builder
