@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/serve"
 )
 
 // sourceFlags are the flags that say which configuration to load, shared by
@@ -52,65 +49,14 @@ func (s *sourceFlags) prefix() string {
 	return s.pathPrefix
 }
 
-// load reads and validates the configuration, then compiles it, so that
-// every problem (structure, keys, routes) is reported at once.
+// source is the configuration the flags name.
+func (s *sourceFlags) source() serve.Source {
+	return serve.Source{ConfigFile: s.config, SpecFile: s.spec, PathPrefix: s.pathPrefix, Listen: s.listen}
+}
+
+// load reads, validates and compiles the configuration the flags name.
 func (s *sourceFlags) load(opts gateway.Options) (*config.Gateway, *gateway.Gateway, error) {
-	var (
-		cfg *config.Gateway
-		err error
-	)
-	if s.config != "" {
-		cfg, err = config.LoadGateway(s.config, config.WithSpecCheck(gateway.CheckSpec))
-	} else {
-		cfg, err = config.LoadSpecGateway(s.spec, s.prefix(), s.listen, config.WithSpecCheck(gateway.CheckSpec))
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if s.listen != "" {
-		cfg.Listen = s.listen
-	}
-	g, err := gateway.New(cfg, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, g, nil
-}
-
-// files lists the files a loaded configuration was read from: the config
-// or spec file given, and every specification file it names.
-func (s *sourceFlags) files(cfg *config.Gateway) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(name string) {
-		if name == "" {
-			return
-		}
-		if abs, err := filepath.Abs(name); err == nil {
-			name = abs
-		}
-		if !seen[name] {
-			seen[name] = true
-			out = append(out, name)
-		}
-	}
-	add(s.config)
-	add(s.spec)
-	for _, d := range cfg.Deployments {
-		add(d.Source.File)
-	}
-	return out
-}
-
-// configVersion is a short hash of the loaded configuration (specs
-// included), logged so an operator can tell which version is live.
-func configVersion(cfg *config.Gateway) string {
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return "unknown"
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:6])
+	return s.source().Load(opts)
 }
 
 // printProblems writes each configuration problem on its own line, or the

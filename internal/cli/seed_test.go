@@ -183,7 +183,7 @@ func startServeProcess(t *testing.T, hup <-chan os.Signal, args ...string) *serv
 	p := &servedGateway{logs: &lockedLog{}}
 	done := make(chan int, 1)
 	go func() {
-		done <- serve(ctx, &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: pw}, args, hup)
+		done <- serveCommand(ctx, &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: pw}, args, hup)
 		pw.Close()
 	}()
 	var once sync.Once

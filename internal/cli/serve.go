@@ -5,17 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
-	"github.com/keygate/keygate/internal/gateway"
-	"github.com/keygate/keygate/internal/token"
+	"github.com/keygate/keygate/internal/serve"
 )
 
 const serveUsage = `keygate serve: run the gateway on an OCI API deployment specification.
@@ -40,7 +36,7 @@ func runServe(e *env, args []string) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	return serve(ctx, e, args, hup)
+	return serveCommand(ctx, e, args, hup)
 }
 
 // serveFlags are serve's flags beyond the configuration source.
@@ -68,6 +64,13 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.tokenCacheSize, "token-cache-size", 100000, "verified tokens remembered across requests (`entries`); 0 verifies every request in full")
 }
 
+// settings are the serve runtime's settings the flags give.
+func (f *serveFlags) settings() serve.Settings {
+	return serve.Settings{DisableAccessLog: f.noAccessLog, ShutdownTimeout: f.shutdownTimeout,
+		ShutdownDelay: f.shutdownDelay, Admin: f.admin, Pprof: f.pprof, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
+		TokenCacheSize: f.tokenCacheSize}
+}
+
 func (f *serveFlags) check() string {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return "give both --tls-cert and --tls-key, or neither"
@@ -81,9 +84,9 @@ func (f *serveFlags) check() string {
 	return ""
 }
 
-// serve runs the gateway until ctx is done, reloading on hup and on
+// serveCommand runs the gateway until ctx is done, reloading on hup and on
 // configuration file changes.
-func serve(ctx context.Context, e *env, args []string, hup <-chan os.Signal) int {
+func serveCommand(ctx context.Context, e *env, args []string, hup <-chan os.Signal) int {
 	fs := newFlags("serve")
 	var src sourceFlags
 	var sf serveFlags
@@ -108,7 +111,7 @@ func serve(ctx context.Context, e *env, args []string, hup <-chan os.Signal) int
 	if err != nil {
 		return usageError(e, fs.Name(), err.Error())
 	}
-	if err := run(ctx, src, sf, log, hup); err != nil {
+	if err := serve.Run(ctx, src.source(), sf.settings(), log, hup); err != nil {
 		var problems config.Problems
 		if errors.As(err, &problems) {
 			printProblems(e.stderr, fs.Name(), err)
@@ -118,76 +121,4 @@ func serve(ctx context.Context, e *env, args []string, hup <-chan os.Signal) int
 		return exitFail
 	}
 	return exitOK
-}
-
-// run loads the configuration, opens the listeners and serves until ctx is
-// done; then readiness turns false, and after --shutdown-delay the listener
-// stops accepting and in-flight requests drain.
-func run(ctx context.Context, src sourceFlags, sf serveFlags, log *slog.Logger, hup <-chan os.Signal) error {
-	var metrics *gateway.Metrics // nil: nothing to serve them on, so none are kept
-	if sf.admin != "" {
-		metrics = gateway.NewMetrics()
-	}
-	keySets := gateway.NewKeySets(log, metrics.ObserveJWKS)
-	metrics.WatchKeySets(keySets)
-	keySets.Start(ctx)
-	cache := token.NewCache(sf.tokenCacheSize)
-	metrics.WatchTokenCache(cache)
-	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: sf.noAccessLog, KeySets: keySets,
-		Metrics: metrics, TokenCache: cache}
-	cfg, g, err := src.load(opts)
-	if err != nil {
-		return err
-	}
-	keySets.Retain(g) // each set at the shortest refresh its deployments ask
-	live := gateway.NewLive(g)
-	r := newReloader(src, opts, cfg, live, metrics)
-	server := gateway.NewServer(live, log)
-	if sf.tlsCert != "" {
-		certs, err := gateway.NewCertReloader(sf.tlsCert, sf.tlsKey, log)
-		if err != nil {
-			return err
-		}
-		go certs.Run(ctx, 2*time.Second)
-		server.UseTLS(certs.Config())
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	admin := gateway.NewAdmin(live, metrics, sf.pprof)
-	if sf.admin != "" {
-		adminServer, err := startAdmin(sf.admin, admin, log)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer adminServer.Close()
-	}
-	go r.watch(ctx, hup)
-	log.Info("listening", "address", ln.Addr().String(), "tls", sf.tlsCert != "",
-		"deployments", len(cfg.Deployments), "version", r.version)
-	serveCtx, stopServing := context.WithCancel(context.Background())
-	defer stopServing()
-	go func() {
-		<-ctx.Done()
-		admin.Drain()
-		log.Info("shutdown requested; readiness is off", "delay", sf.shutdownDelay.String())
-		time.Sleep(sf.shutdownDelay)
-		stopServing()
-	}()
-	return server.Serve(serveCtx, ln, sf.shutdownTimeout)
-}
-
-// startAdmin serves the admin endpoints on addr. It stays up through the
-// drain, so probes see readiness turn off; the caller closes it at the end.
-func startAdmin(addr string, admin *gateway.Admin, log *slog.Logger) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("admin listen on %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	log.Info("admin listening", "address", ln.Addr().String())
-	return srv, nil
 }

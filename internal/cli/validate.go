@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/serve"
 )
 
 const validateUsage = `keygate validate: check a configuration or spec as serve would, and summarise it.
@@ -45,7 +46,7 @@ func runValidate(e *env, args []string) int {
 		return exitFail
 	}
 	fmt.Fprintf(e.stdout, "configuration is valid: listen %s, %d deployment(s), version %s\n",
-		cfg.Listen, len(cfg.Deployments), configVersion(cfg))
+		cfg.Listen, len(cfg.Deployments), serve.Version(cfg))
 	for _, d := range g.Summary() {
 		printDeployment(e.stdout, d)
 	}

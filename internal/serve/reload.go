@@ -1,4 +1,4 @@
-package cli
+package serve
 
 import (
 	"context"
@@ -26,7 +26,7 @@ const (
 // reloader rebuilds the gateway from its sources and swaps it in; an
 // invalid configuration leaves the running one in place.
 type reloader struct {
-	src     sourceFlags
+	src     Source
 	opts    gateway.Options
 	live    *gateway.Live
 	log     *slog.Logger
@@ -38,9 +38,9 @@ type reloader struct {
 	files   []string
 }
 
-func newReloader(src sourceFlags, opts gateway.Options, cfg *config.Gateway, live *gateway.Live, metrics *gateway.Metrics) *reloader {
+func newReloader(src Source, opts gateway.Options, cfg *config.Gateway, live *gateway.Live, metrics *gateway.Metrics) *reloader {
 	r := &reloader{src: src, opts: opts, live: live, log: opts.Logger, metrics: metrics,
-		version: configVersion(cfg), listen: cfg.Listen, files: src.files(cfg)}
+		version: Version(cfg), listen: cfg.Listen, files: src.Files(cfg)}
 	metrics.ConfigLive(r.version)
 	return r
 }
@@ -50,7 +50,7 @@ func newReloader(src sourceFlags, opts gateway.Options, cfg *config.Gateway, liv
 func (r *reloader) reload(cause string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cfg, g, err := r.src.load(r.opts)
+	cfg, g, err := r.src.Load(r.opts)
 	if err != nil {
 		var problems config.Problems
 		if errors.As(err, &problems) {
@@ -64,7 +64,7 @@ func (r *reloader) reload(cause string) bool {
 		r.retainLive() // key sets the refused configuration started
 		return false
 	}
-	version := configVersion(cfg)
+	version := Version(cfg)
 	if version == r.version {
 		r.log.Info("reload: configuration unchanged", "cause", cause, "version", version)
 		r.retainLive()
@@ -85,7 +85,7 @@ func (r *reloader) reload(cause string) bool {
 	if r.opts.KeySets != nil {
 		r.opts.KeySets.Retain(g)
 	}
-	r.version, r.files = version, r.src.files(cfg)
+	r.version, r.files = version, r.src.Files(cfg)
 	r.metrics.ConfigLoaded(version, true)
 	r.log.Info("configuration reloaded", "cause", cause, "version", version)
 	return true

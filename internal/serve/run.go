@@ -1,0 +1,111 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/token"
+)
+
+// Settings are how the gateway is run, beyond its configuration.
+type Settings struct {
+	// DisableAccessLog turns the per-request access line off. Default false.
+	DisableAccessLog bool
+	// ShutdownTimeout bounds how long in-flight requests may take to
+	// finish once the listener closed. Default 0: they are cut at once.
+	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long readiness answers 503 before the listener
+	// closes, so load balancers stop sending first. Default 0.
+	ShutdownDelay time.Duration
+	// Admin is the host:port of the admin listener (/metrics, /healthz,
+	// /readyz). Default "": none, and no metrics are kept.
+	Admin string
+	// Pprof serves /debug/pprof/ on the admin listener. Default false.
+	Pprof bool
+	// TLSCert and TLSKey are the main listener's certificate and key files,
+	// reloaded when they change. Default "": plain HTTP.
+	TLSCert, TLSKey string
+	// TokenCacheSize is how many verified tokens are remembered. Default 0:
+	// every request is verified in full.
+	TokenCacheSize int
+}
+
+// Run loads the configuration, opens the listeners and serves until ctx is
+// done, reloading on hup and on configuration file changes; then readiness
+// turns false, and after ShutdownDelay the listener stops accepting and
+// in-flight requests drain. A configuration that does not load is returned
+// as the error (config.Problems) before anything listens.
+func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-chan os.Signal) error {
+	var metrics *gateway.Metrics // nil: nothing to serve them on, so none are kept
+	if set.Admin != "" {
+		metrics = gateway.NewMetrics()
+	}
+	keySets := gateway.NewKeySets(log, metrics.ObserveJWKS)
+	metrics.WatchKeySets(keySets)
+	keySets.Start(ctx)
+	cache := token.NewCache(set.TokenCacheSize)
+	metrics.WatchTokenCache(cache)
+	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, KeySets: keySets,
+		Metrics: metrics, TokenCache: cache}
+	cfg, g, err := src.Load(opts)
+	if err != nil {
+		return err
+	}
+	keySets.Retain(g) // each set at the shortest refresh its deployments ask
+	live := gateway.NewLive(g)
+	r := newReloader(src, opts, cfg, live, metrics)
+	server := gateway.NewServer(live, log)
+	if set.TLSCert != "" {
+		certs, err := gateway.NewCertReloader(set.TLSCert, set.TLSKey, log)
+		if err != nil {
+			return err
+		}
+		go certs.Run(ctx, 2*time.Second)
+		server.UseTLS(certs.Config())
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	admin := gateway.NewAdmin(live, metrics, set.Pprof)
+	if set.Admin != "" {
+		adminServer, err := startAdmin(set.Admin, admin, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer adminServer.Close()
+	}
+	go r.watch(ctx, hup)
+	log.Info("listening", "address", ln.Addr().String(), "tls", set.TLSCert != "",
+		"deployments", len(cfg.Deployments), "version", r.version)
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
+	go func() {
+		<-ctx.Done()
+		admin.Drain()
+		log.Info("shutdown requested; readiness is off", "delay", set.ShutdownDelay.String())
+		time.Sleep(set.ShutdownDelay)
+		stopServing()
+	}()
+	return server.Serve(serveCtx, ln, set.ShutdownTimeout)
+}
+
+// startAdmin serves the admin endpoints on addr. It stays up through the
+// drain, so probes see readiness turn off; the caller closes it at the end.
+func startAdmin(addr string, admin *gateway.Admin, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("admin listening", "address", ln.Addr().String())
+	return srv, nil
+}

@@ -1,0 +1,94 @@
+// Package serve is keygate's serving runtime: it loads a configuration,
+// runs the gateway on its listeners, reloads it on SIGHUP and file changes,
+// serves the admin endpoints and shuts down gracefully. The CLI only turns
+// flags into a Source and Settings.
+package serve
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"path/filepath"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+)
+
+// Source says which configuration to load: a keygate config file, or one
+// specification file served under a path prefix.
+type Source struct {
+	// ConfigFile is keygate's config file (YAML or JSON). Default "".
+	ConfigFile string
+	// SpecFile is one OCI specification, used when ConfigFile is "".
+	// Default "".
+	SpecFile string
+	// PathPrefix is SpecFile's deployment prefix. Default "/".
+	PathPrefix string
+	// Listen overrides the configuration's listen address. Default "".
+	Listen string
+}
+
+// Load reads and validates the configuration, then compiles it, so that
+// every problem (structure, keys, routes) is reported at once.
+func (s Source) Load(opts gateway.Options) (*config.Gateway, *gateway.Gateway, error) {
+	var (
+		cfg *config.Gateway
+		err error
+	)
+	if s.ConfigFile != "" {
+		cfg, err = config.LoadGateway(s.ConfigFile, config.WithSpecCheck(gateway.CheckSpec))
+	} else {
+		prefix := s.PathPrefix
+		if prefix == "" {
+			prefix = "/"
+		}
+		cfg, err = config.LoadSpecGateway(s.SpecFile, prefix, s.Listen, config.WithSpecCheck(gateway.CheckSpec))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.Listen != "" {
+		cfg.Listen = s.Listen
+	}
+	g, err := gateway.New(cfg, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, g, nil
+}
+
+// Files lists the files a loaded configuration was read from: the config
+// or spec file given, and every specification file it names.
+func (s Source) Files(cfg *config.Gateway) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(name string) {
+		if name == "" {
+			return
+		}
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	add(s.ConfigFile)
+	add(s.SpecFile)
+	for _, d := range cfg.Deployments {
+		add(d.Source.File)
+	}
+	return out
+}
+
+// Version is a short hash of the loaded configuration (specs included),
+// logged so an operator can tell which version is live.
+func Version(cfg *config.Gateway) string {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
+}

@@ -1,0 +1,70 @@
+package serve
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+)
+
+const stockSpec = `{"routes": [{"path": "/r", "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 200}}]}`
+
+func TestSourceLoadAndFiles(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "spec.json")
+	if err := os.WriteFile(spec, []byte(stockSpec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(gw, []byte("listen: 127.0.0.1:9999\ndeployments:\n  - pathPrefix: /a\n    specificationFile: spec.json\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		src        Source
+		wantListen string
+		wantFiles  []string
+	}{
+		{"config file", Source{ConfigFile: gw}, "127.0.0.1:9999", []string{gw, spec}},
+		{"config file, listen overridden", Source{ConfigFile: gw, Listen: "127.0.0.1:1"}, "127.0.0.1:1", []string{gw, spec}},
+		{"spec file", Source{SpecFile: spec, PathPrefix: "/p"}, config.DefaultListen, []string{spec}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, g, err := tt.src.Load(gateway.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g == nil || cfg.Listen != tt.wantListen {
+				t.Errorf("listen %q, want %q", cfg.Listen, tt.wantListen)
+			}
+			files := tt.src.Files(cfg)
+			if len(files) != len(tt.wantFiles) {
+				t.Fatalf("files %q, want %q", files, tt.wantFiles)
+			}
+			for i := range files {
+				if files[i] != tt.wantFiles[i] {
+					t.Errorf("files %q, want %q", files, tt.wantFiles)
+				}
+			}
+			if v := Version(cfg); len(v) != 12 {
+				t.Errorf("version %q, want 12 hex digits", v)
+			}
+		})
+	}
+}
+
+func TestSourceLoadReportsProblems(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(spec, []byte(`{"routes": [{"path": "r"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := Source{SpecFile: spec}.Load(gateway.Options{})
+	var problems config.Problems
+	if !errors.As(err, &problems) || len(problems) < 2 {
+		t.Fatalf("Load = %v, want config.Problems naming the path and the missing backend", err)
+	}
+}
