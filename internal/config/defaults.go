@@ -63,8 +63,10 @@ func keySetDefaults(ks *KeySet) {
 	}
 }
 
+// setDefault fills an absent timeout, or one of 0, which OCI allows and
+// keygate reads as "the default" (see Backend.ConnectTimeoutInSeconds).
 func setDefault(p **float64, v float64) {
-	if *p == nil {
+	if *p == nil || **p == 0 {
 		*p = &v
 	}
 }

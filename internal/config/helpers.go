@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"strings"
 	"time"
 )
@@ -87,17 +88,20 @@ func EffectiveLogLevel(deployment, route *LoggingPolicies) string {
 	return LogLevelInfo
 }
 
-// ConnectTimeout returns connectTimeoutInSeconds as a duration (default 60s).
+// ConnectTimeout returns connectTimeoutInSeconds as a duration: 60s when
+// absent or 0.
 func (b *Backend) ConnectTimeout() time.Duration {
 	return seconds(b.ConnectTimeoutInSeconds, defaultConnectTimeout)
 }
 
-// ReadTimeout returns readTimeoutInSeconds as a duration (default 10s).
+// ReadTimeout returns readTimeoutInSeconds as a duration: 10s when absent
+// or 0.
 func (b *Backend) ReadTimeout() time.Duration {
 	return seconds(b.ReadTimeoutInSeconds, defaultReadTimeout)
 }
 
-// SendTimeout returns sendTimeoutInSeconds as a duration (default 10s).
+// SendTimeout returns sendTimeoutInSeconds as a duration: 10s when absent
+// or 0.
 func (b *Backend) SendTimeout() time.Duration {
 	return seconds(b.SendTimeoutInSeconds, defaultSendTimeout)
 }
@@ -111,9 +115,15 @@ func (ks *KeySet) CacheDuration() time.Duration {
 	return time.Duration(h) * time.Hour
 }
 
+// seconds turns a timeout in seconds into a duration, rounded to the
+// nanosecond (2.5 is exactly 2.5s; 0.3 is 300ms, not 299.999999ms). Absent
+// or 0 gives def: a zero duration means "no timeout" to net and net/http, so
+// it must never come out of here; for the same reason a positive value under
+// half a nanosecond becomes 1ns rather than 0.
 func seconds(v *float64, def float64) time.Duration {
-	if v == nil {
-		return time.Duration(def * float64(time.Second))
+	s := def
+	if v != nil && *v != 0 {
+		s = *v
 	}
-	return time.Duration(*v * float64(time.Second))
+	return max(time.Duration(math.Round(s*float64(time.Second))), 1)
 }

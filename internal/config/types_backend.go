@@ -16,14 +16,15 @@ type Backend struct {
 	// URL is the HTTP_BACKEND target, http or https; context variables may
 	// appear in its path. Required for HTTP_BACKEND.
 	URL string `json:"url,omitempty"`
-	// ConnectTimeoutInSeconds bounds connecting to the backend, 1 to 75.
-	// Default 60 (HTTP_BACKEND).
+	// ConnectTimeoutInSeconds bounds connecting to the backend: 0 to 75
+	// seconds, fractions allowed (2.5 is 2.5s). 0 means the default, as a
+	// timeout of zero cannot be meant literally. Default 60 (HTTP_BACKEND).
 	ConnectTimeoutInSeconds *float64 `json:"connectTimeoutInSeconds,omitempty"`
-	// ReadTimeoutInSeconds bounds reading the response, 1 to 300.
-	// Default 10 (HTTP_BACKEND).
+	// ReadTimeoutInSeconds bounds reading the response: 0 to 300 seconds,
+	// fractions allowed; 0 means the default. Default 10 (HTTP_BACKEND).
 	ReadTimeoutInSeconds *float64 `json:"readTimeoutInSeconds,omitempty"`
-	// SendTimeoutInSeconds bounds sending the request, 1 to 300.
-	// Default 10 (HTTP_BACKEND).
+	// SendTimeoutInSeconds bounds sending the request: 0 to 300 seconds,
+	// fractions allowed; 0 means the default. Default 10 (HTTP_BACKEND).
 	SendTimeoutInSeconds *float64 `json:"sendTimeoutInSeconds,omitempty"`
 	// IsSslVerifyDisabled skips TLS certificate verification (HTTP_BACKEND).
 	// Default false.

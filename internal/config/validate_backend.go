@@ -9,8 +9,11 @@ import (
 
 // OCI's backend limits, kept by keygate.
 const (
-	maxStockBody    = 5120
-	maxStockHeaders = 50
+	maxStockBody      = 5120
+	maxStockHeaders   = 50
+	maxConnectTimeout = 75
+	maxReadTimeout    = 300
+	maxSendTimeout    = 300
 )
 
 // contextVariable matches a context variable such as ${request.path[id]};
@@ -45,9 +48,9 @@ func (c *checker) httpBackend(p string, b *Backend) {
 	} else {
 		c.backendURL(at(p, "url"), b.URL)
 	}
-	c.seconds(at(p, "connectTimeoutInSeconds"), b.ConnectTimeoutInSeconds, 75)
-	c.seconds(at(p, "readTimeoutInSeconds"), b.ReadTimeoutInSeconds, 300)
-	c.seconds(at(p, "sendTimeoutInSeconds"), b.SendTimeoutInSeconds, 300)
+	c.seconds(at(p, "connectTimeoutInSeconds"), b.ConnectTimeoutInSeconds, maxConnectTimeout, defaultConnectTimeout)
+	c.seconds(at(p, "readTimeoutInSeconds"), b.ReadTimeoutInSeconds, maxReadTimeout, defaultReadTimeout)
+	c.seconds(at(p, "sendTimeoutInSeconds"), b.SendTimeoutInSeconds, maxSendTimeout, defaultSendTimeout)
 	const other = "only for STOCK_RESPONSE_BACKEND; remove it"
 	if b.Status != nil {
 		c.addf(at(p, "status"), other)
@@ -99,10 +102,11 @@ func hostPart(raw string) string {
 	return rest
 }
 
-// seconds checks an optional timeout of 1 to limit seconds.
-func (c *checker) seconds(p string, v *float64, limit float64) {
-	if v != nil && (*v < 1 || *v > limit) {
-		c.addf(p, "%v is out of range; give 1 to %v seconds", *v, limit)
+// seconds checks an optional timeout of 0 to limit seconds, as OCI takes
+// them (a number, minimum 0.0); 0 stands for the default def.
+func (c *checker) seconds(p string, v *float64, limit, def float64) {
+	if v != nil && (*v < 0 || *v > limit) {
+		c.addf(p, "%v is out of range; give 0 to %v seconds (fractions allowed; 0 means the default, %v)", *v, limit, def)
 	}
 }
 
