@@ -65,11 +65,17 @@ func (c *checker) httpBackend(p string, b *Backend) {
 
 // backendURL checks an HTTP_BACKEND url. Context variables may appear in the
 // path only, so they are replaced by a placeholder before parsing and any
-// left in scheme, host or port are an error.
+// left in scheme, host or port are an error. The host must be one a request
+// could be sent to: a template's "<OKE-LB-SVC-PUB-IP>" left in place is
+// caught here, not by the first request.
 func (c *checker) backendURL(p, raw string) {
 	u, err := url.Parse(contextVariable.ReplaceAllString(raw, "x"))
 	switch {
 	case err != nil:
+		if msg := authorityProblem(raw); msg != "" {
+			c.addf(p, "%s", msg)
+			return
+		}
 		c.addf(p, "%q is not a URL; use an http:// or https:// URL", raw)
 	case u.Scheme != "http" && u.Scheme != "https":
 		if strings.Contains(u.Scheme, "$") || strings.HasPrefix(raw, "${") {
@@ -81,13 +87,35 @@ func (c *checker) backendURL(p, raw string) {
 			return
 		}
 		c.addf(p, "scheme %q is not http or https; use an http:// or https:// URL", u.Scheme)
-	case u.Host == "":
+	case u.Hostname() == "":
 		c.addf(p, "%q has no host; use an http:// or https:// URL with a host", raw)
 	case strings.Contains(hostPart(raw), "${"):
 		c.addf(p, "context variables may appear only in the URL path; write the host and port literally")
 	case u.User != nil:
 		c.addf(p, "credentials in the URL are not allowed; remove the user:password@ part")
+	default:
+		if msg := hostPortProblem(u.Hostname(), strings.HasPrefix(u.Host, "["), u.Port()); msg != "" {
+			c.addf(p, "%s", msg)
+		}
 	}
+}
+
+// authorityProblem finds, in an http(s) URL that url.Parse refused, a host
+// or port that is not one (a space or a '%' in the host, a "<PORT>"), so
+// the message names it rather than the whole URL. It returns "" when the
+// authority is not the problem, or holds a context variable (named by
+// another message).
+func authorityProblem(raw string) string {
+	scheme, _, ok := strings.Cut(raw, "://")
+	authority := hostPart(raw)
+	if !ok || !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") || strings.Contains(authority, "${") {
+		return ""
+	}
+	host, bracketed, port := splitAuthority(authority)
+	if host == "" {
+		return ""
+	}
+	return hostPortProblem(host, bracketed, port)
 }
 
 // hostPart returns the authority of an absolute URL text, unparsed.
