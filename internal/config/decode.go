@@ -117,17 +117,21 @@ func newChecker(file string, opts []Option) *checker {
 // decodeInto decodes data into v (a pointer to struct) and reports every
 // structural problem: syntax, duplicate or unknown keys, values of the wrong
 // kind. It returns whether v is worth validating: true also when the only
-// structural problems were unknown fields, so that one run reports those and
-// the validation problems together. Callers treat any problem as failure.
+// structural problems were unknown fields and duplicate keys (the last of
+// which is decoded), so that one run reports those and the validation
+// problems together. Callers treat any problem as failure.
 func (c *checker) decodeInto(data []byte, v any) bool {
 	if len(data) > maxFileSize {
 		c.addf("", "%s; split it or remove what is not needed", errTooLarge)
 		return false
 	}
-	js, err := toJSON(c.file, data)
+	js, yamlDuplicates, err := toJSON(c.file, data)
 	if err != nil {
 		c.addf("", "%s", err)
 		return false
+	}
+	for _, p := range yamlDuplicates {
+		c.duplicateKey(p)
 	}
 	tree, err := parseTree(js)
 	if err != nil {
@@ -138,11 +142,14 @@ func (c *checker) decodeInto(data []byte, v any) bool {
 		c.addf("", "the document is empty; give an object")
 		return false
 	}
-	before, unknownBefore := len(c.probs), c.unknownFields
+	before, softBefore := len(c.probs), c.softProblems
 	c.strict("", tree, reflect.TypeOf(v).Elem())
 	clean := len(c.probs) == before
-	if len(c.probs)-before != c.unknownFields-unknownBefore {
+	if len(c.probs)-before != c.softProblems-softBefore {
 		return false // a value of the wrong kind: validating the rest would mislead
+	}
+	if !clean {
+		js = tree.appendJSON(nil) // without the duplicates the walk skipped
 	}
 	if err := json.Unmarshal(js, v); err != nil {
 		if clean {
@@ -154,26 +161,35 @@ func (c *checker) decodeInto(data []byte, v any) bool {
 	return true
 }
 
-// toJSON returns data as JSON, converting YAML. YAML duplicates are refused
-// by the converter itself, as key order is lost in conversion.
-func toJSON(file string, data []byte) ([]byte, error) {
+// toJSON returns data as JSON, converting YAML. YAML keeps the last of
+// duplicate keys in conversion, so they are found beforehand: their JSON
+// paths come back in duplicates.
+func toJSON(file string, data []byte) (js []byte, duplicates []string, err error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	switch strings.ToLower(filepath.Ext(file)) {
 	case ".json":
-		return data, nil
+		return data, nil, nil
 	case ".yaml", ".yml":
 	default:
 		if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-			return data, nil
+			return data, nil, nil
 		}
 	}
-	js, err := yaml.YAMLToJSONStrict(data)
-	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
-		msg = strings.Join(strings.Fields(msg), " ") // one problem, one line
-		return nil, fmt.Errorf("invalid YAML: %s; fix the syntax", msg)
+	js, err = yaml.YAMLToJSONStrict(data)
+	if err == nil {
+		return js, nil, nil
 	}
-	return js, nil
+	// The strict converter refuses duplicate keys, naming lines; the lenient
+	// one keeps the last, like the JSON path, so the rest of the file can be
+	// checked in the same run.
+	if lenient, lerr := yaml.YAMLToJSON(data); lerr == nil {
+		if duplicates = yamlDuplicateKeys(data); len(duplicates) > 0 {
+			return lenient, duplicates, nil
+		}
+	}
+	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+	msg = strings.Join(strings.Fields(msg), " ") // one problem, one line
+	return nil, nil, fmt.Errorf("invalid YAML: %s; fix the syntax", msg)
 }
 
 // readFile reads at most maxFileSize bytes of a regular file.

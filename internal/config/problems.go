@@ -61,9 +61,10 @@ type checker struct {
 	// table, URL templates) on a spec that failed validation, so one run
 	// reports every problem; nil skips it.
 	specCheck SpecCheck
-	// unknownFields counts the unknown-field problems, which (unlike a value
-	// of the wrong kind) leave the rest of a document worth validating.
-	unknownFields int
+	// softProblems counts the structural problems that, unlike a value of
+	// the wrong kind, leave the rest of a document worth validating: unknown
+	// fields and duplicate keys.
+	softProblems int
 }
 
 // SpecCheck checks what a decoded spec's validation does not (key

@@ -130,14 +130,13 @@ func (c *checker) strictObject(path string, n *node, t reflect.Type) {
 		byName[f.name] = f.typ
 	}
 	opaque := isOpaqueVariant(n, t)
-	seen := make(map[string]bool, len(n.members))
-	for _, m := range n.members {
+	last := n.lastMembers()
+	for i, m := range n.members {
 		p := at(path, m.key)
-		if seen[m.key] {
-			c.addf(p, "duplicate key; keep only one")
+		if last[m.key] != i {
+			c.duplicateKey(p)
 			continue
 		}
-		seen[m.key] = true
 		ft, ok := byName[m.key]
 		switch {
 		case !ok && opaque:
@@ -176,12 +175,12 @@ func isOpaqueVariant(n *node, t reflect.Type) bool {
 func (c *checker) unknownField(path, key string, fields []field) {
 	for _, f := range fields {
 		if strings.EqualFold(f.name, key) {
-			c.unknownFields++
+			c.softProblems++
 			c.addf(path, "unknown field; did you mean %q? field names are case-sensitive", f.name)
 			return
 		}
 	}
-	c.unknownFields++
+	c.softProblems++
 	c.addf(path, "unknown field; check the spelling against the OCI API deployment specification")
 }
 
@@ -206,15 +205,23 @@ func (c *checker) duplicates(path string, n *node) {
 			c.duplicates(idx(path, i), e)
 		}
 	case kindObject:
-		seen := make(map[string]bool, len(n.members))
-		for _, m := range n.members {
+		last := n.lastMembers()
+		for i, m := range n.members {
 			p := at(path, m.key)
-			if seen[m.key] {
-				c.addf(p, "duplicate key; keep only one")
+			if last[m.key] != i {
+				c.duplicateKey(p)
 				continue
 			}
-			seen[m.key] = true
 			c.duplicates(p, m.val)
 		}
 	}
+}
+
+// duplicateKey reports an object member whose key comes again later in the
+// object. The last one is the one kept, as encoding/json, YAML and most
+// JSON parsers keep it, so that the other problems of the same run are about
+// the value a lenient reader would have used.
+func (c *checker) duplicateKey(path string) {
+	c.softProblems++
+	c.addf(path, "duplicate key; keep only one (keygate reads the last)")
 }

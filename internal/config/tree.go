@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack; real
@@ -33,6 +34,7 @@ func (k kind) article() string {
 // duplicates included, so the strict walk can report them where they are.
 type node struct {
 	kind    kind
+	boolean bool
 	str     string
 	num     json.Number
 	members []member
@@ -42,6 +44,62 @@ type node struct {
 type member struct {
 	key string
 	val *node
+}
+
+// lastMembers maps each key of an object to the index of its last member.
+func (n *node) lastMembers() map[string]int {
+	last := make(map[string]int, len(n.members))
+	for i, m := range n.members {
+		last[m.key] = i
+	}
+	return last
+}
+
+// appendJSON appends n as JSON keeping only the last member of each key, so
+// that json.Unmarshal sees the values the strict walk checked: given
+// duplicates itself, it would merge two objects under one key into one.
+func (n *node) appendJSON(b []byte) []byte {
+	switch n.kind {
+	case kindNull:
+		return append(b, "null"...)
+	case kindBool:
+		return strconv.AppendBool(b, n.boolean)
+	case kindNumber:
+		return append(b, n.num...)
+	case kindString:
+		return appendString(b, n.str)
+	case kindArray:
+		b = append(b, '[')
+		for i, e := range n.elems {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = e.appendJSON(b)
+		}
+		return append(b, ']')
+	default:
+		b = append(b, '{')
+		last := n.lastMembers()
+		first := true
+		for i, m := range n.members {
+			if last[m.key] != i {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendString(b, m.key)
+			b = append(b, ':')
+			b = m.val.appendJSON(b)
+		}
+		return append(b, '}')
+	}
+}
+
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
 }
 
 // parseTree reads exactly one JSON value from data. It fails on the first
@@ -74,7 +132,7 @@ func parseValue(dec *json.Decoder, depth int) (*node, error) {
 		}
 		return parseObject(dec, depth)
 	case bool:
-		return &node{kind: kindBool}, nil
+		return &node{kind: kindBool, boolean: t}, nil
 	case json.Number:
 		return &node{kind: kindNumber, num: t}, nil
 	case string:
