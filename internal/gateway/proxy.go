@@ -42,7 +42,8 @@ func newTransport(k transportKey) *guardedTransport {
 		if err != nil {
 			return nil, err
 		}
-		return &guardedConn{Conn: c, send: k.send}, nil
+		tcp, _ := c.(*net.TCPConn)
+		return &guardedConn{Conn: c, send: k.send, tcp: tcp}, nil
 	}
 	tlsConfig := &tls.Config{}
 	if k.insecure {

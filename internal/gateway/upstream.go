@@ -32,16 +32,17 @@ var (
 )
 
 // syncTransport is the upstream RoundTripper. The common proxied request, an
-// http:// backend, no request body, a replayable method (GET, HEAD, OPTIONS,
-// TRACE) and no protocol upgrade, is written and its response head read on
+// http:// backend, no request body and no protocol upgrade, is written and
+// its response head read on
 // the calling goroutine over a pooled HTTP/1.1 connection, with the
 // standard library's own request writer and response parser. http.Transport
 // hands every exchange to two goroutines per connection (writeLoop,
 // readLoop) and back through channels; measured under wrk on 2 cores,
 // doing the exchange inline took 15-30% off the CPU a proxied GET costs.
 // Everything else (bodies, which http.Transport streams while it reads the
-// response; https and HTTP/2; upgrades; POST and other non-replayable
-// methods) goes to the http.Transport it wraps.
+// response; https and HTTP/2; upgrades) goes to the http.Transport it
+// wraps. A request is sent again on a new connection only when its method
+// is replayable (as http.Transport decides).
 type syncTransport struct {
 	fallback       *guardedTransport
 	dialer         *net.Dialer
@@ -111,10 +112,12 @@ func (uc *upstreamConn) interrupt(gen uint64) {
 // aLongTimeAgo is a deadline in the past: it wakes a blocked read or write.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// abortConn closes a connection whose exchange was cancelled with a reset
-// instead of a FIN, so that the gateway keeps no TIME_WAIT socket for it:
-// under a flood of cancelled requests (HTTP/2 rapid reset) ports would run
-// out otherwise. The backend's answer is of no use to anybody.
+// abortConn closes a connection with a reset instead of a FIN, so that the
+// gateway keeps no TIME_WAIT socket for it: under a flood of cancelled
+// requests (HTTP/2 rapid reset), or of responses after which a connection
+// is not reused (204, 304), ports would run out otherwise. It is for
+// connections nobody waits on any more: an abandoned exchange, a finished
+// one that is not reused, an idle one the pool cannot keep.
 func abortConn(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
@@ -165,12 +168,13 @@ func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		_ = uc.conn.Close()
 		// A pooled connection the backend closed while it was idle fails
-		// before a byte of the response arrives. The request has no body and
-		// a replayable method, so sending it once more on a new connection is
-		// what http.Transport does too.
+		// before a byte of the response arrives. A request without a body
+		// and with a replayable method is then sent once more on a new
+		// connection, as http.Transport does; a POST is not (the backend may
+		// have acted on it before closing).
 		var retry *retryableError
 		canRetry := errors.As(err, &retry)
-		if !reused || !canRetry {
+		if !reused || !canRetry || !replayable(req) {
 			if canRetry {
 				err = retry.err
 			}
@@ -183,14 +187,21 @@ func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // handledInline reports whether req takes the inline path (see
 // syncTransport).
 func handledInline(req *http.Request) bool {
-	if req.URL.Scheme != "http" || (req.Body != nil && req.Body != http.NoBody) || req.Header.Get("Upgrade") != "" {
-		return false
-	}
+	return req.URL.Scheme == "http" && (req.Body == nil || req.Body == http.NoBody) &&
+		req.Header.Get("Upgrade") == "" && req.Method != http.MethodConnect
+}
+
+// replayable reports whether req, which has no body, may be sent again
+// after a failure before any response byte: its method is safe, or the
+// client said it is idempotent (the rule of http.Transport).
+func replayable(req *http.Request) bool {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
 	}
-	return false
+	_, key := req.Header["Idempotency-Key"]
+	_, xkey := req.Header["X-Idempotency-Key"]
+	return key || xkey
 }
 
 // canonicalAddr is the URL's host:port, with the scheme's default port.
@@ -529,5 +540,8 @@ func (b *upstreamBody) release() {
 		b.t.putIdle(b.uc)
 		return
 	}
-	_ = b.uc.conn.Close()
+	// Not reusable (a 204, a 304, a body left unread, a close asked for):
+	// aborted, so that a backend answering 204 to every request costs the
+	// gateway no TIME_WAIT socket per request.
+	abortConn(b.uc.conn)
 }

@@ -1,7 +1,7 @@
 package gateway
 
 import (
-	"bytes"
+	"math"
 	"net/http"
 )
 
@@ -18,26 +18,34 @@ import (
 //     read, or while the connection is idle, are a backend writing past its
 //     response.
 //
-// Where the framing is anything else (no length: the body ends with the
-// connection; a Transfer-Encoding other than chunked; a conflicting or
-// overlong framing header; a folded header line) the scan stops and leaves
-// the connection to http.Transport, which refuses most of those itself.
+// It reads heads as net/http's parser does (any HTTP/d.d version, spaces
+// before the status code, folded header lines, framing values of any
+// length, leading zeros), so that every head net/http accepts is followed
+// to its end; FuzzResponseScan holds the two together. It stops following
+// only where net/http refuses the response (the exchange then fails and the
+// connection is closed) or where the body ends with the connection (which
+// http.Transport never reuses).
 type responseScan struct {
 	state  scanState
 	isHead bool // the request was HEAD
 
-	status [12]byte // "HTTP/1.1 204"
-	got    int      // status bytes collected
+	got    int // bytes of the status line's current part
+	major  int // HTTP version digits
+	minor  int
 	code   int
-	http10 bool // an HTTP/1.0 response: Transfer-Encoding means nothing
+	http10 bool // HTTP/1.0 or older: Transfer-Encoding means nothing
 
-	line      [64]byte // the start of the current header line
-	lineLen   int      // its length, CR not counted (may exceed len(line))
-	firstLine bool     // the current line is the status line
+	// The header line being read.
+	lineStart bool        // at the first byte of a line
+	name      headerMatch // which framing header the line's name may be
+	nameLen   int
+	field     headerMatch // the framing header whose value is being read (across folds)
+	value     valueState
 
 	contentLength int64 // -1: none
 	chunked       bool
-	unknown       bool  // framing the scan does not follow
+	lengthBad     bool  // a Content-Length net/http refuses (unless chunked)
+	encodingBad   bool  // a Transfer-Encoding net/http refuses
 	remaining     int64 // bytes left of the body or of the current chunk
 	sizeDigits    int   // hex digits of the current chunk size
 }
@@ -46,7 +54,10 @@ type scanState uint8
 
 const (
 	scanOff       scanState = iota // not watching until the next request
-	scanStatus                     // collecting the status line's first 12 bytes
+	scanProto                      // "HTTP/d.d"
+	scanSpaces                     // the spaces before the status code
+	scanCode                       // the three digits of the status code
+	scanReason                     // the rest of the status line
 	scanHead                       // header lines up to the empty line
 	scanBody                       // remaining bytes of a body or a chunk
 	scanChunkSize                  // a chunk-size line
@@ -56,13 +67,51 @@ const (
 	scanDone                       // the response is complete
 )
 
-// maxChunkSize bounds the chunk sizes the scan adds up (1 TiB): a larger
-// one is not followed.
-const maxChunkSize = 1 << 40
+// headerMatch names a framing header, as far as a line's name or value
+// goes.
+type headerMatch uint8
+
+const (
+	matchNone    headerMatch = iota
+	matchUnknown             // a name's first byte is still to come
+	matchLength
+	matchEncoding
+)
+
+// canonical is the lower-case header name m stands for.
+func (m headerMatch) canonical() string {
+	switch m {
+	case matchLength:
+		return contentLength
+	case matchEncoding:
+		return transferEncoding
+	}
+	return ""
+}
+
+const (
+	contentLength    = "content-length"
+	transferEncoding = "transfer-encoding"
+	chunkedCoding    = "chunked"
+)
+
+// valueState follows a framing header's value: Content-Length digits, or
+// the word chunked, with whitespace around.
+type valueState struct {
+	before  bool  // only whitespace so far
+	after   bool  // whitespace after the value
+	bad     bool  // not a value net/http accepts
+	n       int64 // Content-Length so far
+	matched int   // bytes of "chunked" matched
+}
+
+// maxChunkSize bounds the chunk sizes the scan adds up (2^62): net/http
+// refuses larger ones.
+const maxChunkSize = 1 << 62
 
 // start watches the response to a request about to be written.
 func (s *responseScan) start(method string) {
-	*s = responseScan{state: scanStatus, isHead: method == http.MethodHead}
+	*s = responseScan{state: scanProto, isHead: method == http.MethodHead}
 }
 
 // feed scans b, the next bytes read from the connection. end is the length
@@ -77,45 +126,16 @@ func (s *responseScan) feed(b []byte) (end int, retire bool) {
 			return len(b), false
 		case scanDone:
 			return i, true
-		case scanStatus:
-			s.status[s.got] = c
-			if s.got++; s.got < len(s.status) {
-				continue
+		case scanProto:
+			s.proto(c)
+		case scanSpaces, scanCode:
+			s.statusByte(c)
+		case scanReason:
+			if c == '\n' {
+				s.state, s.lineStart = scanHead, true
 			}
-			code, ok := statusCode(s.status)
-			if !ok || code == http.StatusSwitchingProtocols {
-				s.state = scanOff
-				continue
-			}
-			s.code, s.http10 = code, s.status[7] == '0'
-			s.state, s.lineLen, s.firstLine = scanHead, s.got, true
-			s.contentLength, s.chunked, s.unknown = -1, false, false
 		case scanHead, scanTrailer:
-			switch c {
-			case '\r':
-				continue
-			case '\n':
-			default:
-				if s.lineLen < len(s.line) {
-					s.line[s.lineLen] = c
-				}
-				s.lineLen++
-				continue
-			}
-			if s.lineLen > 0 {
-				if s.state == scanHead && !s.firstLine {
-					s.headerLine()
-				}
-				s.lineLen, s.firstLine = 0, false
-				continue
-			}
-			if s.state == scanTrailer {
-				if e, r, done := s.complete(b, i, false); done {
-					return e, r
-				}
-				continue
-			}
-			if e, r, done := s.headEnded(b, i); done {
+			if e, r, done := s.headByte(b, i); done {
 				return e, r
 			}
 		case scanBody:
@@ -138,7 +158,7 @@ func (s *responseScan) feed(b []byte) (end int, retire bool) {
 		case scanChunkSize:
 			switch v, hex := hexValue(c); {
 			case hex:
-				if s.remaining > maxChunkSize {
+				if s.remaining > maxChunkSize>>4 {
 					s.state = scanOff
 					continue
 				}
@@ -169,16 +189,193 @@ func (s *responseScan) feed(b []byte) (end int, retire bool) {
 	return len(b), false
 }
 
+// proto reads "HTTP/d.d", the only version form net/http accepts.
+func (s *responseScan) proto(c byte) {
+	ok := false
+	switch i := s.got; {
+	case i < len("HTTP/"):
+		ok = c == "HTTP/"[i]
+	case i == 5:
+		ok, s.major = isDigit(c), int(c-'0')
+	case i == 6:
+		ok = c == '.'
+	case i == 7:
+		ok, s.minor = isDigit(c), int(c-'0')
+	}
+	if !ok {
+		s.state = scanOff // net/http: malformed HTTP version
+		return
+	}
+	if s.got++; s.got == len("HTTP/d.d") {
+		s.http10 = s.major < 1 || s.major == 1 && s.minor == 0
+		s.state, s.got = scanSpaces, 0
+	}
+}
+
+// statusByte reads the status code: net/http takes the three bytes after
+// the spaces that follow the version, as strconv.Atoi reads them ("+20" is
+// 20), up to the next space or the end of the line.
+func (s *responseScan) statusByte(c byte) {
+	switch {
+	case s.state == scanSpaces && c == ' ':
+		s.got++ // spaces seen
+		return
+	case s.state == scanSpaces && s.got > 0:
+		s.state, s.got, s.code = scanCode, 0, 0
+	case s.state == scanSpaces:
+		s.state = scanOff // net/http: no space after the version
+		return
+	}
+	if s.got < 3 {
+		switch {
+		case isDigit(c):
+			s.code = s.code*10 + int(c-'0')
+		case c == '+' && s.got == 0:
+		default:
+			s.state = scanOff // net/http: malformed status code
+			return
+		}
+		s.got++
+		return
+	}
+	if (c != ' ' && c != '\r' && c != '\n') || s.code == http.StatusSwitchingProtocols {
+		s.state = scanOff // malformed, or a protocol switch: not HTTP/1 any more
+		return
+	}
+	s.state = scanReason
+	s.contentLength, s.chunked, s.lengthBad, s.encodingBad = -1, false, false, false
+	if c == '\n' {
+		s.state, s.lineStart = scanHead, true
+	}
+}
+
+// headByte reads one byte of the header (or trailer) section at b[i].
+func (s *responseScan) headByte(b []byte, i int) (end int, retire, done bool) {
+	c := b[i]
+	if s.lineStart {
+		switch c {
+		case '\r':
+			return 0, false, false // before the '\n' of an empty line, or stray
+		case '\n':
+			s.endField()
+			if s.state == scanTrailer {
+				return s.complete(b, i, false)
+			}
+			return s.headEnded(b, i)
+		case ' ', '\t':
+			s.lineStart = false // a folded line goes on with the field's value
+			if s.field != matchNone {
+				s.valueByte(' ')
+			}
+			return 0, false, false
+		}
+		s.endField()
+		s.lineStart, s.nameLen, s.name = false, 0, matchUnknown
+	}
+	switch {
+	case c == '\n':
+		s.lineStart = true
+	case c == '\r':
+	case s.field != matchNone:
+		s.valueByte(c)
+	case s.name != matchNone:
+		s.nameByte(c)
+	}
+	return 0, false, false
+}
+
+// nameByte follows a header line's name, to know whether it names a framing
+// header; a name that does not is skipped to the end of its line.
+func (s *responseScan) nameByte(c byte) {
+	if c == ':' {
+		if s.nameLen == len(s.name.canonical()) && (s.name == matchLength || !s.http10) {
+			s.field, s.value = s.name, valueState{before: true}
+		}
+		s.name = matchNone
+		return
+	}
+	c = lowerASCII(c)
+	if s.name == matchUnknown {
+		switch c {
+		case contentLength[0]:
+			s.name = matchLength
+		case transferEncoding[0]:
+			s.name = matchEncoding
+		default:
+			s.name = matchNone
+			return
+		}
+	} else if want := s.name.canonical(); s.nameLen >= len(want) || c != want[s.nameLen] {
+		s.name = matchNone
+		return
+	}
+	s.nameLen++
+}
+
+// valueByte follows a framing header's value.
+func (s *responseScan) valueByte(c byte) {
+	v := &s.value
+	if c == ' ' || c == '\t' {
+		if !v.before {
+			v.after = true
+		}
+		return
+	}
+	if v.after {
+		v.bad = true // "7 0", "chunked x": net/http refuses inner whitespace
+		return
+	}
+	v.before = false
+	switch s.field {
+	case matchLength:
+		if !isDigit(c) || v.n > (math.MaxInt64-int64(c-'0'))/10 {
+			v.bad = true // net/http: not a 63-bit number
+			return
+		}
+		v.n = v.n*10 + int64(c-'0')
+		v.matched++ // digits seen
+	case matchEncoding:
+		if v.matched >= len(chunkedCoding) || lowerASCII(c) != chunkedCoding[v.matched] {
+			v.bad = true
+			return
+		}
+		v.matched++
+	}
+}
+
+// endField records the framing header whose value (folds included) has
+// just ended, as net/http reads it.
+func (s *responseScan) endField() {
+	v := s.value
+	switch s.field {
+	case matchLength:
+		switch {
+		case v.bad || v.matched == 0:
+			s.lengthBad = true
+		case s.contentLength >= 0 && s.contentLength != v.n:
+			s.lengthBad = true // net/http: conflicting Content-Length
+		default:
+			s.contentLength = v.n
+		}
+	case matchEncoding:
+		if v.bad || v.matched != len(chunkedCoding) || s.chunked {
+			s.encodingBad = true // net/http: unsupported, or more than one
+		}
+		s.chunked = true
+	}
+	s.field = matchNone
+}
+
 // headEnded decides, at the empty line that ends a head (b[i]), how the
 // response goes on.
 func (s *responseScan) headEnded(b []byte, i int) (end int, retire, done bool) {
 	switch {
-	case s.code < 200:
-		s.state, s.got = scanStatus, 0 // the final response follows
+	case 100 <= s.code && s.code < 200:
+		s.state, s.got = scanProto, 0 // the final response follows
 	case s.isHead || s.code == http.StatusNoContent || s.code == http.StatusNotModified:
 		return s.complete(b, i, true)
-	case s.unknown:
-		s.state = scanOff
+	case s.encodingBad, s.lengthBad && !s.chunked:
+		s.state = scanOff // net/http refuses the response; the exchange fails
 	case s.chunked:
 		s.state, s.remaining, s.sizeDigits = scanChunkSize, 0, 0
 	case s.contentLength == 0:
@@ -197,7 +394,7 @@ func (s *responseScan) chunkSizeEnded() {
 	case s.sizeDigits == 0:
 		s.state = scanOff
 	case s.remaining == 0:
-		s.state, s.lineLen = scanTrailer, 0
+		s.state, s.lineStart, s.field = scanTrailer, true, matchNone
 	default:
 		s.state = scanBody
 	}
@@ -213,68 +410,7 @@ func (s *responseScan) complete(b []byte, i int, bodyless bool) (end int, retire
 	return len(b), false, true
 }
 
-// headerLine records the framing headers of the line just ended.
-func (s *responseScan) headerLine() {
-	line := s.line[:min(s.lineLen, len(s.line))]
-	if line[0] == ' ' || line[0] == '\t' {
-		s.unknown = true // a folded line may continue a framing header
-		return
-	}
-	name, value, found := bytes.Cut(line, []byte(":"))
-	if !found {
-		return
-	}
-	isLength := asciiEqualFold(name, "content-length")
-	isEncoding := !s.http10 && asciiEqualFold(name, "transfer-encoding")
-	if !isLength && !isEncoding {
-		return
-	}
-	if s.lineLen > len(s.line) {
-		s.unknown = true
-		return
-	}
-	value = bytes.Trim(value, " \t")
-	if isEncoding {
-		if s.chunked || !asciiEqualFold(value, "chunked") {
-			s.unknown = true
-		}
-		s.chunked = true
-		return
-	}
-	n, ok := decimal(value)
-	if !ok || (s.contentLength >= 0 && s.contentLength != n) {
-		s.unknown = true
-		return
-	}
-	s.contentLength = n
-}
-
-func asciiEqualFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		if lowerASCII(b[i]) != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// decimal parses a Content-Length value: 1 to 18 digits.
-func decimal(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, d := range b {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(d-'0')
-	}
-	return n, true
-}
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func hexValue(c byte) (byte, bool) {
 	switch {
@@ -286,19 +422,4 @@ func hexValue(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
-}
-
-// statusCode parses "HTTP/1.x NNN".
-func statusCode(line [12]byte) (int, bool) {
-	if string(line[:7]) != "HTTP/1." || line[8] != ' ' {
-		return 0, false
-	}
-	code := 0
-	for _, d := range line[9:12] {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		code = code*10 + int(d-'0')
-	}
-	return code, true
 }

@@ -41,6 +41,7 @@ var errConnRetired = errors.New("upstream connection retired")
 type guardedConn struct {
 	net.Conn
 	send time.Duration // per-write deadline; 0: none (set beneath, under TLS)
+	tcp  *net.TCPConn  // the TCP connection beneath, for abort
 
 	mu      sync.Mutex
 	scan    responseScan
@@ -90,6 +91,26 @@ func (c *guardedConn) expectResponse(method string) {
 	c.mu.Unlock()
 }
 
+// Close closes c with a reset instead of a FIN, so that the gateway keeps
+// no TIME_WAIT socket for it: under a flood of cancelled requests (HTTP/2
+// rapid reset) every exchange http.Transport gives up closes its connection,
+// and the ports would run out. http.Transport closes a connection when its
+// exchange is abandoned (cancelled, failed, its body left unread), after a
+// response that ends the connection, or when it is idle too long or the
+// idle pool is full; in none of those does anybody wait for more on it,
+// and a backend takes a reset on an idle keep-alive connection as the
+// client going away.
+func (c *guardedConn) Close() error {
+	if c.tcp == nil {
+		return c.Conn.Close()
+	}
+	// Beneath TLS too: a close_notify would only delay the reset.
+	_ = c.tcp.SetLinger(0)
+	err := c.tcp.Close()
+	_ = c.Conn.Close() // frees the TLS state; the socket is already gone
+	return err
+}
+
 // ConnectionState reports the TLS state of a guarded https connection, as
 // http.Transport asks a custom TLS dialer's connection.
 func (c *guardedConn) ConnectionState() tls.ConnectionState {
@@ -117,6 +138,7 @@ func (t *guardedTransport) speaksHTTP2(addr string) bool {
 	return ok
 }
 
+// RoundTrip arms the scan of the guarded connection the request gets.
 func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	method := req.Method
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
@@ -149,6 +171,7 @@ func dialTLSGuarded(dialer *net.Dialer, base *tls.Config, handshakeTimeout, send
 		cfg.NextProtos = []string{"h2", "http/1.1"}
 		hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 		defer cancel()
+		tcp, _ := raw.(*net.TCPConn)
 		tc := tls.Client(&sendDeadlineConn{Conn: raw, send: send}, cfg)
 		if err := tc.HandshakeContext(hctx); err != nil {
 			_ = raw.Close()
@@ -159,6 +182,6 @@ func dialTLSGuarded(dialer *net.Dialer, base *tls.Config, handshakeTimeout, send
 			return tc, nil
 		}
 		http2Hosts.Delete(addr)
-		return &guardedConn{Conn: tc}, nil // its writes have their deadline beneath TLS
+		return &guardedConn{Conn: tc, tcp: tcp}, nil // its writes have their deadline beneath TLS
 	}
 }
