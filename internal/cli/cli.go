@@ -41,6 +41,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the gateway", runServe},
 		{"validate", "check a configuration or spec and summarise it", runValidate},
+		{"import", "turn oci api-gateway deployment output into a keygate configuration", runImport},
 		{"demo", "run a ready demo: keys, spec, sample backend and gateway on loopback", runDemo},
 		{"keys", "generate a client key pair (PKCS8 private key, SPKI public key)", runKeys},
 		{"jwk", "print the public JWK of a PEM key, for a spec's static keys", runJWK},
@@ -64,6 +65,7 @@ EXAMPLES
   keygate serve --spec deployment.json --path-prefix /test3 --listen 127.0.0.1:8080
   keygate serve --config gateway.yaml
   keygate validate --spec deployment.json
+  keygate import --out gw deployment.json
   keygate keys generate --out client
   keygate jwk --oci --kid suitable_name client.pub
   keygate token sign --key client.key --kid suitable_name --iss suitable_issuer --aud suitable_audience --scope "a b"
