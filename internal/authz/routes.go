@@ -159,7 +159,8 @@ func parseSegment(text string, last bool) (segment, error) {
 		return segment{}, fmt.Errorf("segment %q is a dot segment, which no request path can hold; remove it", text)
 	}
 	if len(text) < 2 || text[0] != '{' || text[len(text)-1] != '}' {
-		return segment{kind: segLiteral, text: text}, checkLiteral(text)
+		literal, err := parseLiteral(text)
+		return segment{kind: segLiteral, text: literal}, err
 	}
 	name, wildcard := strings.CutSuffix(text[1:len(text)-1], "*")
 	if !validName(name) {
@@ -174,21 +175,59 @@ func parseSegment(text string, last bool) (segment, error) {
 	return segment{kind: segWildcard, text: name}, nil
 }
 
-// checkLiteral refuses literals that no canonical request path can equal,
-// since such a route would silently never match.
-func checkLiteral(text string) error {
+// parseLiteral returns a literal segment as it is matched: in the decoded
+// form CanonicalPath gives a request, so that a segment matches exactly the
+// request segments whose canonical form is byte-equal to it. OCI allows
+// $ - _ . + ! * ' ( ) , % ; : @ & = in route paths; all but ';' stand for
+// themselves, and a %XX escape stands for its byte ("/caf%C3%A9" is
+// "/café", and matches "/caf%c3%a9" and "/café" alike). It refuses what no
+// canonical request path can equal, since such a route would silently never
+// match: ';' (refused in every request, raw or escaped, because Tomcat and
+// Spring read "..;/" as "../": attack R3), '\' and control bytes, and
+// escapes of the bytes CanonicalPath refuses escaped ('/', '\', '%', ';',
+// control bytes). '.' is the exception: "%2E" is refused in a request, but
+// in a route it is only another spelling of the '.' a request carries as
+// it is.
+func parseLiteral(text string) (string, error) {
+	escapes := 0
 	for i := 0; i < len(text); i++ {
 		switch c := text[i]; {
 		case c == '{' || c == '}':
-			return fmt.Errorf("segment %q mixes text and braces; a parameter is a whole segment, {name} or {name*}", text)
+			return "", fmt.Errorf("segment %q mixes text and braces; a parameter is a whole segment, {name} or {name*}", text)
 		case c == '%':
-			return fmt.Errorf(`segment %q contains "%%"; literals are matched decoded, so write the character itself (a space, not %%20)`, text)
+			if err := checkLiteralEscape(text, i); err != nil {
+				return "", err
+			}
+			escapes++
+			i += 2
 		case c == '\\' || c == ';' || c < 0x20 || c == 0x7f:
-			return fmt.Errorf("segment %q contains %q, which a request path never holds; remove it", text, c)
+			return "", fmt.Errorf("segment %q contains %q, which a request path never holds; remove it", text, c)
 		}
 	}
-	if !utf8.ValidString(text) {
-		return fmt.Errorf("segment %q is not valid UTF-8; fix the encoding of the specification", text)
+	literal := text
+	if escapes > 0 {
+		literal = unescape(text, escapes)
+		if literal == "." || literal == ".." {
+			return "", fmt.Errorf("segment %q decodes to %q, a dot segment, which no request path can hold; remove it", text, literal)
+		}
+	}
+	if !utf8.ValidString(literal) {
+		return "", fmt.Errorf("segment %q is not valid UTF-8; fix the encoding of the specification", text)
+	}
+	return literal, nil
+}
+
+// checkLiteralEscape checks the escape at text[i] ('%') of a route literal.
+func checkLiteralEscape(text string, i int) error {
+	if i+2 >= len(text) || !isHex(text[i+1]) || !isHex(text[i+2]) {
+		return fmt.Errorf(`segment %q has a '%%' that starts no %%XX escape; keygate refuses "%%25" in requests (attack R3), so a literal '%%' can never match: remove it`, text)
+	}
+	b := unhex(text[i+1])<<4 | unhex(text[i+2])
+	switch {
+	case b == '/':
+		return fmt.Errorf(`segment %q holds %s, an encoded '/', which keygate refuses in every request path (attack R3); write "/" to split the segment, or remove it`, text, text[i:i+3])
+	case b != '.' && decodedRefused(b):
+		return fmt.Errorf("segment %q holds %s, an encoded %q, which keygate refuses in every request path (attack R3), so no request could match; remove it", text, text[i:i+3], b)
 	}
 	return nil
 }

@@ -63,9 +63,34 @@ func TestCompileErrors(t *testing.T) {
 				`routes[0].path: segment "{b" mixes text and braces; a parameter is a whole segment, {name} or {name*}`,
 		},
 		{
-			name:   "percent in a literal",
-			routes: []RouteSpec{{Path: "/a%20b"}},
-			want:   `routes[0].path: segment "a%20b" contains "%"; literals are matched decoded, so write the character itself (a space, not %20)`,
+			name:   "escapes no request may use",
+			routes: []RouteSpec{{Path: "/a%2Fb/c%5cd/e%3Bf/g%25h/i%00/j%7F"}},
+			want: `routes[0].path: segment "a%2Fb" holds %2F, an encoded '/', which keygate refuses in every request path (attack R3); write "/" to split the segment, or remove it` + "\n" +
+				`routes[0].path: segment "c%5cd" holds %5c, an encoded '\\', which keygate refuses in every request path (attack R3), so no request could match; remove it` + "\n" +
+				`routes[0].path: segment "e%3Bf" holds %3B, an encoded ';', which keygate refuses in every request path (attack R3), so no request could match; remove it` + "\n" +
+				`routes[0].path: segment "g%25h" holds %25, an encoded '%', which keygate refuses in every request path (attack R3), so no request could match; remove it` + "\n" +
+				`routes[0].path: segment "i%00" holds %00, an encoded '\x00', which keygate refuses in every request path (attack R3), so no request could match; remove it` + "\n" +
+				`routes[0].path: segment "j%7F" holds %7F, an encoded '\x7f', which keygate refuses in every request path (attack R3), so no request could match; remove it`,
+		},
+		{
+			name:   "malformed escapes",
+			routes: []RouteSpec{{Path: "/100%/a%4/b%zz"}},
+			want: `routes[0].path: segment "100%" has a '%' that starts no %XX escape; keygate refuses "%25" in requests (attack R3), so a literal '%' can never match: remove it` + "\n" +
+				`routes[0].path: segment "a%4" has a '%' that starts no %XX escape; keygate refuses "%25" in requests (attack R3), so a literal '%' can never match: remove it` + "\n" +
+				`routes[0].path: segment "b%zz" has a '%' that starts no %XX escape; keygate refuses "%25" in requests (attack R3), so a literal '%' can never match: remove it`,
+		},
+		{
+			name:   "escaped dot segments",
+			routes: []RouteSpec{{Path: "/%2E/.%2e/%2E%2E"}},
+			want: `routes[0].path: segment "%2E" decodes to ".", a dot segment, which no request path can hold; remove it` + "\n" +
+				`routes[0].path: segment ".%2e" decodes to "..", a dot segment, which no request path can hold; remove it` + "\n" +
+				`routes[0].path: segment "%2E%2E" decodes to "..", a dot segment, which no request path can hold; remove it`,
+		},
+		{
+			name:   "escapes not UTF-8",
+			routes: []RouteSpec{{Path: "/caf%E9/%C3"}},
+			want: `routes[0].path: segment "caf%E9" is not valid UTF-8; fix the encoding of the specification` + "\n" +
+				`routes[0].path: segment "%C3" is not valid UTF-8; fix the encoding of the specification`,
 		},
 		{
 			name:   "refused bytes in literals",
@@ -127,6 +152,8 @@ func TestCompileAccepts(t *testing.T) {
 		{"params", []RouteSpec{{Path: "/a/{b}/c/{d_1}/{Rest*}"}}},
 		{"wildcard alone", []RouteSpec{{Path: "/{all*}"}}},
 		{"odd literals", []RouteSpec{{Path: "/.well-known/a b/.../été/v1.2/*/a?b"}}},
+		{"every character OCI allows but ';'", []RouteSpec{{Path: "/$-_.+!*'(),%41:@&="}, {Path: "/a$b/c-d/e_f/g.h/i+j/k!l/m*n/o'p/(q)/r,s/t%20u/v:w/x@y/z&a=b"}}},
+		{"escapes", []RouteSpec{{Path: "/caf%C3%A9/caf%c3%a9/%7Euser/v1%2E2/%3F%23/%7Bx%7D"}}},
 		{"methods in any case", []RouteSpec{{Path: "/a", Methods: []string{"any", "Get", "pOsT", "GET"}}}},
 		{"empty methods", []RouteSpec{{Path: "/a", Methods: []string{}}}},
 	}
