@@ -14,7 +14,10 @@ type asyncWriter struct {
 	out   io.Writer
 	lines chan []byte
 	done  chan struct{}
-	once  sync.Once
+	// mu orders Write's sends before Close's close of lines; closed says
+	// the writer goroutine is gone, so a late line is written directly.
+	mu     sync.RWMutex
+	closed bool
 }
 
 func newAsyncWriter(out io.Writer) *asyncWriter {
@@ -24,6 +27,11 @@ func newAsyncWriter(out io.Writer) *asyncWriter {
 }
 
 func (a *asyncWriter) Write(p []byte) (int, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		return a.out.Write(p)
+	}
 	a.lines <- append([]byte(nil), p...) // the handler reuses p
 	return len(p), nil
 }
@@ -51,8 +59,14 @@ func (a *asyncWriter) run() {
 	}
 }
 
-// Close writes what is queued and stops the writer.
+// Close writes what is queued and stops the writer; a line logged later is
+// written directly.
 func (a *asyncWriter) Close() {
-	a.once.Do(func() { close(a.lines) })
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.lines)
+	}
+	a.mu.Unlock()
 	<-a.done
 }

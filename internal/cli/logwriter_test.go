@@ -39,3 +39,19 @@ func TestAsyncWriterKeepsEveryLineWhole(t *testing.T) {
 		t.Fatalf("%d distinct lines, want %d", len(seen), 8*500)
 	}
 }
+
+// TestAsyncWriterAfterClose: a line logged after Close (a goroutine still
+// finishing) is written directly, never a panic or a lost line.
+func TestAsyncWriterAfterClose(t *testing.T) {
+	var out bytes.Buffer
+	w := newAsyncWriter(&out)
+	_, _ = w.Write([]byte("before\n"))
+	w.Close()
+	if _, err := w.Write([]byte("after\n")); err != nil {
+		t.Fatal(err)
+	}
+	w.Close() // twice is fine
+	if got := out.String(); got != "before\nafter\n" {
+		t.Errorf("wrote %q, want both lines in order", got)
+	}
+}

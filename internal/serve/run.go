@@ -82,7 +82,18 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 		}
 		defer adminServer.Close()
 	}
-	go r.watch(ctx, hup)
+	// The watcher is stopped and awaited before Run returns: it logs, and
+	// the caller closes the log's output after Run.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		r.watch(watchCtx, hup)
+	}()
+	defer func() {
+		stopWatch()
+		<-watchDone
+	}()
 	log.Info("listening", "address", ln.Addr().String(), "tls", set.TLSCert != "",
 		"deployments", len(cfg.Deployments), "version", r.version)
 	serveCtx, stopServing := context.WithCancel(context.Background())
