@@ -18,14 +18,22 @@ type Problem struct {
 	// Path is the JSON path of the faulty value, e.g. "routes[2].backend.url";
 	// "" when the problem concerns the whole file.
 	Path string
+	// Kid is the kid of the static key that Path is or lies in, named beside
+	// the path because an operator knows keys by kid rather than by index;
+	// "" when the problem is not about a key or the key has none.
+	Kid string
 	// Message says what is wrong and what to do, in lower case.
 	Message string
 }
 
-// Error returns "file: path: message", leaving out empty parts.
+// Error returns "file: path (kid "k"): message", leaving out empty parts.
 func (p Problem) Error() string {
+	path := p.Path
+	if p.Kid != "" {
+		path = strings.TrimPrefix(fmt.Sprintf("%s (kid %q)", path, p.Kid), " ")
+	}
 	parts := make([]string, 0, 3)
-	for _, s := range []string{p.File, p.Path, p.Message} {
+	for _, s := range []string{p.File, path, p.Message} {
 		if s != "" {
 			parts = append(parts, s)
 		}
@@ -111,6 +119,16 @@ func within(path, outer string) bool {
 	}
 	rest, ok := strings.CutPrefix(path, outer)
 	return ok && (rest[0] == '.' || rest[0] == '[')
+}
+
+// labelKey names kid in the problems found since before that concern the
+// key at path.
+func (c *checker) labelKey(before int, path, kid string) {
+	for i := before; i < len(c.probs); i++ {
+		if within(c.probs[i].Path, path) {
+			c.probs[i].Kid = kid
+		}
+	}
 }
 
 func (c *checker) addf(path, format string, args ...any) {

@@ -14,6 +14,11 @@ func TestProblemError(t *testing.T) {
 		{Problem{File: "a.json", Path: "routes[0].path", Message: "missing"}, "a.json: routes[0].path: missing"},
 		{Problem{Path: "listen", Message: "bad"}, "listen: bad"},
 		{Problem{File: "a.json", Message: "invalid JSON"}, "a.json: invalid JSON"},
+		{
+			Problem{File: "a.json", Path: "requestPolicies.authentication.publicKeys.keys[1]", Kid: "client-2", Message: "weak key: rsa key is 1024 bits"},
+			`a.json: requestPolicies.authentication.publicKeys.keys[1] (kid "client-2"): weak key: rsa key is 1024 bits`,
+		},
+		{Problem{Path: "keys[0].use", Kid: "a \"b\"\n", Message: "bad"}, `keys[0].use (kid "a \"b\"\n"): bad`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

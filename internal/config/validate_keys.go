@@ -33,13 +33,15 @@ func (c *checker) staticKeys(p string, ks *KeySet) {
 	}
 	seen := make(map[string]int, len(ks.Keys))
 	for i := range ks.Keys {
-		k := &ks.Keys[i]
-		c.staticKey(idx(kp, i), k)
+		k, p := &ks.Keys[i], idx(kp, i)
+		before := len(c.probs)
+		c.staticKey(p, k)
 		if j, dup := seen[k.Kid]; dup && k.Kid != "" {
-			c.addf(at(idx(kp, i), "kid"), "%q is also the kid of keys[%d]; give each key its own kid", k.Kid, j)
+			c.addf(at(p, "kid"), "also the kid of keys[%d]; give each key its own kid", j)
 		} else {
 			seen[k.Kid] = i
 		}
+		c.labelKey(before, p, k.Kid)
 	}
 	const other = "only for REMOTE_JWKS; remove it"
 	if ks.URI != "" {
