@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -152,24 +153,19 @@ func (c *checker) strictObject(path string, n *node, t reflect.Type) {
 }
 
 // isOpaqueVariant reports whether n is a variant of the union t that keygate
-// knows by name only.
+// knows by name only. A repeated discriminator counts by its last value,
+// the one decoded.
 func isOpaqueVariant(n *node, t reflect.Type) bool {
 	v, ok := reflect.Zero(t).Interface().(variantTyped)
 	if !ok {
 		return false
 	}
 	disc, values := v.opaqueVariants()
-	for _, m := range n.members {
-		if m.key != disc || m.val.kind != kindString {
-			continue
-		}
-		for _, want := range values {
-			if m.val.str == want {
-				return true
-			}
-		}
+	i, ok := n.lastMembers()[disc]
+	if !ok || n.members[i].val.kind != kindString {
+		return false
 	}
-	return false
+	return slices.Contains(values, n.members[i].val.str)
 }
 
 func (c *checker) unknownField(path, key string, fields []field) {
