@@ -84,6 +84,9 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 	}
 	for _, r := range d.Routes {
 		fmt.Fprintf(w, "  route %-8s %-24s %-22s -> %s\n", strings.Join(r.Methods, ","), r.Path, r.Authorization, r.Backend)
+		if r.CORS != "" {
+			fmt.Fprintf(w, "    cors %s\n", r.CORS)
+		}
 	}
 }
 

@@ -99,8 +99,9 @@ type DeploymentRequestPolicies struct {
 	// Authentication checks the caller's token. Default nil: every route is
 	// served without authentication.
 	Authentication *Authentication `json:"authentication,omitempty"`
-	// Cors is not supported yet by keygate; kept raw so it is known. Default nil.
-	Cors json.RawMessage `json:"cors,omitempty"`
+	// Cors lets browsers on other origins call every route that has no
+	// cors of its own. Default nil: no CORS headers.
+	Cors *CorsPolicy `json:"cors,omitempty"`
 	// RateLimiting is not supported yet by keygate. Default nil.
 	RateLimiting json.RawMessage `json:"rateLimiting,omitempty"`
 	// MutualTls is not supported yet by keygate. Default nil.
@@ -134,8 +135,9 @@ type RouteRequestPolicies struct {
 	// Authorization decides who may call the route. Default nil, meaning
 	// AUTHENTICATION_ONLY (see Route.Authorization).
 	Authorization *RouteAuthorization `json:"authorization,omitempty"`
-	// Cors is not supported yet by keygate. Default nil.
-	Cors json.RawMessage `json:"cors,omitempty"`
+	// Cors replaces the deployment's cors for this route. Default nil: the
+	// deployment's applies.
+	Cors *CorsPolicy `json:"cors,omitempty"`
 	// QueryParameterValidations is not supported yet by keygate. Default nil.
 	QueryParameterValidations json.RawMessage `json:"queryParameterValidations,omitempty"`
 	// HeaderValidations is not supported yet by keygate. Default nil.

@@ -19,8 +19,11 @@ func (c *checker) spec(p string, s *Spec) {
 			auth = rp.Authentication
 			c.authentication(at(rpp, "authentication"), auth)
 		}
+		if rp.Cors != nil {
+			c.cors(at(rpp, "cors"), rp.Cors)
+		}
 		c.unsupported(rpp, []rawField{
-			{"rateLimiting", rp.RateLimiting}, {"cors", rp.Cors}, {"mutualTls", rp.MutualTls},
+			{"rateLimiting", rp.RateLimiting}, {"mutualTls", rp.MutualTls},
 			{"usagePlans", rp.UsagePlans}, {"dynamicAuthentication", rp.DynamicAuthentication},
 		})
 	}
@@ -52,8 +55,11 @@ func (c *checker) route(p string, r *Route, auth *Authentication) {
 	if rq := r.RequestPolicies; rq != nil {
 		rqp := at(p, "requestPolicies")
 		c.authorization(at(rqp, "authorization"), rq.Authorization, auth)
+		if rq.Cors != nil {
+			c.cors(at(rqp, "cors"), rq.Cors)
+		}
 		c.unsupported(rqp, []rawField{
-			{"cors", rq.Cors}, {"queryParameterValidations", rq.QueryParameterValidations},
+			{"queryParameterValidations", rq.QueryParameterValidations},
 			{"headerValidations", rq.HeaderValidations}, {"bodyValidation", rq.BodyValidation},
 			{"headerTransformations", rq.HeaderTransformations},
 			{"queryParameterTransformations", rq.QueryParameterTransformations},

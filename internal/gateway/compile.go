@@ -80,6 +80,9 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
 		dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
 	}
+	if rp := spec.RequestPolicies; rp != nil && rp.Cors != nil {
+		dep.cors = compileCORS(rp.Cors, c.g.log, src.Problem("requestPolicies.cors", "").Path)
+	}
 	specs := make([]authz.RouteSpec, len(spec.Routes))
 	for i, r := range spec.Routes {
 		specs[i] = authz.RouteSpec{Path: r.Path, Methods: r.Methods}
@@ -177,14 +180,59 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 			rt.summary.Backend += " (keepAlive false: a connection per request)"
 		}
 	}
+	rt.cors = dep.cors
+	if rq := r.RequestPolicies; rq != nil && rq.Cors != nil {
+		rt.cors = compileCORS(rq.Cors, c.g.log, src.Problem("routes["+strconv.Itoa(i)+"].requestPolicies.cors", "").Path)
+	}
+	if rt.cors != nil {
+		dep.preflights = true
+		rt.summary.CORS = corsSummary(corsOf(r, spec))
+	}
 	rt.handler = compileRoute(c.routePolicies(rt, dep), routeTerminal(rt.backend))
 	return rt
+}
+
+// corsOf is the cors policy in force on r: its own, else the deployment's.
+func corsOf(r *config.Route, spec *config.Spec) *config.CorsPolicy {
+	if rq := r.RequestPolicies; rq != nil && rq.Cors != nil {
+		return rq.Cors
+	}
+	if rp := spec.RequestPolicies; rp != nil {
+		return rp.Cors
+	}
+	return nil
+}
+
+// corsSummary says in one line what a cors policy allows.
+func corsSummary(cp *config.CorsPolicy) string {
+	s := "origins " + strings.Join(cp.AllowedOrigins, ", ")
+	if len(cp.AllowedMethods) > 0 {
+		s += "; methods " + strings.Join(cp.AllowedMethods, ", ")
+	}
+	if len(cp.AllowedHeaders) > 0 {
+		s += "; headers " + strings.Join(cp.AllowedHeaders, ", ")
+	}
+	if len(cp.ExposedHeaders) > 0 {
+		s += "; exposes " + strings.Join(cp.ExposedHeaders, ", ")
+	}
+	if cp.IsAllowCredentialsEnabled {
+		s += "; with credentials"
+	}
+	if cp.MaxAgeInSeconds > 0 {
+		s += "; preflight cached " + strconv.Itoa(cp.MaxAgeInSeconds) + "s"
+	}
+	return s
 }
 
 // routePolicies lists the policies that apply to rt, each compiled once.
 func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 	g := c.g
 	var policies []routePolicy
+	if p := rt.cors; p != nil {
+		policies = append(policies, routePolicy{phaseCORS, func(next http.Handler) http.Handler {
+			return g.withCORS(p, next)
+		}})
+	}
 	if a := dep.auth; a != nil {
 		policies = append(policies, routePolicy{phaseAuthenticate, func(next http.Handler) http.Handler {
 			return g.withAuthentication(a, rt, next)

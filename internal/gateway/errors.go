@@ -87,6 +87,12 @@ func (g *Gateway) writeError(w http.ResponseWriter, ex *exchange, e *httpError) 
 		g.metrics.decision(ex, stage, "deny", string(e.reason))
 	}
 	h := w.Header()
+	if ex.route == nil && ex.dep != nil && ex.dep.cors != nil && !ex.preflight {
+		// A refusal before a route is known (404, 405, 400) answers with
+		// the deployment's CORS headers; a route's own refusals get its
+		// policy's through the writer its cors step wraps.
+		ex.dep.cors.decorate(h, ex.origin)
+	}
 	for name, values := range e.header {
 		h[name] = values // shared with the compiled error (authorization's challenge): never changed in place
 	}

@@ -41,6 +41,12 @@ type exchange struct {
 	// value, set again on the upstream request after hop-by-hop removal.
 	credentialHeader string
 	credential       []string
+	// preflight: the request is a CORS preflight, routed by the method it
+	// asks about, for a route with a cors policy.
+	preflight bool
+	// origin is the request's Origin, kept when the deployment has a cors
+	// policy, for the CORS headers of a routing refusal.
+	origin string
 	// decision is set when the request is a Decide call, not traffic.
 	decision *Decision
 }

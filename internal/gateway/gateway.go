@@ -40,6 +40,12 @@ type deployment struct {
 	execLog   logPolicy
 	accessLog bool
 	allowed   allowCounters // nil counters without metrics
+	// cors is the deployment's cors policy, for routes without their own
+	// and for refusals before a route is known; nil for none.
+	cors *corsPolicy
+	// preflights: some route has a cors policy, so a CORS preflight is
+	// routed by the method it asks about.
+	preflights bool
 }
 
 // route is one compiled route of a deployment.
@@ -51,6 +57,8 @@ type route struct {
 	backend       http.Handler
 	// handler is backend wrapped in the route's policies (compileRoute).
 	handler http.Handler
+	// cors is the route's cors policy, or the deployment's; nil for none.
+	cors    *corsPolicy
 	execLog logPolicy
 	summary RouteSummary
 	metrics *routeMetrics // nil without metrics

@@ -14,9 +14,13 @@ import (
 type phase int
 
 const (
+	// phaseCORS answers CORS preflights and puts the CORS headers on every
+	// response of the route (the writer it wraps is the outermost, so
+	// nothing a later step writes goes without them).
+	phaseCORS phase = iota
 	// phaseAuthenticate verifies the request's credential (JWT,
 	// TOKEN_AUTHENTICATION).
-	phaseAuthenticate phase = iota
+	phaseAuthenticate
 	// phaseAuthorize applies the route's authorization (ANY_OF,
 	// AUTHENTICATION_ONLY) to the authenticated principal.
 	phaseAuthorize

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/keygate/keygate/internal/authz"
@@ -49,9 +50,32 @@ func (g *Gateway) withRouting(next http.Handler) http.Handler {
 		}
 		ex.dep = dep
 		ex.escapedPath = escaped
+		if dep.cors != nil {
+			ex.origin = r.Header.Get("Origin")
+		}
 		if bodyRefused(r) {
 			g.writeError(w, ex, bodyNotAllowed())
 			return
+		}
+		if dep.preflights && isPreflight(r) {
+			// A preflight asks about another method: the route that method
+			// reaches answers it, if that route has a cors policy (then it
+			// need not accept OPTIONS); else OPTIONS is routed as usual.
+			requested := r.Header.Get("Access-Control-Request-Method")
+			match, err := dep.table.Match(requested, rest)
+			if err == nil && dep.routes[match.Route].cors != nil {
+				ex.route, ex.routePath, ex.params, ex.preflight = dep.routes[match.Route], rest, match.Params, true
+				next.ServeHTTP(w, r)
+				return
+			}
+			var notAllowed *authz.MethodNotAllowedError
+			if errors.As(err, &notAllowed) && dep.cors != nil {
+				// The path is served, not with that method: refused as
+				// the deployment's policy refuses a method.
+				ex.preflight = true
+				g.writeError(w, ex, corsRefusal(reasonCORSMethod, "no route at this path accepts "+strconv.Quote(bounded(requested))))
+				return
+			}
 		}
 		match, err := dep.table.Match(r.Method, rest)
 		if err != nil {

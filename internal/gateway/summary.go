@@ -42,6 +42,8 @@ type RouteSummary struct {
 	Methods       []string
 	Backend       string // "HTTP_BACKEND http://..." or "STOCK_RESPONSE_BACKEND 200"
 	Authorization string // "ANY_OF [a b]", "AUTHENTICATION_ONLY", "ANONYMOUS", "open"
+	// CORS says what the route's cors policy allows; "" for none.
+	CORS string
 }
 
 // Summary describes the compiled gateway, deployments in the order served
