@@ -11,14 +11,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/usr/local/go/bin:$PATH"
 FUZZTIME=${FUZZTIME:-20000x}
 
-# The interop tests run the seed's openssl commands; they never skip.
-if ! command -v openssl >/dev/null; then
+# Debian packages the tests use; they never skip in CI: the interop tests
+# run the seed's openssl commands, the browser tests drive chromium.
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v chromium >/dev/null || need+=(chromium)
+if ((${#need[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    echo "installing openssl (Debian package)" >&2
+    echo "installing ${need[*]} (Debian packages)" >&2
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "openssl is required by the interop tests: install it (apt-get install openssl)" >&2
+    echo "the tests need ${need[*]}: install them (apt-get install ${need[*]})" >&2
     exit 1
   fi
 fi

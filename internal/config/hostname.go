@@ -16,9 +16,10 @@ const (
 // hostProblem says why host, the host of an http(s) URL without its port
 // (and without the brackets of an IPv6 literal when bracketed is true),
 // cannot be dialled, or returns "" when it can. A host name is labels of
-// letters, digits and '-' (RFC 1123 §2.1), each 1 to 63 bytes long and
-// neither starting nor ending with '-', 253 bytes at most, with an optional
-// trailing dot; "localhost" is one. The point is to catch what was never
+// letters, digits and '-' (RFC 1123 §2.1), and '_', which DNS allows and
+// container networks use in service names (Docker Compose's my_service),
+// each 1 to 63 bytes long and neither starting nor ending with '-', 253
+// bytes at most, with an optional trailing dot; "localhost" is one. The point is to catch what was never
 // meant as a host, a template's placeholder such as
 // "<OKE-LB-SVC-PUB-IP>", before a request finds out.
 func hostProblem(host string, bracketed bool) string {
@@ -64,11 +65,11 @@ func labelProblem(l string) string {
 	}
 	for i := 0; i < len(l); i++ {
 		c := l[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
 			if c >= 0x80 {
 				return "not ASCII, so an internationalised name goes in its xn-- form"
 			}
-			return fmt.Sprintf("%q is not allowed, only letters, digits, '-' and '.'", c)
+			return fmt.Sprintf("%q is not allowed, only letters, digits, '-', '_' and '.'", c)
 		}
 	}
 	return ""

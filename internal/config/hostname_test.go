@@ -31,7 +31,8 @@ func TestHostProblem(t *testing.T) {
 
 		{"<OKE-LB-SVC-PUB-IP>", false, `'<' is not allowed, only letters, digits`},
 		{"exa mple.com", false, `' ' is not allowed`},
-		{"a_b..c", false, `'_' is not allowed`},
+		{"a_b..c", false, `an empty label`},
+		{"my_service", false, ""}, // a Docker Compose service name
 		{"a..c", false, `an empty label ("..")`},
 		{".example", false, `an empty label`},
 		{"", false, "empty"},

@@ -15,7 +15,9 @@ func staticKeySet(ks *config.KeySet, src config.Source, at string) (*keys.Static
 	for i, k := range ks.Keys {
 		key, err := keyFromConfig(k)
 		if err != nil {
-			problems = append(problems, src.Problem(at+".keys["+strconv.Itoa(i)+"]", err.Error()))
+			p := src.Problem(at+".keys["+strconv.Itoa(i)+"]", err.Error())
+			p.Kid = k.Kid // named beside the path: a spec's keys are known by kid
+			problems = append(problems, p)
 			continue
 		}
 		list = append(list, key)
