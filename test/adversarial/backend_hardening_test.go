@@ -1,9 +1,7 @@
 package adversarial
 
 import (
-	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"net/textproto"
 	"reflect"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 )
 
 // What a backend behind keygate can be tricked into by a client, attacks.md
@@ -44,27 +43,25 @@ func spellings(h http.Header, name string) http.Header {
 //	/r        AUTHENTICATION_ONLY to the backend
 //	/scoped   ANY_OF orders:read to the backend
 //	/open     ANONYMOUS to the backend
-func newAPIKeyRig(t *testing.T) *rig {
+func newAPIKeyRig(t *testing.T) *gatewaytest.Gateway {
 	t.Helper()
-	b := newBackend(t)
-	auth := jwtAuth(staticKeys(jwkEntry(t, "rsa", "RS256", &signers().rsa.PublicKey)))
-	auth["tokenHeader"] = "X-Api-Key"
-	delete(auth, "tokenAuthScheme")
+	b := gatewaytest.NewBackend(t)
+	auth := gatewaytest.TokenInHeader(gatewaytest.JWTAuth(gatewaytest.StaticKeys(gatewaytest.RSA("rsa").JWK(t))), "X-Api-Key")
 	auth["isAnonymousAccessAllowed"] = true
-	return startRig(t, spec(auth,
-		httpRoute("/r", b.srv.URL+"/r", nil),
-		httpRoute("/scoped", b.srv.URL+"/scoped", map[string]any{"type": "ANY_OF", "allowedScope": []any{"orders:read"}}),
-		httpRoute("/open", b.srv.URL+"/open", map[string]any{"type": "ANONYMOUS"}),
-	), b, options{now: fixedClock})
+	return gatewaytest.Start(t, gatewaytest.Spec(auth,
+		gatewaytest.HTTPRoute("/r", b.URL+"/r", nil),
+		gatewaytest.HTTPRoute("/scoped", b.URL+"/scoped", gatewaytest.AnyOf("orders:read")),
+		gatewaytest.HTTPRoute("/open", b.URL+"/open", gatewaytest.Anonymous()),
+	), b, gatewaytest.Options{Now: gatewaytest.FixedClock})
 }
 
 func TestR11UnderscoreSpellingIsTheTokenHeader(t *testing.T) {
 	r := newAPIKeyRig(t)
-	tok := sign(t, signers().rsa, "rsa", "RS256", claims(nil))
+	tok := validToken(t)
 
 	t.Run("alone it authenticates and arrives as X-Api-Key", func(t *testing.T) {
 		for _, name := range []string{"X_Api_Key", "x_api_key", "X_API_KEY"} {
-			got := r.passes(t, prefix+"/r", http.Header{name: {tok}})
+			got := r.Passes(t, "/test/r", http.Header{name: {tok}})
 			if h, want := spellings(got.Header, "X-Api-Key"), (http.Header{"X-Api-Key": {tok}}); !reflect.DeepEqual(h, want) {
 				t.Errorf("%s: backend token headers = %v, want %v", name, h, want)
 			}
@@ -79,7 +76,7 @@ func TestR11UnderscoreSpellingIsTheTokenHeader(t *testing.T) {
 			{"X_Api_Key": {tok}, "x_api_key": {tok}},
 		} {
 			for _, route := range []string{"/r", "/scoped"} {
-				r.refusedFor(t, prefix+route, h, http.StatusUnauthorized, "multiple_tokens")
+				r.RefusedFor(t, "/test"+route, h, http.StatusUnauthorized, "multiple_tokens")
 			}
 		}
 	})
@@ -91,7 +88,7 @@ func TestR11UnderscoreSpellingIsTheTokenHeader(t *testing.T) {
 			{"X-Api-Key": {"garbage"}, "X_Api_Key": {"forged"}},
 			{"X-Api-Key": {tok}, "X_Api_Key": {tok}},
 		} {
-			got := r.passes(t, prefix+"/open", h)
+			got := r.Passes(t, "/test/open", h)
 			if sent := spellings(got.Header, "X-Api-Key"); len(sent) != 0 {
 				t.Errorf("client sent %v: backend got %v, want no token header", h, sent)
 			}
@@ -101,15 +98,15 @@ func TestR11UnderscoreSpellingIsTheTokenHeader(t *testing.T) {
 	// Authorization has no '-', but its case variants are the same header.
 	t.Run("Authorization case variants", func(t *testing.T) {
 		tr := newTokenRig(t)
-		before := tr.backend.count()
-		resp, body := tr.rawGet(t, prefix+"/r", "authorization: Bearer "+tok, "AUTHORIZATION: Bearer "+tok)
+		before := tr.Backend.Count()
+		resp, body := tr.Raw(t, http.MethodGet, "/test/r", "authorization: Bearer "+tok, "AUTHORIZATION: Bearer "+tok)
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("status = %d, want 401 (body %s)", resp.StatusCode, strings.TrimSpace(body))
 		}
-		if reason := tr.reason(t, resp.Header.Get("opc-request-id")); reason != "multiple_tokens" {
+		if reason := tr.Log.Reason(t, resp.Header.Get("opc-request-id")); reason != "multiple_tokens" {
 			t.Errorf("log reason = %q, want %q", reason, "multiple_tokens")
 		}
-		if got := tr.backend.since(before); len(got) != 0 {
+		if got := tr.Backend.Since(before); len(got) != 0 {
 			t.Errorf("backend received %d requests, want none", len(got))
 		}
 	})
@@ -118,18 +115,18 @@ func TestR11UnderscoreSpellingIsTheTokenHeader(t *testing.T) {
 func TestR12ConnectionCannotStripTheCredential(t *testing.T) {
 	tr := newTokenRig(t)
 	ak := newAPIKeyRig(t)
-	tok := tr.valid(t)
+	tok := validToken(t)
 	for _, tt := range []struct {
 		name   string
-		r      *rig
+		r      *gatewaytest.Gateway
 		path   string
 		lines  []string
 		header string   // the token header, as the backend reads it
 		want   []string // its values at the backend; nil: absent
 	}{
-		{"Connection: Authorization", tr.rig, "/r",
+		{"Connection: Authorization", tr, "/r",
 			[]string{"Authorization: Bearer " + tok, "Connection: Authorization"}, "Authorization", []string{"Bearer " + tok}},
-		{"Connection: keep-alive, authorization", tr.rig, "/r",
+		{"Connection: keep-alive, authorization", tr, "/r",
 			[]string{"Authorization: bearer " + tok, "Connection: keep-alive, authorization"}, "Authorization", []string{"bearer " + tok}},
 		{"Connection: X-Api-Key", ak, "/r",
 			[]string{"X-Api-Key: " + tok, "Connection: X-Api-Key"}, "X-Api-Key", []string{tok}},
@@ -138,18 +135,18 @@ func TestR12ConnectionCannotStripTheCredential(t *testing.T) {
 		{"Connection naming both spellings", ak, "/r",
 			[]string{"X_Api_Key: " + tok, "Connection: X_Api_Key, X-Api-Key"}, "X-Api-Key", []string{tok}},
 		// Only a verified credential is set again.
-		{"unverified on an anonymous route", tr.rig, "/open",
+		{"unverified on an anonymous route", tr, "/open",
 			[]string{"Authorization: Bearer garbage", "Connection: Authorization"}, "Authorization", nil},
 		{"unverified X-Api-Key on an anonymous route", ak, "/open",
 			[]string{"X-Api-Key: garbage", "Connection: X-Api-Key"}, "X-Api-Key", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			before := tt.r.backend.count()
-			resp, body := tt.r.rawGet(t, prefix+tt.path, tt.lines...)
+			before := tt.r.Backend.Count()
+			resp, body := tt.r.Raw(t, http.MethodGet, "/test"+tt.path, tt.lines...)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status = %d, want 200 (body %s)", resp.StatusCode, strings.TrimSpace(body))
 			}
-			got := tt.r.backend.since(before)
+			got := tt.r.Backend.Since(before)
 			if len(got) != 1 {
 				t.Fatalf("backend received %d requests, want 1", len(got))
 			}
@@ -176,10 +173,11 @@ func plainAnswer(w io.Writer, req rawRequest) {
 
 // newBodyRig serves rb behind a deployment without authentication, with
 // routes /pub and /admin to it.
-func newBodyRig(t *testing.T, rb *rawBackend) *rig {
+func newBodyRig(t *testing.T, rb *rawBackend) *gatewaytest.Gateway {
 	t.Helper()
 	startRawBackend(t, rb)
-	return startRig(t, spec(nil, httpRoute("/pub", rb.url+"/pub", nil), httpRoute("/admin", rb.url+"/admin", nil)), nil, options{})
+	return gatewaytest.Start(t, gatewaytest.Spec(nil,
+		gatewaytest.HTTPRoute("/pub", rb.url+"/pub", nil), gatewaytest.HTTPRoute("/admin", rb.url+"/admin", nil)), nil, gatewaytest.Options{})
 }
 
 // adminSeen fails if the backend ever received a request for /admin.
@@ -204,12 +202,12 @@ func TestR13BodyOnHeadOrTraceRefused(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := rb.count()
-			resp, _ := rawResponse(t, r.addr, tt.method, tt.method+" /adv/pub HTTP/1.1\r\nHost: gateway.test\r\n"+
-				tt.framing+"\r\nConnection: close\r\n\r\n"+tt.body)
+			resp, _ := gatewaytest.RawDo(t, r.Addr, tt.method,
+				gatewaytest.RawRequest(tt.method, "/test/pub", tt.framing, "Connection: close")+tt.body)
 			if resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("status = %d, want 400", resp.StatusCode)
 			}
-			if reason := r.reason(t, resp.Header.Get("opc-request-id")); reason != "body_not_allowed" {
+			if reason := r.Log.Reason(t, resp.Header.Get("opc-request-id")); reason != "body_not_allowed" {
 				t.Errorf("log reason = %q, want %q", reason, "body_not_allowed")
 			}
 			if got := rb.since(before); len(got) != 0 {
@@ -222,10 +220,10 @@ func TestR13BodyOnHeadOrTraceRefused(t *testing.T) {
 	// plain request follows on the same connection, so everything before it
 	// has been dealt with once its answer (or the close) comes.
 	t.Run("HEAD carrying a request", func(t *testing.T) {
-		smuggled := "GET /adv/admin HTTP/1.1\r\nHost: x\r\n\r\n"
-		raw := "HEAD /adv/pub HTTP/1.1\r\nHost: gateway.test\r\nContent-Length: " + strconv.Itoa(len(smuggled)) + "\r\n\r\n" +
-			smuggled + "GET /adv/pub HTTP/1.1\r\nHost: gateway.test\r\nConnection: close\r\n\r\n"
-		statuses := pipeline(t, r.addr, raw, http.MethodHead, http.MethodGet, http.MethodGet)
+		smuggled := "GET /test/admin HTTP/1.1\r\nHost: x\r\n\r\n"
+		raw := gatewaytest.RawRequest(http.MethodHead, "/test/pub", "Content-Length: "+strconv.Itoa(len(smuggled))) +
+			smuggled + gatewaytest.RawRequest(http.MethodGet, "/test/pub", "Connection: close")
+		statuses := gatewaytest.Pipeline(t, r.Addr, raw, http.MethodHead, http.MethodGet, http.MethodGet)
 		if len(statuses) == 0 || statuses[0] != http.StatusBadRequest {
 			t.Errorf("statuses = %v, want 400 first", statuses)
 		}
@@ -234,34 +232,6 @@ func TestR13BodyOnHeadOrTraceRefused(t *testing.T) {
 		}
 		adminSeen(t, rb)
 	})
-}
-
-// pipeline writes raw (several requests) on one connection and reads one
-// response per method in methods until the connection ends, returning the
-// statuses read.
-func pipeline(t *testing.T, addr, raw string, methods ...string) []int {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(exchangeTimeout))
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	var statuses []int
-	for _, m := range methods {
-		resp, err := http.ReadResponse(br, &http.Request{Method: m})
-		if err != nil {
-			break // the gateway closed the connection
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		statuses = append(statuses, resp.StatusCode)
-	}
-	return statuses
 }
 
 func TestR13BodyOnOtherMethodsGetsItsOwnConnection(t *testing.T) {
@@ -273,8 +243,8 @@ func TestR13BodyOnOtherMethodsGetsItsOwnConnection(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			before := rb.count()
 			body := `{"query":"` + method + ` with a body"}`
-			if res := r.do(t, method, "/adv/pub", nil, strings.NewReader(body)); res.status != http.StatusOK || res.body != "/pub" {
-				t.Fatalf("status = %d, body %q; want 200 %q", res.status, res.body, "/pub")
+			if res := r.Do(t, method, "/test/pub", nil, strings.NewReader(body)); res.Status != http.StatusOK || res.Body != "/pub" {
+				t.Fatalf("status = %d, body %q; want 200 %q", res.Status, res.Body, "/pub")
 			}
 			got := rb.since(before)
 			if len(got) != 1 || got[0].Method != method || got[0].Body != body {
@@ -288,8 +258,8 @@ func TestR13BodyOnOtherMethodsGetsItsOwnConnection(t *testing.T) {
 				t.Errorf("the gateway left backend connection %d open after a %s with a body", conn, method)
 			}
 			// The next requests of both upstream paths go elsewhere.
-			r.do(t, http.MethodGet, "/adv/pub", nil, nil)
-			r.do(t, http.MethodPost, "/adv/pub", nil, strings.NewReader("next"))
+			r.Do(t, http.MethodGet, "/test/pub", nil, nil)
+			r.Do(t, http.MethodPost, "/test/pub", nil, strings.NewReader("next"))
 			for _, rec := range rb.since(before + 1) {
 				if rec.Conn == conn {
 					t.Errorf("%s %s (request %d) arrived on connection %d, which carried the %s with a body",
@@ -302,8 +272,8 @@ func TestR13BodyOnOtherMethodsGetsItsOwnConnection(t *testing.T) {
 	t.Run("POST keeps pooled connections", func(t *testing.T) {
 		before := rb.count()
 		for i := range 2 {
-			if res := r.do(t, http.MethodPost, "/adv/pub", nil, strings.NewReader("post "+strconv.Itoa(i))); res.status != http.StatusOK {
-				t.Fatalf("POST %d: status = %d, want 200", i, res.status)
+			if res := r.Do(t, http.MethodPost, "/test/pub", nil, strings.NewReader("post "+strconv.Itoa(i))); res.Status != http.StatusOK {
+				t.Fatalf("POST %d: status = %d, want 200", i, res.Status)
 			}
 		}
 		got := rb.since(before)
@@ -325,7 +295,7 @@ func TestR13CL0BackendNeverParsesTheBody(t *testing.T) {
 	// The control: sent straight to this backend without Connection: close,
 	// the body is read as a request for /admin.
 	direct := "GET /pub HTTP/1.1\r\nHost: backend\r\nContent-Length: " + strconv.Itoa(len(smuggled)) + "\r\n\r\n" + smuggled
-	if statuses := pipeline(t, strings.TrimPrefix(rb.url, "http://"), direct, http.MethodGet, http.MethodGet); len(statuses) != 2 {
+	if statuses := gatewaytest.Pipeline(t, strings.TrimPrefix(rb.url, "http://"), direct, http.MethodGet, http.MethodGet); len(statuses) != 2 {
 		t.Fatalf("control: the backend answered %v, want two answers (/pub and the smuggled /admin)", statuses)
 	}
 	if got := rb.since(0); len(got) != 2 || got[1].Path != "/admin" {
@@ -333,11 +303,11 @@ func TestR13CL0BackendNeverParsesTheBody(t *testing.T) {
 	}
 	before := rb.count()
 	for _, method := range []string{http.MethodGet, http.MethodDelete, http.MethodOptions} {
-		if res := r.do(t, method, "/adv/pub", nil, strings.NewReader(smuggled)); res.status != http.StatusOK || res.body != "/pub" {
-			t.Errorf("%s: status = %d, body %q; want 200 %q", method, res.status, res.body, "/pub")
+		if res := r.Do(t, method, "/test/pub", nil, strings.NewReader(smuggled)); res.Status != http.StatusOK || res.Body != "/pub" {
+			t.Errorf("%s: status = %d, body %q; want 200 %q", method, res.Status, res.Body, "/pub")
 		}
-		if res := r.do(t, http.MethodGet, "/adv/pub", nil, nil); res.status != http.StatusOK || res.body != "/pub" {
-			t.Errorf("GET after %s: status = %d, body %q; want 200 %q", method, res.status, res.body, "/pub")
+		if res := r.Do(t, http.MethodGet, "/test/pub", nil, nil); res.Status != http.StatusOK || res.Body != "/pub" {
+			t.Errorf("GET after %s: status = %d, body %q; want 200 %q", method, res.Status, res.Body, "/pub")
 		}
 	}
 	for _, rec := range rb.since(before) {
@@ -369,23 +339,23 @@ func TestR15TrustedHeadersDropped(t *testing.T) {
 		}
 	})
 
-	b := newBackend(t)
-	r := startRig(t, spec(nil, httpRoute("/r", b.srv.URL+"/r", nil)), b, options{})
+	b := gatewaytest.NewBackend(t)
+	r := gatewaytest.Start(t, gatewaytest.Spec(nil, gatewaytest.HTTPRoute("/r", b.URL+"/r", nil)), b, gatewaytest.Options{})
 	// check sends lines and asserts that no dropped header arrives but the
 	// gateway's own values of those it sets.
 	check := func(t *testing.T, lines ...string) {
 		t.Helper()
-		before := b.count()
-		resp, _ := r.rawGet(t, prefix+"/r", lines...)
+		resp, _ := r.Raw(t, http.MethodGet, "/test/r", lines...)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status = %d, want 200", resp.StatusCode)
 		}
-		got := b.since(before)
+		id := resp.Header.Get("opc-request-id")
+		got := b.ByID(id)
 		if len(got) != 1 || got[0].Path != "/r" {
 			t.Fatalf("backend received %v, want one request for /r", got)
 		}
 		own := map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": "gateway.test",
-			"X-Forwarded-Proto": "http", "Opc-Request-Id": resp.Header.Get("opc-request-id")}
+			"X-Forwarded-Proto": "http", "Opc-Request-Id": id}
 		for _, name := range gateway.ClientHeadersDropped {
 			h := spellings(got[0].Header, name)
 			want := http.Header{}

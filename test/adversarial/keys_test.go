@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,36 +15,36 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 )
 
 // The key rows of attacks.md: K1 and K2 as configuration errors (static
 // keys) or skipped keys (a JWKS), K3 and K4 against a JWKS server.
 
 func TestK1K2StaticKeysRefusedAtStart(t *testing.T) {
-	s := signers()
 	weak, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := func() map[string]any { return jwkEntry(t, "k", "RS256", &s.rsa.PublicKey) }
-	ec := jwkEntry(t, "k", "ES256", &s.ec.PublicKey)
+	good := func() map[string]any { return gatewaytest.RSA("k").JWK(t) }
+	ec := gatewaytest.EC("k").JWK(t)
 	tests := []struct {
 		name string
 		key  map[string]any
 	}{
-		{"K1 RSA 1024 bits", jwkEntry(t, "k", "RS256", &weak.PublicKey)},
+		{"K1 RSA 1024 bits", gatewaytest.JWK(t, "k", "RS256", &weak.PublicKey)},
 		{"K1 e = 3", with(good(), "e", "Aw")},
 		{"K1 e = 1", with(good(), "e", "AQ")},
 		{"K1 unknown curve", with(ec, "crv", "secp256k1")},
-		{"K1 P-192", with(jwkEntry(t, "k", "ES256", &s.ec.PublicKey), "crv", "P-192")},
+		{"K1 P-192", with(gatewaytest.EC("k").JWK(t), "crv", "P-192")},
 		{"K2 use enc", with(good(), "use", "enc")},
 		{"K2 key_ops without verify", with(good(), "key_ops", []any{"encrypt"})},
 		{"K2 key_ops sign only", with(good(), "key_ops", []any{"sign"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sp := spec(jwtAuth(staticKeys(tt.key)), stockRoute("/r", "ok"))
-			if g, _, err := build(sp, options{}); err == nil || g != nil {
+			sp := gatewaytest.Spec(gatewaytest.JWTAuth(gatewaytest.StaticKeys(tt.key)), gatewaytest.StockRoute("/r", 200, "ok", nil))
+			if g, _, err := gatewaytest.Build(sp, gatewaytest.Options{}); err == nil || g != nil {
 				t.Fatalf("gateway built with a bad key (err %v)", err)
 			} else if !strings.Contains(err.Error(), "keys[0]") {
 				t.Errorf("error %q does not name keys[0]", err)
@@ -53,7 +52,7 @@ func TestK1K2StaticKeysRefusedAtStart(t *testing.T) {
 		})
 	}
 	t.Run("control: the good key builds", func(t *testing.T) {
-		if _, _, err := build(spec(jwtAuth(staticKeys(good())), stockRoute("/r", "ok")), options{}); err != nil {
+		if _, _, err := gatewaytest.Build(gatewaytest.Spec(gatewaytest.JWTAuth(gatewaytest.StaticKeys(good())), gatewaytest.StockRoute("/r", 200, "ok", nil)), gatewaytest.Options{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -117,16 +116,16 @@ func jwksOf(t *testing.T, members ...map[string]any) []byte {
 // JWKS at url through a started KeySets registry; with loaded set, it
 // waits for the first successful fetch.
 // The second result is the key sets' own log (fetches, skipped keys).
-func startRemoteRig(t *testing.T, url string, loaded bool) (*rig, *logBuffer) {
+func startRemoteRig(t *testing.T, url string, loaded bool) (*gatewaytest.Gateway, *gatewaytest.Log) {
 	t.Helper()
-	b := newBackend(t)
+	b := gatewaytest.NewBackend(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	keyLog := &logBuffer{}
-	ks := gateway.NewKeySets(slog.New(slog.NewJSONHandler(keyLog, nil)), nil)
-	sp := spec(jwtAuth(map[string]any{"type": "REMOTE_JWKS", "uri": url, "maxCacheDurationInHours": 1}),
-		httpRoute("/r", b.srv.URL+"/r", nil))
-	g, logs, err := build(sp, options{now: fixedClock, keySets: ks})
+	keyLog := gatewaytest.NewLog()
+	ks := gateway.NewKeySets(keyLog.Logger(), nil)
+	sp := gatewaytest.Spec(gatewaytest.JWTAuth(gatewaytest.RemoteJWKS(url)),
+		gatewaytest.HTTPRoute("/r", b.URL+"/r", nil))
+	g, logs, err := gatewaytest.Build(sp, gatewaytest.Options{Now: gatewaytest.FixedClock, KeySets: ks})
 	if err != nil {
 		t.Fatalf("building the gateway: %v", err)
 	}
@@ -138,7 +137,7 @@ func startRemoteRig(t *testing.T, url string, loaded bool) (*rig, *logBuffer) {
 			t.Fatal("the JWKS never loaded")
 		}
 	}
-	return serve(t, g, logs, b), keyLog
+	return gatewaytest.Serve(t, g, logs, b, gatewaytest.Options{}), keyLog
 }
 
 func TestK1WeakKeyInJWKSSkipped(t *testing.T) {
@@ -146,15 +145,14 @@ func TestK1WeakKeyInJWKSSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := signers()
 	j := newJWKSServer(t, document(jwksOf(t,
-		jwkEntry(t, "weak", "RS256", &weak.PublicKey),
-		with(jwkEntry(t, "enc", "RS256", &s.rsa.PublicKey), "use", "enc"),
-		jwkEntry(t, "good", "RS256", &s.rsa.PublicKey))))
+		gatewaytest.JWK(t, "weak", "RS256", &weak.PublicKey),
+		with(gatewaytest.RSA("enc").JWK(t), "use", "enc"),
+		gatewaytest.RSA("good").JWK(t))))
 	r, keyLog := startRemoteRig(t, j.srv.URL, true)
-	r.passes(t, prefix+"/r", bearer(sign(t, s.rsa, "good", "RS256", claims(nil))))
+	r.Passes(t, "/test/r", gatewaytest.Bearer(gatewaytest.RSA("good").Sign(t, gatewaytest.Claims(nil))))
 	skipped := 0
-	for _, l := range keyLog.lines(t) {
+	for _, l := range keyLog.Lines(t) {
 		if l["reason"] == "jwks_key_skipped" {
 			skipped++
 		}
@@ -162,21 +160,20 @@ func TestK1WeakKeyInJWKSSkipped(t *testing.T) {
 	if skipped != 2 {
 		t.Errorf("key set log has %d jwks_key_skipped lines, want 2 (the weak key, the enc key):\n%s", skipped, keyLog)
 	}
-	r.refusedFor(t, prefix+"/r", bearer(sign(t, weak, "weak", "RS256", claims(nil))), 401, "unknown_kid")
-	r.refusedFor(t, prefix+"/r", bearer(sign(t, s.rsa, "enc", "RS256", claims(nil))), 401, "unknown_kid")
+	r.RefusedFor(t, "/test/r", gatewaytest.Bearer(gatewaytest.Sign(t, weak, "weak", "RS256", gatewaytest.Claims(nil))), 401, "unknown_kid")
+	r.RefusedFor(t, "/test/r", gatewaytest.Bearer(gatewaytest.RSA("enc").Sign(t, gatewaytest.Claims(nil))), 401, "unknown_kid")
 }
 
 func TestK3HostileJWKS(t *testing.T) {
-	s := signers()
-	good := jwkEntry(t, "good", "RS256", &s.rsa.PublicKey)
+	good := gatewaytest.RSA("good").JWK(t)
 	many := make([]map[string]any, 51)
 	for i := range many {
-		many[i] = jwkEntry(t, fmt.Sprintf("k%d", i), "RS256", &s.rsa.PublicKey)
+		many[i] = gatewaytest.RSA(fmt.Sprintf("k%d", i)).JWK(t)
 	}
 	huge := append(jwksOf(t, good)[:0:0], `{"pad":"`+strings.Repeat("x", 300<<10)+`",`...)
-	huge = append(huge, jwksOf(t, jwkEntry(t, "good", "RS256", &s.rsa.PublicKey))[1:]...)
+	huge = append(huge, jwksOf(t, gatewaytest.RSA("good").JWK(t))[1:]...)
 	var targetHits counter
-	target := httptest.NewServer(targetHits.handler(document(jwksOf(t, jwkEntry(t, "good", "RS256", &s.rsa.PublicKey)))))
+	target := httptest.NewServer(targetHits.handler(document(jwksOf(t, gatewaytest.RSA("good").JWK(t)))))
 	defer target.Close()
 
 	tests := []struct {
@@ -187,7 +184,7 @@ func TestK3HostileJWKS(t *testing.T) {
 		{"51 keys", document(jwksOf(t, many...))},
 		{"a redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target.URL, http.StatusFound) }},
 	}
-	tok := sign(t, s.rsa, "good", "RS256", claims(nil))
+	tok := gatewaytest.RSA("good").Sign(t, gatewaytest.Claims(nil))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			j := newJWKSServer(t, tt.handler)
@@ -195,7 +192,7 @@ func TestK3HostileJWKS(t *testing.T) {
 			if !waitFor(5*time.Second, func() bool { return strings.Contains(keyLog.String(), "jwks_fetch_failed") }) {
 				t.Fatalf("no failed fetch in the key set log:\n%s", keyLog)
 			}
-			r.refusedFor(t, prefix+"/r", bearer(tok), http.StatusServiceUnavailable, "keys_unavailable")
+			r.RefusedFor(t, "/test/r", gatewaytest.Bearer(tok), http.StatusServiceUnavailable, "keys_unavailable")
 		})
 	}
 	if n := targetHits.n.Load(); n != 0 {
@@ -207,11 +204,11 @@ func TestK3HostileJWKS(t *testing.T) {
 		r, _ := startRemoteRig(t, j.srv.URL, true)
 		j.set(document(huge))
 		// An unknown kid makes the gateway refetch; the refetch fails.
-		r.refusedFor(t, prefix+"/r", bearer(sign(t, s.rsa, "new", "RS256", claims(nil))), 401, "unknown_kid")
+		r.RefusedFor(t, "/test/r", gatewaytest.Bearer(gatewaytest.RSA("new").Sign(t, gatewaytest.Claims(nil))), 401, "unknown_kid")
 		if n := j.fetches.Load(); n != 2 {
 			t.Errorf("JWKS fetched %d times, want 2 (load, refresh)", n)
 		}
-		r.passes(t, prefix+"/r", bearer(tok))
+		r.Passes(t, "/test/r", gatewaytest.Bearer(tok))
 	})
 }
 
@@ -220,7 +217,6 @@ func TestK3HostileJWKS(t *testing.T) {
 // the suite's time.
 func TestK3SlowJWKSBounded(t *testing.T) {
 	t.Parallel()
-	s := signers()
 	// hang is a JWKS server that never answers until the test ends.
 	hang := func(t *testing.T) http.HandlerFunc {
 		release := make(chan struct{})
@@ -232,20 +228,20 @@ func TestK3SlowJWKSBounded(t *testing.T) {
 			}
 		}
 	}
-	tok := sign(t, s.rsa, "good", "RS256", claims(nil))
+	tok := gatewaytest.RSA("good").Sign(t, gatewaytest.Claims(nil))
 
 	t.Run("never answers: 503 at once", func(t *testing.T) {
 		j := newJWKSServer(t, hang(t))
 		r, _ := startRemoteRig(t, j.srv.URL, false)
 		start := time.Now()
-		r.refusedFor(t, prefix+"/r", bearer(tok), http.StatusServiceUnavailable, "keys_unavailable")
+		r.RefusedFor(t, "/test/r", gatewaytest.Bearer(tok), http.StatusServiceUnavailable, "keys_unavailable")
 		if d := time.Since(start); d > time.Second {
 			t.Errorf("refused after %v, want at once", d)
 		}
 	})
 
 	t.Run("hangs on refresh: known kids served, unknown ones bounded", func(t *testing.T) {
-		j := newJWKSServer(t, document(jwksOf(t, jwkEntry(t, "good", "RS256", &s.rsa.PublicKey))))
+		j := newJWKSServer(t, document(jwksOf(t, gatewaytest.RSA("good").JWK(t))))
 		r, _ := startRemoteRig(t, j.srv.URL, true)
 		j.set(hang(t))
 		type answer struct {
@@ -253,10 +249,10 @@ func TestK3SlowJWKSBounded(t *testing.T) {
 			took   time.Duration
 		}
 		done := make(chan answer, 1)
-		unknown := sign(t, s.rsa, "new", "RS256", claims(nil))
+		unknown := gatewaytest.RSA("new").Sign(t, gatewaytest.Claims(nil))
 		go func() {
 			start := time.Now()
-			req, _ := http.NewRequest(http.MethodGet, r.base+prefix+"/r", nil)
+			req, _ := http.NewRequest(http.MethodGet, r.URL+"/test/r", nil)
 			req.Header.Set("Authorization", "Bearer "+unknown)
 			client := &http.Client{Timeout: 20 * time.Second}
 			resp, err := client.Do(req)
@@ -269,7 +265,7 @@ func TestK3SlowJWKSBounded(t *testing.T) {
 		}()
 		time.Sleep(100 * time.Millisecond)
 		start := time.Now()
-		r.passes(t, prefix+"/r", bearer(tok))
+		r.Passes(t, "/test/r", gatewaytest.Bearer(tok))
 		if d := time.Since(start); d > time.Second {
 			t.Errorf("known kid served after %v during a hung refresh, want at once", d)
 		}
@@ -282,24 +278,23 @@ func TestK3SlowJWKSBounded(t *testing.T) {
 }
 
 func TestK4UnknownKidStorm(t *testing.T) {
-	s := signers()
-	j := newJWKSServer(t, document(jwksOf(t, jwkEntry(t, "good", "RS256", &s.rsa.PublicKey))))
+	j := newJWKSServer(t, document(jwksOf(t, gatewaytest.RSA("good").JWK(t))))
 	r, _ := startRemoteRig(t, j.srv.URL, true)
 	const storm = 200
 	toks := make([]string, storm)
 	for i := range toks {
-		toks[i] = sign(t, s.ec, fmt.Sprintf("unknown-%d", i), "ES256", claims(nil))
+		toks[i] = gatewaytest.EC(fmt.Sprintf("unknown-%d", i)).Sign(t, gatewaytest.Claims(nil))
 	}
-	before := r.backend.count()
+	before := r.Backend.Count()
 	var wg sync.WaitGroup
 	var wrong atomic.Int64
 	next := atomic.Int64{}
 	for range 16 {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < storm; i = next.Add(1) - 1 {
-				req, _ := http.NewRequest(http.MethodGet, r.base+prefix+"/r", nil)
+				req, _ := http.NewRequest(http.MethodGet, r.URL+"/test/r", nil)
 				req.Header.Set("Authorization", "Bearer "+toks[i])
-				resp, err := r.client.Do(req)
+				resp, err := r.Client.Do(req)
 				if err != nil || resp.StatusCode != http.StatusUnauthorized {
 					wrong.Add(1)
 				}
@@ -313,7 +308,7 @@ func TestK4UnknownKidStorm(t *testing.T) {
 	if n := wrong.Load(); n != 0 {
 		t.Errorf("%d of %d storm requests did not end in 401", n, storm)
 	}
-	if n := r.backend.count() - before; n != 0 {
+	if n := r.Backend.Count() - before; n != 0 {
 		t.Errorf("backend received %d storm requests, want none", n)
 	}
 	if n := j.fetches.Load(); n > 2 {

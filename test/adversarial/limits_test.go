@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 )
 
 // Resource limits under abuse (attacks.md R9 and T12): idle and slow
@@ -29,19 +31,17 @@ const (
 
 // limitsRig is a gateway with a stock route, a backend route and an
 // authenticated route.
-func limitsRig(t *testing.T) *tokenRig {
+func limitsRig(t *testing.T) *gatewaytest.Gateway {
 	t.Helper()
-	s := signers()
-	b := newBackend(t)
-	auth := jwtAuth(staticKeys(jwkEntry(t, "rsa", "RS256", &s.rsa.PublicKey)))
+	b := gatewaytest.NewBackend(t)
+	auth := gatewaytest.JWTAuth(gatewaytest.StaticKeys(gatewaytest.RSA("rsa").JWK(t)))
 	auth["isAnonymousAccessAllowed"] = true
-	sp := spec(auth,
-		map[string]any{"path": "/stock", "backend": map[string]any{"type": "STOCK_RESPONSE_BACKEND", "status": 200, "body": "stock ok"},
-			"requestPolicies": map[string]any{"authorization": map[string]any{"type": "ANONYMOUS"}}},
-		httpRoute("/upload", b.srv.URL+"/upload", map[string]any{"type": "ANONYMOUS"}),
-		httpRoute("/r", b.srv.URL+"/r", nil),
+	sp := gatewaytest.Spec(auth,
+		gatewaytest.StockRoute("/stock", 200, "stock ok", gatewaytest.Anonymous()),
+		gatewaytest.HTTPRoute("/upload", b.URL+"/upload", gatewaytest.Anonymous()),
+		gatewaytest.HTTPRoute("/r", b.URL+"/r", nil),
 	)
-	return &tokenRig{rig: startRig(t, sp, b, options{now: fixedClock})}
+	return gatewaytest.Start(t, sp, b, gatewaytest.Options{Now: gatewaytest.FixedClock})
 }
 
 // fileLimit makes room for n more descriptors (each loopback connection
@@ -80,7 +80,7 @@ func openIdle(t *testing.T, addr string, n int) []net.Conn {
 	t.Helper()
 	conns := make([]net.Conn, 0, n)
 	for i := range n {
-		c, err := net.DialTimeout("tcp", addr, exchangeTimeout)
+		c, err := net.DialTimeout("tcp", addr, gatewaytest.ExchangeTimeout)
 		if err != nil {
 			closeAll(conns)
 			t.Fatalf("idle connection %d of %d: %v", i+1, n, err)
@@ -105,7 +105,7 @@ func slowloris(t *testing.T, addr string, n int, interval time.Duration, stop <-
 	for i, c := range conns {
 		wg.Go(func() {
 			defer c.Close()
-			if _, err := fmt.Fprintf(c, "GET /adv/stock HTTP/1.1\r\nHost: gateway.test\r\n"); err != nil {
+			if _, err := fmt.Fprintf(c, "GET /test/stock HTTP/1.1\r\nHost: gateway.test\r\n"); err != nil {
 				return
 			}
 			tick := time.NewTicker(interval)
@@ -126,11 +126,11 @@ func slowloris(t *testing.T, addr string, n int, interval time.Duration, stop <-
 }
 
 // normalClientServed fails unless a new client gets its answer promptly.
-func normalClientServed(t *testing.T, r *tokenRig) {
+func normalClientServed(t *testing.T, r *gatewaytest.Gateway) {
 	t.Helper()
 	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	start := time.Now()
-	resp, err := client.Get(r.base + prefix + "/stock")
+	resp, err := client.Get(r.URL + "/test/stock")
 	if err != nil {
 		t.Fatalf("a normal client beside the abuse: %v", err)
 	}
@@ -139,18 +139,18 @@ func normalClientServed(t *testing.T, r *tokenRig) {
 	if resp.StatusCode != http.StatusOK || string(body) != "stock ok" {
 		t.Errorf("normal client got %d %q, want 200 %q", resp.StatusCode, body, "stock ok")
 	}
-	tok := r.valid(t)
-	r.passes(t, prefix+"/r", bearer(tok))
+	tok := validToken(t)
+	r.Passes(t, "/test/r", gatewaytest.Bearer(tok))
 	t.Logf("normal client served in %v", time.Since(start).Round(time.Millisecond))
 }
 
 func TestIdleAndSlowlorisConnections(t *testing.T) {
 	r := limitsRig(t)
 	n := fileLimit(t, idleConns+slowlorisConn)
-	idle := openIdle(t, r.addr, n-slowlorisConn)
+	idle := openIdle(t, r.Addr, n-slowlorisConn)
 	defer closeAll(idle)
 	stop := make(chan struct{})
-	wg := slowloris(t, r.addr, slowlorisConn, 200*time.Millisecond, stop)
+	wg := slowloris(t, r.Addr, slowlorisConn, 200*time.Millisecond, stop)
 	defer func() { close(stop); wg.Wait() }()
 	time.Sleep(500 * time.Millisecond) // let the slow heads grow
 	t.Logf("%d idle and %d slowloris connections open", len(idle), slowlorisConn)
@@ -234,16 +234,16 @@ func TestHugeBodyCutOff(t *testing.T) {
 		wantStatus int
 		readBound  int64
 	}{
-		{"stock route, Content-Length", "/adv/stock", false, http.StatusOK, buffers},
-		{"stock route, chunked", "/adv/stock", true, http.StatusOK, buffers},
-		{"backend route, Content-Length", "/adv/upload", false, http.StatusRequestEntityTooLarge, buffers},
-		{"backend route, chunked", "/adv/upload", true, http.StatusRequestEntityTooLarge, 20<<20 + buffers},
+		{"stock route, Content-Length", "/test/stock", false, http.StatusOK, buffers},
+		{"stock route, chunked", "/test/stock", true, http.StatusOK, buffers},
+		{"backend route, Content-Length", "/test/upload", false, http.StatusRequestEntityTooLarge, buffers},
+		{"backend route, chunked", "/test/upload", true, http.StatusRequestEntityTooLarge, 20<<20 + buffers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := r.backend.count()
+			before := r.Backend.Count()
 			start := time.Now()
-			status, atResponse, total := upload(t, r.addr, tt.path, hugeBody, tt.chunked)
+			status, atResponse, total := upload(t, r.Addr, tt.path, hugeBody, tt.chunked)
 			t.Logf("status %d after %v; client had written %d bytes at the response, %d in all",
 				status, time.Since(start).Round(time.Millisecond), atResponse, total)
 			if status != tt.wantStatus {
@@ -253,9 +253,9 @@ func TestHugeBodyCutOff(t *testing.T) {
 				t.Errorf("the client wrote %d bytes of %d: the gateway kept reading", total, hugeBody)
 			}
 			if tt.wantStatus != http.StatusOK {
-				for _, got := range r.backend.since(before) {
-					if got.Body >= hugeBody {
-						t.Errorf("backend received the whole %d-byte body", got.Body)
+				for _, got := range r.Backend.Since(before) {
+					if got.BodySize >= hugeBody {
+						t.Errorf("backend received the whole %d-byte body", got.BodySize)
 					}
 				}
 			}
@@ -266,10 +266,9 @@ func TestHugeBodyCutOff(t *testing.T) {
 
 func TestHeaderAndTokenCaps(t *testing.T) {
 	r := limitsRig(t)
-	s := signers()
 	raw := func(lines ...string) int {
-		head := "GET /adv/r HTTP/1.1\r\nHost: gateway.test\r\nConnection: close\r\n" + strings.Join(lines, "\r\n") + "\r\n\r\n"
-		resp, _ := rawResponse(t, r.addr, http.MethodGet, head)
+		head := "GET /test/r HTTP/1.1\r\nHost: gateway.test\r\nConnection: close\r\n" + strings.Join(lines, "\r\n") + "\r\n\r\n"
+		resp, _ := gatewaytest.RawDo(t, r.Addr, http.MethodGet, head)
 		return resp.StatusCode
 	}
 	t.Run("header block over 64 KiB: 431", func(t *testing.T) {
@@ -282,17 +281,17 @@ func TestHeaderAndTokenCaps(t *testing.T) {
 			"40 headers of 2 KiB":   append(many, many...),
 			"1 MB token":            {"Authorization: Bearer " + strings.Repeat("a", 1<<20)},
 			"64 KiB of dots":        {"Authorization: Bearer " + strings.Repeat(".", 64<<10+4<<10)},
-			"JSON nested 100k deep": {"Authorization: Bearer " + forge(rsaHeader(""), `{"a":`+strings.Repeat("[", 100_000)+strings.Repeat("]", 100_000)+`}`, []byte("s"))},
+			"JSON nested 100k deep": {"Authorization: Bearer " + gatewaytest.Forge(rsaHeader(""), `{"a":`+strings.Repeat("[", 100_000)+strings.Repeat("]", 100_000)+`}`, []byte("s"))},
 			// net/http lets MaxHeaderBytes + 4 KiB through (slack for the
 			// request line), so this is the first size it must refuse.
-			"68 KiB header + a token": {"X-Big: " + strings.Repeat("a", 68<<10), "Authorization: Bearer " + r.valid(t)},
+			"68 KiB header + a token": {"X-Big: " + strings.Repeat("a", 68<<10), "Authorization: Bearer " + validToken(t)},
 		} {
 			t.Run(name, func(t *testing.T) {
-				before := r.backend.count()
+				before := r.Backend.Count()
 				if got := raw(lines...); got != http.StatusRequestHeaderFieldsTooLarge {
 					t.Errorf("status = %d, want 431", got)
 				}
-				if n := r.backend.count() - before; n != 0 {
+				if n := r.Backend.Count() - before; n != 0 {
 					t.Errorf("backend received %d requests, want none", n)
 				}
 			})
@@ -302,32 +301,32 @@ func TestHeaderAndTokenCaps(t *testing.T) {
 		for _, size := range []int{16<<10 + 1, 32 << 10, 48 << 10, 60 << 10} {
 			t.Run(strconv.Itoa(size), func(t *testing.T) {
 				pad := strings.Repeat("A", size*3/4)
-				tok := sign(t, s.rsa, "rsa", "RS256", claims(map[string]any{"pad": pad}))
+				tok := validTokenWith(t, map[string]any{"pad": pad})
 				if len(tok) < size || len(tok) > 62<<10 {
 					// Trim the padding until the token is the size wanted.
 					pad = pad[:len(pad)-(len(tok)-size)]
-					tok = sign(t, s.rsa, "rsa", "RS256", claims(map[string]any{"pad": pad}))
+					tok = validTokenWith(t, map[string]any{"pad": pad})
 				}
 				if len(tok) <= 16<<10 || len(tok) > 62<<10 {
 					t.Fatalf("token is %d bytes, want 16 KiB < size <= 62 KiB", len(tok))
 				}
-				r.refusedFor(t, prefix+"/r", bearer(tok), http.StatusUnauthorized, "token_too_large")
+				r.RefusedFor(t, "/test/r", gatewaytest.Bearer(tok), http.StatusUnauthorized, "token_too_large")
 			})
 		}
 	})
 	t.Run("a 16 KiB token still fits", func(t *testing.T) {
-		tok := sign(t, s.rsa, "rsa", "RS256", claims(map[string]any{"pad": strings.Repeat("A", 11_500)}))
+		tok := validTokenWith(t, map[string]any{"pad": strings.Repeat("A", 11_500)})
 		if len(tok) > 16<<10 {
 			t.Fatalf("token is %d bytes, want at most 16 KiB", len(tok))
 		}
-		r.passes(t, prefix+"/r", bearer(tok))
+		r.Passes(t, "/test/r", gatewaytest.Bearer(tok))
 	})
 }
 
 func TestGoroutinesReturnToBaseline(t *testing.T) {
 	r := limitsRig(t)
 	normalClientServed(t, r)
-	r.client.CloseIdleConnections()
+	r.Client.CloseIdleConnections()
 	settle := func() int {
 		runtime.GC()
 		time.Sleep(50 * time.Millisecond)
@@ -337,16 +336,16 @@ func TestGoroutinesReturnToBaseline(t *testing.T) {
 
 	// The abuse: idle and slow connections, cut uploads, oversized heads.
 	n := fileLimit(t, 500+100)
-	idle := openIdle(t, r.addr, n-100)
+	idle := openIdle(t, r.Addr, n-100)
 	stop := make(chan struct{})
-	wg := slowloris(t, r.addr, 100, 100*time.Millisecond, stop)
+	wg := slowloris(t, r.Addr, 100, 100*time.Millisecond, stop)
 	for range 3 {
-		upload(t, r.addr, "/adv/stock", 32<<20, true)
-		upload(t, r.addr, "/adv/upload", 32<<20, false)
+		upload(t, r.Addr, "/test/stock", 32<<20, true)
+		upload(t, r.Addr, "/test/upload", 32<<20, false)
 	}
 	for range 10 {
-		resp, _ := rawResponse(t, r.addr, http.MethodGet,
-			"GET /adv/r HTTP/1.1\r\nHost: gateway.test\r\nX-Big: "+strings.Repeat("a", 100<<10)+"\r\n\r\n")
+		resp, _ := gatewaytest.RawDo(t, r.Addr, http.MethodGet,
+			"GET /test/r HTTP/1.1\r\nHost: gateway.test\r\nX-Big: "+strings.Repeat("a", 100<<10)+"\r\n\r\n")
 		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("oversized head: status %d, want 431", resp.StatusCode)
 		}
@@ -355,7 +354,7 @@ func TestGoroutinesReturnToBaseline(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	closeAll(idle)
-	r.client.CloseIdleConnections()
+	r.Client.CloseIdleConnections()
 
 	const tolerance = 10
 	var now int

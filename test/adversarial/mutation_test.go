@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 )
 
 // The mutation table: hostile requests generated from one valid request
@@ -35,11 +37,11 @@ type mutation struct {
 
 func mutations(t *testing.T) []mutation {
 	t.Helper()
-	key := signers().rsa
+	key := gatewaytest.RSAKey()
 	header := map[string]any{"alg": "RS256", "kid": "rsa", "typ": "JWT"}
-	payload := claims(map[string]any{"scope": "orders:write", "nbf": fixedNow.Add(-60e9).Unix()})
+	payload := gatewaytest.Claims(map[string]any{"scope": "orders:write", "nbf": gatewaytest.FixedNow.Add(-60e9).Unix()})
 	signed := func(h, p map[string]any) string {
-		return signRaw(t, "RS256", key, mustJSON(t, h), mustJSON(t, p))
+		return gatewaytest.SignRaw(t, "RS256", key, gatewaytest.MustJSON(t, h), gatewaytest.MustJSON(t, p))
 	}
 	var out []mutation
 	for _, v := range mutationValues {
@@ -78,7 +80,7 @@ func mutations(t *testing.T) []mutation {
 				if typ != "" {
 					h["typ"] = typ
 				}
-				forged := b64([]byte(mustJSON(t, h))) + "." + body + "." + sig
+				forged := gatewaytest.B64([]byte(gatewaytest.MustJSON(t, h))) + "." + body + "." + sig
 				if forged == valid {
 					continue // the original itself
 				}
@@ -96,7 +98,7 @@ func mutations(t *testing.T) []mutation {
 		flipped := append([]byte(nil), raw...)
 		flipped[i] ^= 0xff
 		out = append(out, mutation{name: fmt.Sprintf("signature byte %d flipped", i),
-			token: valid[:strings.LastIndexByte(valid, '.')+1] + b64(flipped), status: http.StatusUnauthorized})
+			token: valid[:strings.LastIndexByte(valid, '.')+1] + gatewaytest.B64(flipped), status: http.StatusUnauthorized})
 	}
 	return append(out, mutation{name: "control: the original", token: valid, status: http.StatusOK})
 }
@@ -117,15 +119,15 @@ func TestMutatedRequests(t *testing.T) {
 	for _, m := range ms {
 		t.Run(m.name, func(t *testing.T) {
 			if m.status == http.StatusOK {
-				tr.passes(t, prefix+"/scoped", bearer(m.token))
+				tr.Passes(t, "/test/scoped", gatewaytest.Bearer(m.token))
 				return
 			}
-			if reason := tr.refused(t, http.MethodGet, prefix+"/scoped", bearer(m.token), m.status); reason == "" {
+			if _, reason := tr.Refused(t, http.MethodGet, "/test/scoped", gatewaytest.Bearer(m.token), m.status); reason == "" {
 				t.Errorf("refused without a reason in the log")
 			}
 		})
 	}
-	tr.noSecrets(t, ms[len(ms)-1].token)
+	tr.Log.NoSecrets(t, ms[len(ms)-1].token)
 }
 
 // TestMutatedClaimsNeverGrantScope checks the one mutation that must not
@@ -141,10 +143,10 @@ func TestMutatedClaimsNeverGrantScope(t *testing.T) {
 			shapes = append(shapes, []any{"orders:write", v.value})
 		}
 		for _, shape := range shapes {
-			tok := sign(t, signers().rsa, "rsa", "RS256", claims(map[string]any{"scope": shape}))
+			tok := validTokenWith(t, map[string]any{"scope": shape})
 			name, _ := json.Marshal(shape)
 			t.Run(string(name[:min(len(name), 40)]), func(t *testing.T) {
-				tr.refusedFor(t, prefix+"/scoped", bearer(tok), http.StatusForbidden, "insufficient_scope")
+				tr.RefusedFor(t, "/test/scoped", gatewaytest.Bearer(tok), http.StatusForbidden, "insufficient_scope")
 			})
 		}
 	}

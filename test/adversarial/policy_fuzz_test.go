@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -19,24 +20,24 @@ import (
 // token Verify accepts must satisfy that policy when its payload is read
 // independently with encoding/json.
 func FuzzTokenPolicy(f *testing.F) {
-	valid := mustJSON(f, claims(nil))
+	valid := gatewaytest.MustJSON(f, gatewaytest.Claims(nil))
 	for _, seed := range []struct{ header, payload string }{
 		{`"kid":"ec"`, valid},
-		{`"kid":"ec","typ":"JWT"`, `{"iss":"` + issuer + `","aud":"` + audience + `","exp":1750003600}`},
-		{`"kid":"ec"`, `{"iss":"` + issuer + `","aud":["x","` + audience + `"],"exp":1750003600.5,"nbf":1750000000}`},
-		{`"kid":"ec"`, `{"iss":"` + issuer + `","aud":"` + audience + `","exp":1750000000}`},
+		{`"kid":"ec","typ":"JWT"`, `{"iss":"` + gatewaytest.Issuer + `","aud":"` + gatewaytest.Audience + `","exp":1750003600}`},
+		{`"kid":"ec"`, `{"iss":"` + gatewaytest.Issuer + `","aud":["x","` + gatewaytest.Audience + `"],"exp":1750003600.5,"nbf":1750000000}`},
+		{`"kid":"ec"`, `{"iss":"` + gatewaytest.Issuer + `","aud":"` + gatewaytest.Audience + `","exp":1750000000}`},
 		{`"kid":"ec","crit":["b64"],"b64":false`, valid},
 		{`"kid":"ec","kid":"ec"`, valid},
-		{`"kid":"ec"`, `{"iss":"` + issuer + `","iss":"x","aud":"` + audience + `","exp":1750003600}`},
-		{`"kid":"ec"`, `{"ISS":"` + issuer + `","aud":"` + audience + `","EXP":1750003600}`},
-		{`"kid":"ec"`, `{"iss":"` + issuer + `","aud":"` + audience + `","exp":"1750003600"}`},
-		{`"kid":"ec"`, `{"iss":"` + issuer + `","aud":"` + audience + `","exp":1e400}`},
+		{`"kid":"ec"`, `{"iss":"` + gatewaytest.Issuer + `","iss":"x","aud":"` + gatewaytest.Audience + `","exp":1750003600}`},
+		{`"kid":"ec"`, `{"ISS":"` + gatewaytest.Issuer + `","aud":"` + gatewaytest.Audience + `","EXP":1750003600}`},
+		{`"kid":"ec"`, `{"iss":"` + gatewaytest.Issuer + `","aud":"` + gatewaytest.Audience + `","exp":"1750003600"}`},
+		{`"kid":"ec"`, `{"iss":"` + gatewaytest.Issuer + `","aud":"` + gatewaytest.Audience + `","exp":1e400}`},
 		{`"kid":"rsa"`, valid},
 		{``, valid},
 	} {
 		f.Add(seed.header, seed.payload)
 	}
-	ec := signers().ec
+	ec := gatewaytest.ECKey()
 	key, err := keys.NewKey("ec", "ES256", &ec.PublicKey)
 	if err != nil {
 		f.Fatal(err)
@@ -45,15 +46,15 @@ func FuzzTokenPolicy(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	verifier := token.NewVerifier(set, token.Policy{Issuers: []string{issuer}, Audiences: []string{audience}}, fixedClock)
-	now := float64(fixedNow.Unix())
+	verifier := token.NewVerifier(set, token.Policy{Issuers: []string{gatewaytest.Issuer}, Audiences: []string{gatewaytest.Audience}}, gatewaytest.FixedClock)
+	now := float64(gatewaytest.FixedNow.Unix())
 	f.Fuzz(func(t *testing.T, headerMembers, payload string) {
 		header := `{"alg":"ES256"`
 		if headerMembers != "" {
 			header += "," + headerMembers
 		}
 		header += "}"
-		tok := signRaw(t, "ES256", ec, header, payload)
+		tok := gatewaytest.SignRaw(t, "ES256", ec, header, payload)
 		_, err := verifier.Verify(tok)
 		_, errs := verifier.Check(tok)
 		if (err == nil) != (len(errs) == 0) {
@@ -75,16 +76,16 @@ func FuzzTokenPolicy(f *testing.F) {
 			}
 		}
 		c := decodeNumbers(t, payload)
-		if c["iss"] != issuer {
+		if c["iss"] != gatewaytest.Issuer {
 			t.Fatalf("accepted iss %v", c["iss"])
 		}
 		switch aud := c["aud"].(type) {
 		case string:
-			if aud != audience {
+			if aud != gatewaytest.Audience {
 				t.Fatalf("accepted aud %q", aud)
 			}
 		case []any:
-			if !slices.Contains(aud, any(audience)) {
+			if !slices.Contains(aud, any(gatewaytest.Audience)) {
 				t.Fatalf("accepted aud %v", aud)
 			}
 		default:

@@ -2,15 +2,6 @@ package adversarial
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
-	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 )
 
 // An HTTP/2 client that resets every stream soon after opening it (rapid
@@ -49,19 +40,12 @@ func TestResetFloodKeepsUpstreamConnections(t *testing.T) {
 	t.Cleanup(backend.Close)
 	backendPort := backend.Listener.Addr().(*net.TCPAddr).Port
 
-	g, logs, err := build(spec(nil, httpRoute("/r", backend.URL+"/r", nil)), options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := serveTLS(t, g, logs)
-	client := &http.Client{Transport: &http.Transport{
-		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the test's own certificate
-		ForceAttemptHTTP2: true,
-	}}
-	t.Cleanup(client.CloseIdleConnections)
+	g := gatewaytest.Start(t, gatewaytest.Spec(nil, gatewaytest.HTTPRoute("/r", backend.URL+"/r", nil)), nil,
+		gatewaytest.Options{TLS: true})
+	client := g.Client
 
 	// Warm up: one HTTP/2 connection, and the check that it is HTTP/2.
-	resp, err := client.Get("https://" + addr + "/adv/r")
+	resp, err := client.Get(g.URL + "/test/r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +63,7 @@ func TestResetFloodKeepsUpstreamConnections(t *testing.T) {
 			defer wg.Done()
 			for next.Add(1) <= resets {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/adv/r", nil)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, g.URL+"/test/r", nil)
 				if resp, err := client.Do(req); err == nil {
 					resp.Body.Close()
 				}
@@ -90,7 +74,7 @@ func TestResetFloodKeepsUpstreamConnections(t *testing.T) {
 	wg.Wait()
 
 	// The gateway still serves normally afterwards.
-	resp, err = client.Get("https://" + addr + "/adv/r")
+	resp, err = client.Get(g.URL + "/test/r")
 	if err != nil {
 		t.Fatalf("after the flood: %v", err)
 	}
@@ -135,44 +119,4 @@ func timeWaitTo(t *testing.T, port int) int {
 		}
 	}
 	return n
-}
-
-// serveTLS runs g behind gateway.NewServer with TLS (and so HTTP/2) on a
-// loopback listener with a certificate made for the test.
-func serveTLS(t *testing.T, g http.Handler, logs *logBuffer) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial := make([]byte, 8)
-	_, _ = rand.Read(serial)
-	tmpl := &x509.Certificate{
-		SerialNumber: new(big.Int).SetBytes(serial), Subject: pkix.Name{CommonName: "gateway " + hex.EncodeToString(serial)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := gateway.NewServer(g, slog.New(slog.NewJSONHandler(logs, nil)))
-	srv.UseTLS(&tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln, 2*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return after cancel")
-		}
-	})
-	return ln.Addr().String()
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 )
 
 // Response queue poisoning (attacks.md R14): a backend that writes past the
@@ -240,7 +241,7 @@ const (
 // startPoisonRig serves a gateway with the route /m/{marker} to a backend
 // that answers triggers (markers starting with 't') with l.bad followed by
 // poisonResponse, and victims with okResponse.
-func startPoisonRig(t *testing.T, l poisonLoad) (*rig, *rawBackend) {
+func startPoisonRig(t *testing.T, l poisonLoad) (*gatewaytest.Gateway, *rawBackend) {
 	t.Helper()
 	rb := startRawBackend(t, &rawBackend{answer: func(w io.Writer, req rawRequest) {
 		m := path.Base(req.Path)
@@ -250,12 +251,12 @@ func startPoisonRig(t *testing.T, l poisonLoad) (*rig, *rawBackend) {
 		}
 		writeThenPoison(w, l.bad.head(m), l.delay)
 	}})
-	o := options{}
+	o := gatewaytest.Options{}
 	if !l.keepAlive {
 		off := false
-		o.backends = []config.BackendOrigin{{Origin: rb.url, KeepAlive: &off}}
+		o.Backends = []config.BackendOrigin{{Origin: rb.url, KeepAlive: &off}}
 	}
-	r := startRig(t, spec(nil, httpRoute("/m/{marker}", rb.url+"/m/${request.path[marker]}", nil)), nil, o)
+	r := gatewaytest.Start(t, gatewaytest.Spec(nil, gatewaytest.HTTPRoute("/m/{marker}", rb.url+"/m/${request.path[marker]}", nil)), nil, o)
 	return r, rb
 }
 
@@ -266,16 +267,16 @@ type answer struct {
 }
 
 // sendMarked sends one request for marker m through the gateway.
-func sendMarked(ctx context.Context, r *rig, method, m string) (answer, error) {
+func sendMarked(ctx context.Context, r *gatewaytest.Gateway, method, m string) (answer, error) {
 	var body io.Reader
 	if method == http.MethodPost {
 		body = strings.NewReader("payload of " + m)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, r.base+prefix+"/m/"+m, body)
+	req, err := http.NewRequestWithContext(ctx, method, r.URL+"/test/m/"+m, body)
 	if err != nil {
 		return answer{}, err
 	}
-	resp, err := r.client.Do(req)
+	resp, err := r.Client.Do(req)
 	if err != nil {
 		return answer{}, err
 	}
@@ -288,7 +289,7 @@ func sendMarked(ctx context.Context, r *rig, method, m string) (answer, error) {
 // poisonClients at once; request n of client c is a trigger when n+c is
 // even. Every client must get exactly the answer the backend gave its own
 // request: its own marker, never another's, never the poison.
-func (l poisonLoad) run(t *testing.T, r *rig) {
+func (l poisonLoad) run(t *testing.T, r *gatewaytest.Gateway) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), poisonDeadline)
 	defer cancel()
@@ -487,7 +488,7 @@ func TestR14DelayedSecondResponseNeedsKeepAliveOff(t *testing.T) {
 	t.Run("control: pooled connections", func(t *testing.T) {
 		l := poisonLoad{bad: pastContentLength, delay: 300 * time.Millisecond, keepAlive: true}
 		r, _ := startPoisonRig(t, l)
-		ctx, cancel := context.WithTimeout(context.Background(), exchangeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), gatewaytest.ExchangeTimeout)
 		defer cancel()
 		first, err := sendMarked(ctx, r, http.MethodGet, marker('t', 0, 0))
 		if err != nil || first.body != marker('t', 0, 0) {

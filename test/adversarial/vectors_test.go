@@ -15,6 +15,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -179,16 +180,16 @@ func TestVectorsThroughTheGateway(t *testing.T) {
 		m["format"], m["alg"], m["kid"] = "JSON_WEB_KEY", v.Alg, v.name
 		entries = append(entries, m)
 	}
-	b := newBackend(t)
-	r := startRig(t, spec(jwtAuth(staticKeys(entries...)), httpRoute("/r", b.srv.URL+"/r", nil)), b,
-		options{now: func() time.Time { return rfc7515Exp.Add(-time.Minute) }})
+	b := gatewaytest.NewBackend(t)
+	r := gatewaytest.Start(t, gatewaytest.Spec(gatewaytest.JWTAuth(gatewaytest.StaticKeys(entries...)), gatewaytest.HTTPRoute("/r", b.URL+"/r", nil)), b,
+		gatewaytest.Options{Now: func() time.Time { return rfc7515Exp.Add(-time.Minute) }})
 	for _, v := range vs {
 		t.Run(v.name, func(t *testing.T) {
 			want := "missing_kid"
 			if !strings.HasPrefix(v.name, "rfc7515") {
 				want = "malformed_token"
 			}
-			r.refusedFor(t, prefix+"/r", bearer(v.JWS), http.StatusUnauthorized, want)
+			r.RefusedFor(t, "/test/r", gatewaytest.Bearer(v.JWS), http.StatusUnauthorized, want)
 		})
 	}
 }
