@@ -47,6 +47,11 @@ func runValidate(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "configuration is valid: listen %s, %d deployment(s), version %s\n",
 		cfg.Listen, len(cfg.Deployments), serve.Version(cfg))
+	for _, d := range cfg.Deployments {
+		for _, w := range d.Specification.Warnings {
+			fmt.Fprintf(e.stderr, "%s: warning: %s\n", fs.Name(), w.Error())
+		}
+	}
 	for _, d := range g.Summary() {
 		printDeployment(e.stdout, d)
 	}
@@ -86,6 +91,9 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 		fmt.Fprintf(w, "  route %-8s %-24s %-22s -> %s\n", strings.Join(r.Methods, ","), r.Path, r.Authorization, r.Backend)
 		if r.CORS != "" {
 			fmt.Fprintf(w, "    cors %s\n", r.CORS)
+		}
+		for _, line := range r.Transforms {
+			fmt.Fprintf(w, "    %s\n", line)
 		}
 	}
 }

@@ -53,6 +53,39 @@ func applySpecDefaults(s *Spec) {
 			setDefault(&r.Backend.SendTimeoutInSeconds, defaultSendTimeout)
 		}
 		upperLogLevel(r.LoggingPolicies)
+		if rq := r.RequestPolicies; rq != nil {
+			if ht := rq.HeaderTransformations; ht != nil {
+				transformDefaults(ht.SetHeaders, ht.FilterHeaders)
+			}
+			if qt := rq.QueryParameterTransformations; qt != nil {
+				transformDefaults(qt.SetQueryParameters, qt.FilterQueryParameters)
+			}
+		}
+		if rs := r.ResponsePolicies; rs != nil && rs.HeaderTransformations != nil {
+			transformDefaults(rs.HeaderTransformations.SetHeaders, rs.HeaderTransformations.FilterHeaders)
+		}
+	}
+	if rp := s.RequestPolicies; rp != nil && rp.Authentication != nil {
+		if fp := rp.Authentication.ValidationFailurePolicy; fp != nil && fp.ResponseHeaderTransformations != nil {
+			transformDefaults(fp.ResponseHeaderTransformations.SetHeaders, fp.ResponseHeaderTransformations.FilterHeaders)
+		}
+	}
+}
+
+// transformDefaults spells a transformation's enums upper-case, ifExists
+// OVERWRITE when absent.
+func transformDefaults(set *SetItems, filter *FilterItems) {
+	if set != nil {
+		for i := range set.Items {
+			it := &set.Items[i]
+			it.IfExists = strings.ToUpper(it.IfExists)
+			if it.IfExists == "" {
+				it.IfExists = IfExistsOverwrite
+			}
+		}
+	}
+	if filter != nil {
+		filter.Type = strings.ToUpper(filter.Type)
 	}
 }
 

@@ -69,6 +69,9 @@ type checker struct {
 	// table, URL templates) on a spec that failed validation, so one run
 	// reports every problem; nil skips it.
 	specCheck SpecCheck
+	// warns receives warnings: what loads but deserves a look (the spec
+	// being validated holds them); nil drops them.
+	warns *Problems
 	// softProblems counts the structural problems that, unlike a value of
 	// the wrong kind, leave the rest of a document worth validating: unknown
 	// fields and duplicate keys.
@@ -119,6 +122,14 @@ func within(path, outer string) bool {
 	}
 	rest, ok := strings.CutPrefix(path, outer)
 	return ok && (rest[0] == '.' || rest[0] == '[')
+}
+
+// warnf records a warning at path: OCI accepts it, so keygate loads it, but
+// it does not do what it seems to.
+func (c *checker) warnf(path, format string, args ...any) {
+	if c.warns != nil {
+		*c.warns = append(*c.warns, Problem{File: c.file, Path: path, Message: fmt.Sprintf(format, args...)})
+	}
 }
 
 // labelKey names kid in the problems found since before that concern the

@@ -91,6 +91,10 @@ type Spec struct {
 	LoggingPolicies *LoggingPolicies `json:"loggingPolicies,omitempty"`
 	// Routes are the routes served; 1 to 50. No default.
 	Routes []Route `json:"routes"`
+	// Warnings are what validation found that loads but deserves a look
+	// (a protected header in a transformation, ...), for validate to print
+	// and serve to log. Never read from the file.
+	Warnings Problems `json:"-"`
 }
 
 // DeploymentRequestPolicies are the deployment-wide request policies
@@ -144,10 +148,12 @@ type RouteRequestPolicies struct {
 	HeaderValidations json.RawMessage `json:"headerValidations,omitempty"`
 	// BodyValidation is not supported yet by keygate. Default nil.
 	BodyValidation json.RawMessage `json:"bodyValidation,omitempty"`
-	// HeaderTransformations is not supported yet by keygate. Default nil.
-	HeaderTransformations json.RawMessage `json:"headerTransformations,omitempty"`
-	// QueryParameterTransformations is not supported yet by keygate. Default nil.
-	QueryParameterTransformations json.RawMessage `json:"queryParameterTransformations,omitempty"`
+	// HeaderTransformations change the request's headers before the
+	// backend. Default nil.
+	HeaderTransformations *HeaderTransformations `json:"headerTransformations,omitempty"`
+	// QueryParameterTransformations change the request's query parameters
+	// before the backend. Default nil.
+	QueryParameterTransformations *QueryParameterTransformations `json:"queryParameterTransformations,omitempty"`
 	// ResponseCacheLookup is not supported yet by keygate. Default nil.
 	ResponseCacheLookup json.RawMessage `json:"responseCacheLookup,omitempty"`
 }
@@ -155,8 +161,9 @@ type RouteRequestPolicies struct {
 // RouteResponsePolicies are a route's response policies
 // (ApiSpecificationRouteResponsePolicies).
 type RouteResponsePolicies struct {
-	// HeaderTransformations is not supported yet by keygate. Default nil.
-	HeaderTransformations json.RawMessage `json:"headerTransformations,omitempty"`
+	// HeaderTransformations change the response's headers before the
+	// client gets them. Default nil.
+	HeaderTransformations *HeaderTransformations `json:"headerTransformations,omitempty"`
 	// ResponseCacheStore is not supported yet by keygate. Default nil.
 	ResponseCacheStore json.RawMessage `json:"responseCacheStore,omitempty"`
 }

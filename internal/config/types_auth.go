@@ -174,14 +174,18 @@ type ClaimRule struct {
 type ValidationFailurePolicy struct {
 	// Type is MODIFY_RESPONSE. Required.
 	Type string `json:"type"`
-	// ResponseCode is the status to send instead of 401, 400 to 599.
-	// Default "" (401).
+	// ResponseCode is the status to send instead of 401, 100 to 599 (a
+	// browser login sends 302 with a Location header); a context variable
+	// (${request.auth[code]}, or request.auth[code] bare, as OCI writes it)
+	// takes it from the request. Default "" (401).
 	ResponseCode StatusText `json:"responseCode,omitempty"`
-	// ResponseMessage is the message to send. Default "" (keygate's).
+	// ResponseMessage is the body to send, as text; context variables
+	// allowed. Default "" (the JSON error body).
 	ResponseMessage string `json:"responseMessage,omitempty"`
-	// ResponseHeaderTransformations is not supported yet by keygate.
-	// Default nil.
-	ResponseHeaderTransformations json.RawMessage `json:"responseHeaderTransformations,omitempty"`
+	// ResponseHeaderTransformations change the failure response's headers,
+	// starting from the default ones (WWW-Authenticate included). Default
+	// nil.
+	ResponseHeaderTransformations *HeaderTransformations `json:"responseHeaderTransformations,omitempty"`
 }
 
 // opaqueVariants lists the failure policy types keygate knows but does not

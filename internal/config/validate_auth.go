@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // OCI's authentication limits, kept by keygate.
 const (
@@ -137,13 +140,21 @@ func (c *checker) validationPolicy(p string, vp *ValidationPolicy) {
 func (c *checker) failurePolicy(p string, fp *ValidationFailurePolicy) {
 	switch fp.Type {
 	case FailureModifyResponse:
+		// The failure may come on any route: path parameters differ.
+		rules := templateRules{tables: slices.DeleteFunc(slices.Clone(transformTables), func(t VarTable) bool { return t == VarPath }), hasAuth: true}
 		if code := string(fp.ResponseCode); code != "" {
-			if n := fp.ResponseCode.Int(); len(code) != 3 || n < 400 || n > 599 {
-				c.addf(at(p, "responseCode"), "%q is not an error status; give 400 to 599, e.g. \"403\"", code)
+			if v, bare := ParseBareVariable(code); bare {
+				c.template(at(p, "responseCode"), v.String(), rules)
+			} else if strings.Contains(code, "${") {
+				c.template(at(p, "responseCode"), code, rules)
+			} else if n := fp.ResponseCode.Int(); len(code) != 3 || n < 100 || n > 599 {
+				c.addf(at(p, "responseCode"), "%q is not a status; give 100 to 599, e.g. \"403\" or \"302\", or a context variable", code)
 			}
 		}
-		if isSet(fp.ResponseHeaderTransformations) {
-			c.addf(at(p, "responseHeaderTransformations"), "not supported yet by keygate; remove it")
+		c.template(at(p, "responseMessage"), fp.ResponseMessage, rules)
+		if ht := fp.ResponseHeaderTransformations; ht != nil {
+			c.headerTransformations(at(p, "responseHeaderTransformations"), ht,
+				transformPlace{response: true, limits: responseHeaderLimits, rules: rules})
 		}
 	case "OAUTH2":
 		c.addf(at(p, "type"), "OAUTH2 is not supported yet by keygate; use MODIFY_RESPONSE or remove the policy")

@@ -10,8 +10,12 @@ const (
 	maxRoutes = 50
 )
 
-// spec validates s, whose JSON path is p ("" for a spec file).
+// spec validates s, whose JSON path is p ("" for a spec file); its
+// warnings go to s.Warnings.
 func (c *checker) spec(p string, s *Spec) {
+	s.Warnings = nil
+	c.warns = &s.Warnings
+	defer func() { c.warns = nil }()
 	var auth *Authentication
 	if rp := s.RequestPolicies; rp != nil {
 		rpp := at(p, "requestPolicies")
@@ -52,24 +56,33 @@ func (c *checker) route(p string, r *Route, auth *Authentication) {
 	}
 	c.methods(at(p, "methods"), r.Methods)
 	c.backend(at(p, "backend"), &r.Backend)
+	rules := templateRules{tables: transformTables, params: RouteParams(r.Path), hasAuth: auth != nil}
 	if rq := r.RequestPolicies; rq != nil {
 		rqp := at(p, "requestPolicies")
 		c.authorization(at(rqp, "authorization"), rq.Authorization, auth)
 		if rq.Cors != nil {
 			c.cors(at(rqp, "cors"), rq.Cors)
 		}
+		if rq.HeaderTransformations != nil {
+			c.headerTransformations(at(rqp, "headerTransformations"), rq.HeaderTransformations,
+				transformPlace{limits: requestHeaderLimits, rules: rules})
+		}
+		if rq.QueryParameterTransformations != nil {
+			c.queryTransformations(at(rqp, "queryParameterTransformations"), rq.QueryParameterTransformations,
+				transformPlace{limits: queryLimits, rules: rules})
+		}
 		c.unsupported(rqp, []rawField{
 			{"queryParameterValidations", rq.QueryParameterValidations},
 			{"headerValidations", rq.HeaderValidations}, {"bodyValidation", rq.BodyValidation},
-			{"headerTransformations", rq.HeaderTransformations},
-			{"queryParameterTransformations", rq.QueryParameterTransformations},
 			{"responseCacheLookup", rq.ResponseCacheLookup},
 		})
 	}
 	if rs := r.ResponsePolicies; rs != nil {
-		c.unsupported(at(p, "responsePolicies"), []rawField{
-			{"headerTransformations", rs.HeaderTransformations}, {"responseCacheStore", rs.ResponseCacheStore},
-		})
+		if rs.HeaderTransformations != nil {
+			c.headerTransformations(at(at(p, "responsePolicies"), "headerTransformations"), rs.HeaderTransformations,
+				transformPlace{response: true, limits: responseHeaderLimits, rules: rules})
+		}
+		c.unsupported(at(p, "responsePolicies"), []rawField{{"responseCacheStore", rs.ResponseCacheStore}})
 	}
 	if r.LoggingPolicies != nil {
 		c.logging(at(p, "loggingPolicies"), r.LoggingPolicies)

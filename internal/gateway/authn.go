@@ -73,12 +73,6 @@ func (a *tokenAuthenticator) credentialQueryParam() string { return a.queryParam
 
 func (a *tokenAuthenticator) describe() AuthSummary { return a.summary }
 
-// failureResponse is a validationFailurePolicy of type MODIFY_RESPONSE.
-type failureResponse struct {
-	status  int
-	message string
-}
-
 // Credential errors: reasons a request carries no usable token.
 var (
 	errNoCredential        = errors.New("no token in the request")
@@ -177,6 +171,15 @@ func (g *Gateway) withAuthentication(a authentication, rt *route, next http.Hand
 	})
 }
 
+// refuse applies the validationFailurePolicy, if any, to the refusal of a
+// missing or invalid credential (a 503 stays a 503).
+func (a *tokenAuthenticator) refuse(r *http.Request, ex *exchange, e *httpError) *httpError {
+	if a.failure != nil && e.status == http.StatusUnauthorized {
+		a.failure.apply(r, ex, e)
+	}
+	return e
+}
+
 // authenticate verifies the request's token. For a Decide call, a refused
 // token's every failing check is recorded, and whether the route would
 // refuse its scopes as well.
@@ -184,7 +187,7 @@ func (a *tokenAuthenticator) authenticate(r *http.Request, ex *exchange) (*princ
 	raw, folded, err := a.credential(r)
 	ex.credentialFolded = folded
 	if err != nil {
-		return nil, a.credentialError(err)
+		return nil, a.refuse(r, ex, a.credentialError(err))
 	}
 	tok, err := a.verifier.Verify(raw)
 	if err != nil {
@@ -193,7 +196,7 @@ func (a *tokenAuthenticator) authenticate(r *http.Request, ex *exchange) (*princ
 			policy := ex.route.policy
 			d.ScopeRefusedToo = d.Token != nil && policy.Kind == authz.AnyOf && !policy.Allows(d.Token.Scopes)
 		}
-		return nil, a.tokenError(tok, err)
+		return nil, a.refuse(r, ex, a.tokenError(tok, err))
 	}
 	return &principal{scopes: tok.Scopes, claims: tok.Claims, token: tok}, nil
 }
@@ -306,7 +309,7 @@ func (a *tokenAuthenticator) credentialError(err error) *httpError {
 		e.reason = reasonMalformedCred
 		e.setHeader("WWW-Authenticate", a.challenge("invalid_token"))
 	}
-	return a.applyFailurePolicy(e)
+	return e
 }
 
 // tokenError is the rejection of a token that failed verification, with the
@@ -325,7 +328,7 @@ func (a *tokenAuthenticator) tokenError(tok *token.Token, err error) *httpError 
 	if msg, ok := ociMessages[e.reason]; ok {
 		e.attrs = append(e.attrs, slog.String("ociMessage", msg))
 	}
-	return a.applyFailurePolicy(e)
+	return e
 }
 
 // ociMessages are the texts OCI API Gateway's execution log uses for the
@@ -342,18 +345,6 @@ var ociMessages = map[reason]string{
 	"bad_signature":       "invalid token",
 	"malformed_token":     "invalid token",
 	"alg_not_allowed":     "invalid token",
-}
-
-// applyFailurePolicy swaps status and body for the configured ones.
-func (a *tokenAuthenticator) applyFailurePolicy(e *httpError) *httpError {
-	if a.failure != nil {
-		e.status = a.failure.status
-		e.message = a.failure.message
-		if e.status != http.StatusUnauthorized {
-			e.header.Del("WWW-Authenticate") // a challenge belongs to a 401 (RFC 9110 §11.6.1)
-		}
-	}
-	return e
 }
 
 // principalAttrs are the log attributes naming who a principal is.

@@ -300,7 +300,15 @@ func TestAuthnTokenAuthentication(t *testing.T) {
 			if tt.want.code == "" {
 				return
 			}
-			checkErrorBody(t, r.body, tt.want.status, tt.wantMessage)
+			switch tt.wantMessage {
+			case "Access denied", "Sign in first":
+				// A failure policy's responseMessage goes out as text.
+				if r.body != tt.wantMessage || r.resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+					t.Errorf("body %q (%s), want %q as text/plain", r.body, r.resp.Header.Get("Content-Type"), tt.wantMessage)
+				}
+			default:
+				checkErrorBody(t, r.body, tt.want.status, tt.wantMessage)
+			}
 			if tt.wantChallenge != "" {
 				if got := r.resp.Header.Get("WWW-Authenticate"); got != tt.wantChallenge {
 					t.Errorf("WWW-Authenticate = %q, want %q", got, tt.wantChallenge)

@@ -44,6 +44,9 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 		c.keySets = NewKeySets(g.log, nil)
 	}
 	for _, d := range cfg.Deployments {
+		for _, w := range d.Specification.Warnings {
+			g.log.Warn("configuration: "+w.Error(), "reason", "config_warning")
+		}
 		if dep := c.deployment(d); dep != nil {
 			g.deployments = append(g.deployments, dep)
 		}
@@ -188,8 +191,57 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 		dep.preflights = true
 		rt.summary.CORS = corsSummary(corsOf(r, spec))
 	}
+	c.routeTransforms(rt, r, src, i)
 	rt.handler = compileRoute(c.routePolicies(rt, dep), routeTerminal(rt.backend))
 	return rt
+}
+
+// routeTransforms compiles r's header and query parameter transformations.
+func (c *compiler) routeTransforms(rt *route, r *config.Route, src config.Source, i int) {
+	at := func(rest string) string {
+		return src.Problem("routes["+strconv.Itoa(i)+"]."+rest, "").Path
+	}
+	if rq := r.RequestPolicies; rq != nil {
+		if ht := rq.HeaderTransformations; ht != nil {
+			rt.requestHeaders = compileTransform(ht.SetHeaders, ht.RenameHeaders, ht.FilterHeaders, false, false,
+				c.g.log, at("requestPolicies.headerTransformations"))
+			rt.summary.Transforms = append(rt.summary.Transforms, "request headers: "+transformSummary(ht.SetHeaders, ht.RenameHeaders, ht.FilterHeaders))
+		}
+		if qt := rq.QueryParameterTransformations; qt != nil {
+			rt.requestQuery = compileTransform(qt.SetQueryParameters, qt.RenameQueryParameters, qt.FilterQueryParameters,
+				true, false, c.g.log, at("requestPolicies.queryParameterTransformations"))
+			rt.summary.Transforms = append(rt.summary.Transforms, "query parameters: "+transformSummary(qt.SetQueryParameters, qt.RenameQueryParameters, qt.FilterQueryParameters))
+		}
+	}
+	if rs := r.ResponsePolicies; rs != nil && rs.HeaderTransformations != nil {
+		ht := rs.HeaderTransformations
+		rt.responseHeaders = compileTransform(ht.SetHeaders, ht.RenameHeaders, ht.FilterHeaders, false, true,
+			c.g.log, at("responsePolicies.headerTransformations"))
+		rt.summary.Transforms = append(rt.summary.Transforms, "response headers: "+transformSummary(ht.SetHeaders, ht.RenameHeaders, ht.FilterHeaders))
+	}
+}
+
+// transformSummary says in one line what a transformation policy does.
+func transformSummary(set *config.SetItems, rename *config.RenameItems, filter *config.FilterItems) string {
+	var parts []string
+	if rename != nil {
+		for _, it := range rename.Items {
+			parts = append(parts, "rename "+it.From+" to "+it.To)
+		}
+	}
+	if set != nil {
+		for _, it := range set.Items {
+			parts = append(parts, "set "+it.Name+" ("+strings.ToLower(it.IfExists)+") = "+strings.Join(it.Values, ", "))
+		}
+	}
+	if filter != nil {
+		names := make([]string, len(filter.Items))
+		for i, it := range filter.Items {
+			names[i] = it.Name
+		}
+		parts = append(parts, strings.ToLower(filter.Type)+" "+strings.Join(names, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // corsOf is the cors policy in force on r: its own, else the deployment's.
@@ -243,7 +295,19 @@ func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 			}})
 		}
 	}
-	return append(policies, routePolicy{phaseSanitize, g.withTransform})
+	policies = append(policies, routePolicy{phaseSanitize, g.withTransform})
+	if rt.requestHeaders != nil || rt.requestQuery != nil {
+		headers, query := rt.requestHeaders, rt.requestQuery
+		policies = append(policies, routePolicy{phaseTransform, func(next http.Handler) http.Handler {
+			return g.withRequestTransforms(headers, query, next)
+		}})
+	}
+	if t := rt.responseHeaders; t != nil {
+		policies = append(policies, routePolicy{phaseTransform, func(next http.Handler) http.Handler {
+			return g.withResponseTransforms(t, next)
+		}})
+	}
+	return policies
 }
 
 func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deployment, src config.Source, at string, rm *routeMetrics) http.Handler {
@@ -329,12 +393,7 @@ func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, s
 		auth.failCode, auth.loadingCode = codeTokenAuthFailed, codeTokenKeysLoading
 		keysAt = at + ".validationPolicy"
 		if fp := a.ValidationFailurePolicy; fp != nil && fp.Type == config.FailureModifyResponse {
-			// responseCode is optional; its default is the 401 it replaces.
-			status := fp.ResponseCode.Int()
-			if status == 0 {
-				status = http.StatusUnauthorized
-			}
-			auth.failure = &failureResponse{status: status, message: fp.ResponseMessage}
+			auth.failure = compileFailure(fp, c.g.log, src.Problem(at+".validationFailurePolicy", "").Path)
 		}
 	}
 	set, summaries := c.keySet(v.Keys, src, keysAt, auth.loadingCode)

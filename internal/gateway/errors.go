@@ -56,7 +56,13 @@ type httpError struct {
 	// header holds the response headers the refusal sets
 	// (WWW-Authenticate, Allow, Retry-After, Location ...); nil for none.
 	header http.Header
-	// message replaces the status text in the body (validationFailurePolicy).
+	// body, when set, is the whole body, sent as text (a failure policy's
+	// responseMessage) instead of the JSON one.
+	body string
+	// transform changes the response's headers last (a failure policy's
+	// responseHeaderTransformations); nil for none.
+	transform func(http.Header)
+	// message replaces the status text in the JSON body.
 	message string
 	// level is the execution log level of the line.
 	level slog.Level
@@ -96,14 +102,23 @@ func (g *Gateway) writeError(w http.ResponseWriter, ex *exchange, e *httpError) 
 	for name, values := range e.header {
 		h[name] = values // shared with the compiled error (authorization's challenge): never changed in place
 	}
-	message := e.message
-	if message == "" {
-		message = http.StatusText(e.status)
+	var body []byte
+	if e.body != "" {
+		body = []byte(e.body)
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		message := e.message
+		if message == "" {
+			message = http.StatusText(e.status)
+		}
+		body = errorBody(e.status, message)
+		h.Set("Content-Type", "application/json")
 	}
-	body := errorBody(e.status, message)
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
+	if e.transform != nil {
+		e.transform(h)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.status)
 	_, _ = w.Write(body)
 	g.logRejection(ex, e)

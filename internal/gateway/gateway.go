@@ -58,10 +58,13 @@ type route struct {
 	// handler is backend wrapped in the route's policies (compileRoute).
 	handler http.Handler
 	// cors is the route's cors policy, or the deployment's; nil for none.
-	cors    *corsPolicy
-	execLog logPolicy
-	summary RouteSummary
-	metrics *routeMetrics // nil without metrics
+	cors *corsPolicy
+	// requestHeaders, requestQuery and responseHeaders are the route's
+	// transformations; nil for none.
+	requestHeaders, requestQuery, responseHeaders *transform
+	execLog                                       logPolicy
+	summary                                       RouteSummary
+	metrics                                       *routeMetrics // nil without metrics
 }
 
 // logPolicy is a compiled loggingPolicies.executionLog.

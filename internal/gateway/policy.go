@@ -28,6 +28,10 @@ const (
 	// (method overrides, headers backends trust, protocol upgrades); every
 	// route with a backend has it.
 	phaseSanitize
+	// phaseTransform applies the route's header and query parameter
+	// transformations: the request's, and the response's (a writer around
+	// the backend, inside the CORS writer, so CORS headers come last).
+	phaseTransform
 )
 
 // routePolicy is one compiled policy of a route: its phase, and the

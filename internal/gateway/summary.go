@@ -44,6 +44,9 @@ type RouteSummary struct {
 	Authorization string // "ANY_OF [a b]", "AUTHENTICATION_ONLY", "ANONYMOUS", "open"
 	// CORS says what the route's cors policy allows; "" for none.
 	CORS string
+	// Transforms says what the route's transformations do, one line per
+	// policy ("request headers: set X-Sub; rename Locale to Region").
+	Transforms []string
 }
 
 // Summary describes the compiled gateway, deployments in the order served

@@ -6,16 +6,7 @@ import (
 	"strings"
 
 	"github.com/keygate/keygate/internal/authz"
-)
-
-// varSource is the table a context variable reads from.
-type varSource int
-
-const (
-	fromPath varSource = iota
-	fromQuery
-	fromHeader
-	fromAuth
+	"github.com/keygate/keygate/internal/config"
 )
 
 // templatePart is a literal piece of a backend URL path (already escaped as
@@ -23,8 +14,7 @@ const (
 type templatePart struct {
 	literal  string
 	isVar    bool
-	source   varSource
-	key      string
+	v        config.ContextVariable
 	wildcard bool // a {name*} path parameter: several segments
 }
 
@@ -38,62 +28,40 @@ type pathTemplate struct {
 // ${request.path[...]} references at compile time.
 type routeParams map[string]bool // name → is wildcard
 
-// compileTemplate parses ${request.path[x]}, ${request.query[x]},
-// ${request.headers[X]} and ${request.auth[x]} in a URL path.
+// compileTemplate compiles a backend URL path, parsed by the one grammar
+// (config.ParseTemplate), with ${request.path[x]}, ${request.query[x]},
+// ${request.headers[X]} and ${request.auth[x]}.
 func compileTemplate(path string, params routeParams, hasAuth bool) (*pathTemplate, error) {
-	t := &pathTemplate{}
-	for path != "" {
-		i := strings.Index(path, "${")
-		if i < 0 {
-			t.parts = append(t.parts, templatePart{literal: path})
-			break
+	parsed, err := config.ParseTemplate(path)
+	if err != nil {
+		return nil, err
+	}
+	t := &pathTemplate{static: parsed.Static()}
+	for _, p := range parsed {
+		if p.Var == nil {
+			t.parts = append(t.parts, templatePart{literal: p.Literal})
+			continue
 		}
-		if i > 0 {
-			t.parts = append(t.parts, templatePart{literal: path[:i]})
-		}
-		end := strings.IndexByte(path[i:], '}')
-		if end < 0 {
-			return nil, fmt.Errorf("unterminated context variable %q; close it with '}'", path[i:])
-		}
-		part, err := parseVariable(path[i+2:i+end], params, hasAuth)
-		if err != nil {
-			return nil, err
+		v := *p.Var
+		part := templatePart{isVar: true, v: v}
+		switch v.Table {
+		case config.VarPath:
+			wildcard, declared := params[v.Key]
+			if !declared {
+				return nil, fmt.Errorf("%s: the route path declares no parameter {%s}", v, v.Key)
+			}
+			part.wildcard = wildcard
+		case config.VarAuth:
+			if !hasAuth {
+				return nil, fmt.Errorf("%s: the deployment has no authentication policy", v)
+			}
+		case config.VarQuery, config.VarHeaders:
+		default:
+			return nil, fmt.Errorf("%s is not available in a backend URL; use request.path, request.query, request.headers or request.auth", v)
 		}
 		t.parts = append(t.parts, part)
-		path = path[i+end+1:]
 	}
-	t.static = len(t.parts) <= 1 && (len(t.parts) == 0 || !t.parts[0].isVar)
 	return t, nil
-}
-
-// parseVariable parses the inside of ${...}: request.<table>[<key>].
-func parseVariable(expr string, params routeParams, hasAuth bool) (templatePart, error) {
-	table, rest, ok := strings.Cut(expr, "[")
-	if !ok || !strings.HasSuffix(rest, "]") || len(rest) < 2 {
-		return templatePart{}, fmt.Errorf("context variable ${%s} is not of the form ${request.<table>[<name>]}", expr)
-	}
-	key := rest[:len(rest)-1]
-	part := templatePart{isVar: true, key: key}
-	switch table {
-	case "request.path":
-		wildcard, declared := params[key]
-		if !declared {
-			return part, fmt.Errorf("${request.path[%s]}: the route path declares no parameter {%s}", key, key)
-		}
-		part.source, part.wildcard = fromPath, wildcard
-	case "request.query":
-		part.source = fromQuery
-	case "request.headers":
-		part.source = fromHeader
-	case "request.auth":
-		if !hasAuth {
-			return part, fmt.Errorf("${request.auth[%s]}: the deployment has no authentication policy", key)
-		}
-		part.source = fromAuth
-	default:
-		return part, fmt.Errorf("context variable table %q is not one of request.path, request.query, request.headers, request.auth", table)
-	}
-	return part, nil
 }
 
 // expand renders the escaped path for one request. Every substituted value
@@ -112,7 +80,7 @@ func (t *pathTemplate) expand(r *http.Request, ex *exchange) string {
 			b.WriteString(p.literal)
 			continue
 		}
-		value := lookupVariable(r, ex, p)
+		value := evalVariable(r, ex, p.v)
 		if p.wildcard {
 			for i, seg := range strings.Split(value, "/") {
 				if i > 0 {
@@ -129,23 +97,58 @@ func (t *pathTemplate) expand(r *http.Request, ex *exchange) string {
 	return b.String()
 }
 
-// lookupVariable reads one context variable; missing keys are empty, and a
-// repeated parameter gives its first value.
-func lookupVariable(r *http.Request, ex *exchange, p templatePart) string {
-	switch p.source {
-	case fromPath:
-		v, _ := ex.params.Get(p.key)
-		return v
-	case fromQuery:
-		return r.URL.Query().Get(p.key)
-	case fromHeader:
-		return r.Header.Get(p.key)
-	case fromAuth:
+// evalTemplate renders t for one request, values as they are (no
+// escaping: the caller's place decides what a value may hold).
+func evalTemplate(t config.Template, r *http.Request, ex *exchange) string {
+	if len(t) == 1 && t[0].Var == nil {
+		return t[0].Literal
+	}
+	var b strings.Builder
+	for _, p := range t {
+		if p.Var == nil {
+			b.WriteString(p.Literal)
+			continue
+		}
+		b.WriteString(evalVariable(r, ex, *p.Var))
+	}
+	return b.String()
+}
+
+// evalVariable reads one context variable; missing keys are empty, and a
+// repeated parameter or header gives its first value.
+func evalVariable(r *http.Request, ex *exchange, v config.ContextVariable) string {
+	switch v.Table {
+	case config.VarPath:
+		value, _ := ex.params.Get(v.Key)
+		return value
+	case config.VarQuery:
+		return r.URL.Query().Get(v.Key)
+	case config.VarHeaders:
+		return r.Header.Get(v.Key)
+	case config.VarAuth:
 		if ex.principal == nil {
 			return ""
 		}
-		v, _ := ex.principal.claims.Value(p.key)
-		return v
+		value, _ := ex.principal.claims.Value(v.Key)
+		return value
+	case config.VarHost:
+		return requestHost(r)
+	case config.VarSubdomain:
+		host := requestHost(r)
+		if sub, ok := strings.CutSuffix(host, "."+strings.ToLower(v.Key)); ok {
+			return sub
+		}
+		return ""
 	}
 	return ""
+}
+
+// requestHost is the request's host without port, lower case (OCI's
+// request.host).
+func requestHost(r *http.Request) string {
+	host := r.Host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	return strings.ToLower(strings.Trim(host, "[]"))
 }

@@ -55,7 +55,7 @@ func FuzzTemplate(f *testing.F) {
 				want.WriteString(p.literal)
 				continue
 			}
-			v := lookupVariable(r, ex, p)
+			v := evalVariable(r, ex, p.v)
 			if !p.wildcard {
 				want.WriteString(authz.EscapeSegment(v))
 				continue
@@ -77,7 +77,7 @@ func FuzzTemplate(f *testing.F) {
 			if !p.isVar {
 				continue
 			}
-			v := lookupVariable(r, ex, p)
+			v := evalVariable(r, ex, p.v)
 			segs := []string{v}
 			if p.wildcard {
 				segs = strings.Split(v, "/")
