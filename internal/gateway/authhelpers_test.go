@@ -54,12 +54,6 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-// forge assembles a compact token from the header and payload JSON texts
-// and raw signature bytes, byte for byte as given.
-func forge(header, payload string, sig []byte) string {
-	return b64([]byte(header)) + "." + b64([]byte(payload)) + "." + b64(sig)
-}
-
 // signRaw signs header and payload JSON texts (as given, duplicates and all)
 // with key using alg, whatever the header says: the forger's view. key is a
 // private key, or []byte for the HMAC algorithms.

@@ -22,8 +22,12 @@ import (
 	"github.com/keygate/keygate/internal/token"
 )
 
-// The end-to-end harness: a real backend that records what reaches it, real
-// keys, real tokens, and a real gateway over loopback.
+// The white-box end-to-end harness of the tests inside package gateway: a
+// real backend that records what reaches it, real keys, real tokens, and a
+// real gateway over loopback. These tests cannot import gatewaytest (it
+// imports this package); a test that needs no unexported name belongs in
+// package gateway_test with gatewaytest, and an attack belongs in
+// test/adversarial, which runs every row of attacks.md once.
 
 const (
 	testIssuer   = "https://issuer.test"
