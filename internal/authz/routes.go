@@ -53,13 +53,15 @@ type segment struct {
 // Compile checks routes and compiles them into a Table. It reports every
 // problem at once (errors.Join), each prefixed with its place in the spec,
 // "routes[i].path: " or "routes[i].methods[j]: ", and saying how to fix it.
+// Its errors are *SpecError values, joined: each names the JSON path of
+// the value it concerns.
 func Compile(routes []RouteSpec) (*Table, error) {
 	t := &Table{routes: make([]route, 0, len(routes))}
 	var errs []error
 	for i, spec := range routes {
 		segs, perr := parsePattern(spec.Path)
 		for _, err := range perr {
-			errs = append(errs, fmt.Errorf("routes[%d].path: %w", i, err))
+			errs = append(errs, &SpecError{Path: fmt.Sprintf("routes[%d].path", i), Err: err})
 		}
 		methods, merr := parseMethods(i, spec.Methods)
 		errs = append(errs, merr...)
@@ -80,6 +82,18 @@ func Compile(routes []RouteSpec) (*Table, error) {
 	slices.SortStableFunc(t.routes, compareSpecificity)
 	return t, nil
 }
+
+// SpecError is a problem with one value of the routes given to Compile.
+type SpecError struct {
+	// Path is the value's JSON path in the spec, e.g. "routes[2].path".
+	Path string
+	// Err says what is wrong and how to fix it.
+	Err error
+}
+
+func (e *SpecError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+func (e *SpecError) Unwrap() error { return e.Err }
 
 // compareSpecificity orders routes most specific first, segment by segment.
 // Two routes matching the same path differ in length only where one has a
@@ -108,7 +122,8 @@ func parseMethods(i int, names []string) (methodSet, []error) {
 	for j, name := range names {
 		m, ok := specMethod(name)
 		if !ok {
-			errs = append(errs, fmt.Errorf("routes[%d].methods[%d]: %q is not a method; use one of ANY, HEAD, GET, POST, PUT, PATCH, DELETE, OPTIONS", i, j, name))
+			errs = append(errs, &SpecError{Path: fmt.Sprintf("routes[%d].methods[%d]", i, j),
+				Err: fmt.Errorf("%q is not a method; use one of ANY, HEAD, GET, POST, PUT, PATCH, DELETE, OPTIONS", name)})
 		}
 		set |= m
 	}

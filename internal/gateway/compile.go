@@ -111,36 +111,33 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 // that one run of keygate validate or serve names every problem (it is the
 // config.SpecCheck the CLI passes to the loaders). Nothing is started: a
 // REMOTE_JWKS is not fetched.
-func CheckSpec(spec *config.Spec, src config.Source) (problems config.Problems) {
+//
+// The spec is invalid, so compiling meets values validation refused (a
+// missing stock status, a missing key set): each step skips what it cannot
+// read, and TestCheckSpecOnInvalidSpecs holds that it never panics.
+func CheckSpec(spec *config.Spec, src config.Source) config.Problems {
 	c := &compiler{
 		g:          &Gateway{log: slog.New(slog.DiscardHandler), now: time.Now, remoteRefresh: map[*keys.RemoteSet]time.Duration{}},
 		keySets:    NewKeySets(nil, nil),
 		transports: map[transportKey]*syncTransport{},
 	}
-	defer func() {
-		// The spec is invalid: compiling may meet a value that validation
-		// refused (a missing stock status, say) and cannot go on. What was
-		// found so far stands; validation has named the rest.
-		if recover() != nil {
-			problems = c.problems
-		}
-	}()
 	c.deployment(config.Deployment{PathPrefix: "/", Specification: spec, Source: src})
 	return c.problems
 }
 
-// addJoined turns "routes[i].path: message" errors into problems.
+// addJoined turns the route table's errors into problems at their paths.
 func (c *compiler) addJoined(src config.Source, err error) {
 	errs := []error{err}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = joined.Unwrap()
 	}
 	for _, e := range errs {
-		path, message, found := strings.Cut(e.Error(), ": ")
-		if !found {
-			path, message = "", e.Error()
+		var se *authz.SpecError
+		if errors.As(e, &se) {
+			c.problem(src, se.Path, se.Err.Error())
+			continue
 		}
-		c.problem(src, path, message)
+		c.problem(src, "", e.Error())
 	}
 }
 
@@ -433,6 +430,9 @@ func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, s
 // set parsed now, or the remote set of the registry. nil on problems.
 // logCode is the OCI log code of the set's fetch outcomes.
 func (c *compiler) keySet(ks *config.KeySet, src config.Source, at, logCode string) (keys.Resolver, []KeySummary) {
+	if ks == nil {
+		return nil, nil // an invalid spec in CheckSpec: validation named it
+	}
 	if ks.Type == config.KeySetRemoteJWKS {
 		refresh := ks.CacheDuration()
 		set := c.keySets.remote(remoteSource{url: ks.URI, insecure: ks.IsSslVerifyDisabled}, refresh, logCode)
