@@ -55,6 +55,21 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		default:
 			printField(w, "token", "none (the route is ANONYMOUS)")
 		}
+		if f := d.Forward; f != nil {
+			printField(w, "backend", f.Method+" "+f.URL)
+			names := make([]string, 0, len(f.Header))
+			for name := range f.Header {
+				names = append(names, name)
+			}
+			slices.Sort(names)
+			for _, name := range names {
+				value := strings.Join(f.Header[name], ", ")
+				if raw != "" && strings.Contains(value, raw) {
+					value = "(the token)" // never printed: it is a credential
+				}
+				printField(w, "  "+name, value)
+			}
+		}
 		printWarnings(w, d.Warnings)
 		return exitOK
 	}

@@ -34,13 +34,27 @@ type Decision struct {
 	// Warnings are log lines that do not stop the request (an invalid
 	// token on an ANONYMOUS route).
 	Warnings []string
+	// Forward is what an HTTP_BACKEND would receive when Accepted, after
+	// the route's transformations and the gateway's own headers; nil for
+	// other backends and for rejections.
+	Forward *Forwarded
+}
+
+// Forwarded is the request a backend would receive.
+type Forwarded struct {
+	Method, URL string
+	Header      http.Header
 }
 
 type decisionKey struct{}
 
 // Decide runs r through the middleware chain and reports the outcome
 // instead of calling the backend. It is what `keygate token verify` uses, so
-// an offline answer is the answer serve would give.
+// an offline answer is the answer serve would give: the same compiled route
+// handlers run, with an observer where the backend would be. It sends
+// nothing to a backend, and a policy that keeps state (rate limits, caches,
+// authorizer calls) must treat a Decide request as a question, not as
+// traffic (exchange.decision tells them apart).
 func (g *Gateway) Decide(r *http.Request) Decision {
 	d := &Decision{}
 	r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))

@@ -65,6 +65,9 @@ func routeTerminal(backend http.Handler) http.Handler {
 			if p := ex.principal; p != nil {
 				ex.decision.Token = p.token
 			}
+			if hb, ok := backend.(*httpBackend); ok {
+				ex.decision.Forward = hb.forwarded(r)
+			}
 			ex.decision.locate(ex)
 			return
 		}

@@ -152,6 +152,23 @@ func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
+// forwarded is the request b would send for r, as ReverseProxy would make
+// it: hop-by-hop headers removed, then rewrite (for Decide: nothing is sent).
+func (b *httpBackend) forwarded(r *http.Request) *Forwarded {
+	out := r.Clone(r.Context())
+	for _, v := range out.Header["Connection"] {
+		for _, name := range strings.Split(v, ",") {
+			out.Header.Del(strings.TrimSpace(name))
+		}
+	}
+	for _, name := range []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"} {
+		out.Header.Del(name)
+	}
+	b.rewrite(&httputil.ProxyRequest{In: r, Out: out})
+	return &Forwarded{Method: out.Method, URL: out.URL.String(), Header: out.Header}
+}
+
 // keepRequestID makes the gateway's opc-request-id the one the client gets:
 // a backend's own is dropped (it would be added beside the gateway's), and
 // the gateway's is set again when ReverseProxy cleared the response headers
