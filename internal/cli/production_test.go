@@ -92,9 +92,17 @@ func TestReadinessWaitsForRemoteKeys(t *testing.T) {
 	if code, _ := adminGet(t, p, "/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz = %d, want 200: the process is alive", code)
 	}
-	_, metrics := adminGet(t, p, "/metrics")
-	if !strings.Contains(metrics, `keygate_jwks_fetches_total{result="failed",uri="http://`) {
-		t.Errorf("/metrics does not count the failed JWKS fetch")
+	// The first fetch fails in the background: wait for it to be counted.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, metrics := adminGet(t, p, "/metrics")
+		if strings.Contains(metrics, `keygate_jwks_fetches_total{result="failed",uri="http://`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics does not count the failed JWKS fetch")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

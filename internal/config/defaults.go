@@ -65,6 +65,9 @@ func applySpecDefaults(s *Spec) {
 			transformDefaults(rs.HeaderTransformations.SetHeaders, rs.HeaderTransformations.FilterHeaders)
 		}
 	}
+	if rp := s.RequestPolicies; rp != nil && rp.RateLimiting != nil {
+		rp.RateLimiting.RateKey = strings.ToUpper(rp.RateLimiting.RateKey)
+	}
 	if rp := s.RequestPolicies; rp != nil && rp.Authentication != nil {
 		if fp := rp.Authentication.ValidationFailurePolicy; fp != nil && fp.ResponseHeaderTransformations != nil {
 			transformDefaults(fp.ResponseHeaderTransformations.SetHeaders, fp.ResponseHeaderTransformations.FilterHeaders)

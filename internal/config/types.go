@@ -20,6 +20,12 @@ type Gateway struct {
 	// Backends tune keygate's connections to the HTTP_BACKENDs of one
 	// origin. Default nil: every backend gets pooled keep-alive connections.
 	Backends []BackendOrigin `json:"backends,omitempty"`
+	// TrustedProxies are the CIDRs of the proxies in front of keygate
+	// (load balancers) whose X-Forwarded-For and Forwarded headers name the
+	// client: a request from one of them is rate limited by the client's
+	// address, and its X-Forwarded-For chain goes on to the backend.
+	// Default nil: the client is the TCP peer and those headers are dropped.
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
 }
 
 // BackendOrigin is how keygate talks to every HTTP_BACKEND url of one
@@ -106,8 +112,9 @@ type DeploymentRequestPolicies struct {
 	// Cors lets browsers on other origins call every route that has no
 	// cors of its own. Default nil: no CORS headers.
 	Cors *CorsPolicy `json:"cors,omitempty"`
-	// RateLimiting is not supported yet by keygate. Default nil.
-	RateLimiting json.RawMessage `json:"rateLimiting,omitempty"`
+	// RateLimiting limits the requests per second of all the deployment's
+	// routes together. Default nil: no limit.
+	RateLimiting *RateLimitingPolicy `json:"rateLimiting,omitempty"`
 	// MutualTls is not supported yet by keygate. Default nil.
 	MutualTls json.RawMessage `json:"mutualTls,omitempty"`
 	// UsagePlans is not supported yet by keygate. Default nil.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +29,13 @@ func (c *checker) gateway(g *Gateway, dir string) {
 		c.deploymentSpec(p, d, dir)
 	}
 	c.backendOrigins(g)
+	for i, cidr := range g.TrustedProxies {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			if _, err := netip.ParseAddr(cidr); err != nil {
+				c.addf(idx("trustedProxies", i), "%q is not a CIDR or an address; write e.g. 10.0.0.0/8 or 192.0.2.7", cidr)
+			}
+		}
+	}
 }
 
 // backendOrigins checks keygate's per-origin backend settings; an origin no

@@ -26,8 +26,11 @@ func (c *checker) spec(p string, s *Spec) {
 		if rp.Cors != nil {
 			c.cors(at(rpp, "cors"), rp.Cors)
 		}
+		if rl := rp.RateLimiting; rl != nil {
+			c.rateLimiting(at(rpp, "rateLimiting"), rl)
+		}
 		c.unsupported(rpp, []rawField{
-			{"rateLimiting", rp.RateLimiting}, {"mutualTls", rp.MutualTls},
+			{"mutualTls", rp.MutualTls},
 			{"usagePlans", rp.UsagePlans}, {"dynamicAuthentication", rp.DynamicAuthentication},
 		})
 	}
@@ -140,4 +143,18 @@ func (c *checker) unsupported(p string, fields []rawField) {
 // isSet reports whether a raw member was given; null counts as absent.
 func isSet(raw json.RawMessage) bool {
 	return len(raw) > 0 && string(raw) != "null"
+}
+
+// rateLimiting validates a deployment's rateLimiting.
+func (c *checker) rateLimiting(p string, rl *RateLimitingPolicy) {
+	if rl.RateInRequestsPerSecond < 1 {
+		c.addf(at(p, "rateInRequestsPerSecond"), "%d; give the requests per second allowed, at least 1", rl.RateInRequestsPerSecond)
+	}
+	switch strings.ToUpper(rl.RateKey) {
+	case RateKeyTotal, RateKeyClientIP:
+	case "":
+		c.addf(at(p, "rateKey"), "missing; use CLIENT_IP (each client address) or TOTAL (all clients together)")
+	default:
+		c.addf(at(p, "rateKey"), "%q is not CLIENT_IP or TOTAL", rl.RateKey)
+	}
 }

@@ -39,7 +39,12 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
-	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets, tokenCache: opts.TokenCache}
+	g.trusted = compileTrustedProxies(cfg.TrustedProxies)
+	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets,
+		tokenCache: opts.TokenCache, limits: opts.Limits}
+	if c.limits == nil {
+		c.limits = NewLimits()
+	}
 	if c.keySets == nil {
 		c.keySets = NewKeySets(g.log, nil)
 	}
@@ -65,6 +70,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 // compiler collects problems while it builds.
 type compiler struct {
 	g          *Gateway
+	limits     *Limits
 	cfg        *config.Gateway // nil in CheckSpec
 	keySets    *KeySets
 	tokenCache *token.Cache
@@ -82,6 +88,11 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
 		dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
+	}
+	if rp := spec.RequestPolicies; rp != nil && rp.RateLimiting != nil {
+		rl := rp.RateLimiting
+		dep.rateLimit = &rateLimit{limits: c.limits, rate: rl.RateInRequestsPerSecond,
+			perClient: rl.RateKey == config.RateKeyClientIP, key: d.PathPrefix, trusted: c.g.trusted}
 	}
 	if rp := spec.RequestPolicies; rp != nil && rp.Cors != nil {
 		dep.cors = compileCORS(rp.Cors, c.g.log, src.Problem("requestPolicies.cors", "").Path)
@@ -120,6 +131,7 @@ func CheckSpec(spec *config.Spec, src config.Source) config.Problems {
 		g:          &Gateway{log: slog.New(slog.DiscardHandler), now: time.Now, remoteRefresh: map[*keys.RemoteSet]time.Duration{}},
 		keySets:    NewKeySets(nil, nil),
 		transports: map[transportKey]*syncTransport{},
+		limits:     NewLimits(),
 	}
 	c.deployment(config.Deployment{PathPrefix: "/", Specification: spec, Source: src})
 	return c.problems
@@ -278,8 +290,13 @@ func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 	g := c.g
 	var policies []routePolicy
 	if p := rt.cors; p != nil {
-		policies = append(policies, routePolicy{phaseCORS, func(next http.Handler) http.Handler {
-			return g.withCORS(p, next)
+		policies = append(policies,
+			routePolicy{phaseCORSHeaders, func(next http.Handler) http.Handler { return g.withCORSHeaders(p, next) }},
+			routePolicy{phaseCORS, func(next http.Handler) http.Handler { return g.withCORS(p, next) }})
+	}
+	if rl := dep.rateLimit; rl != nil {
+		policies = append(policies, routePolicy{phaseRateLimit, func(next http.Handler) http.Handler {
+			return g.withRateLimit(rl, next)
 		}})
 	}
 	if a := dep.auth; a != nil {

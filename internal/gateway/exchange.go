@@ -41,6 +41,9 @@ type exchange struct {
 	// value, set again on the upstream request after hop-by-hop removal.
 	credentialHeader string
 	credential       []string
+	// trustedChain: the request came from a trusted proxy, whose
+	// X-Forwarded-For chain goes on to the backend.
+	trustedChain bool
 	// preflight: the request is a CORS preflight, routed by the method it
 	// asks about, for a route with a cors policy.
 	preflight bool

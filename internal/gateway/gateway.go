@@ -29,6 +29,8 @@ type Gateway struct {
 	remoteRefresh map[*keys.RemoteSet]time.Duration
 	metrics       *Metrics
 	requestIDs    *requestIDs
+	// trusted are the proxies whose forwarding headers name the client.
+	trusted trustedProxies
 }
 
 // deployment is one path prefix with its compiled specification.
@@ -40,6 +42,8 @@ type deployment struct {
 	execLog   logPolicy
 	accessLog bool
 	allowed   allowCounters // nil counters without metrics
+	// rateLimit is the deployment's rateLimiting; nil for none.
+	rateLimit *rateLimit
 	// cors is the deployment's cors policy, for routes without their own
 	// and for refusals before a route is known; nil for none.
 	cors *corsPolicy
@@ -90,6 +94,9 @@ type Options struct {
 	// deployments: entries are per verifier). Default nil: every request
 	// pays a full verification.
 	TokenCache *token.Cache
+	// Limits holds the rate limiters' state, shared across reloads.
+	// Default: new state, so a reload starts every limit afresh.
+	Limits *Limits
 }
 
 // ServeHTTP runs the request through the compiled middleware chain.

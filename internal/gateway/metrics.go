@@ -25,6 +25,7 @@ type Metrics struct {
 	jwksSkipped    *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
+	rateLimits     *prometheus.CounterVec
 }
 
 // NewMetrics registers keygate's metrics, plus the Go runtime and process
@@ -55,13 +56,28 @@ func NewMetrics() *Metrics {
 		configInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "keygate_config_info", Help: "The live configuration: 1 for its version (a short hash).",
 		}, []string{"version"}),
+		rateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_rate_limit_decisions_total", Help: "Rate limiting decisions, by deployment and outcome (allow, deny).",
+		}, []string{"deployment", "outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo,
+	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
 	}
 	return m
+}
+
+// rateLimit counts one rate limiting decision.
+func (m *Metrics) rateLimit(ex *exchange, allowed bool) {
+	if m == nil {
+		return
+	}
+	outcome := "deny"
+	if allowed {
+		outcome = "allow"
+	}
+	m.rateLimits.WithLabelValues(ex.dep.prefix, outcome).Inc()
 }
 
 // Handler serves the metrics in the Prometheus exposition format.

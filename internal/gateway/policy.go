@@ -14,10 +14,15 @@ import (
 type phase int
 
 const (
-	// phaseCORS answers CORS preflights and puts the CORS headers on every
-	// response of the route (the writer it wraps is the outermost, so
-	// nothing a later step writes goes without them).
-	phaseCORS phase = iota
+	// phaseCORSHeaders puts the CORS headers on every response of the
+	// route: the writer it wraps is the outermost, so nothing a later step
+	// writes (a 429, a 401, the backend's answer) goes without them.
+	phaseCORSHeaders phase = iota
+	// phaseRateLimit refuses requests over the deployment's rate.
+	phaseRateLimit
+	// phaseCORS answers CORS preflights (after rate limiting: preflights
+	// count; before authentication: browsers send no credential on them).
+	phaseCORS
 	// phaseAuthenticate verifies the request's credential (JWT,
 	// TOKEN_AUTHENTICATION).
 	phaseAuthenticate

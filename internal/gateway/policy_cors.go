@@ -148,6 +148,19 @@ func (g *Gateway) withCORS(p *corsPolicy, next http.Handler) http.Handler {
 			g.answerPreflight(w, r, ex, p)
 			return
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withCORSHeaders is the outermost step of a route with a cors policy: it
+// wraps the writer so every response but a preflight's gets the policy's
+// headers (withCORS answers preflights with their own).
+func (g *Gateway) withCORSHeaders(p *corsPolicy, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if exchangeFrom(r).preflight {
+			next.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(&corsWriter{ResponseWriter: w, policy: p, origin: r.Header.Get("Origin")}, r)
 	})
 }

@@ -137,6 +137,11 @@ func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
 	}
 	out.RawQuery = b.query(pr.In)
 	pr.Out.Host = ""
+	if ex.trustedChain {
+		// ReverseProxy cleared it for Rewrite; SetXForwarded appends the
+		// peer to what is there.
+		pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+	}
 	pr.SetXForwarded()
 	pr.Out.Header.Set(requestIDHeader, ex.requestID)
 	// Connection: close, and the connection never pooled, after exchanges

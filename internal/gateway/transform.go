@@ -51,7 +51,14 @@ var clientHeadersDropped = func() map[string]bool {
 func (g *Gateway) withTransform(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header
+		// A trusted proxy's X-Forwarded-For chain goes on (the proxy
+		// appends the peer); anyone else's is dropped.
+		keepXFF := len(g.trusted) > 0 && g.trusted.contains(peerAddr(r))
+		exchangeFrom(r).trustedChain = keepXFF
 		for name := range h {
+			if name == "X-Forwarded-For" && keepXFF {
+				continue
+			}
 			if clientHeadersDropped[name] {
 				delete(h, name)
 				continue

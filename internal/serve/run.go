@@ -52,7 +52,7 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	cache := token.NewCache(set.TokenCacheSize)
 	metrics.WatchTokenCache(cache)
 	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, KeySets: keySets,
-		Metrics: metrics, TokenCache: cache}
+		Metrics: metrics, TokenCache: cache, Limits: gateway.NewLimits()}
 	cfg, g, err := src.Load(opts)
 	if err != nil {
 		return err
