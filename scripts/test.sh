@@ -12,10 +12,12 @@ export PATH="/usr/local/go/bin:$PATH"
 FUZZTIME=${FUZZTIME:-20000x}
 
 # Debian packages the tests use; they never skip in CI: the interop tests
-# run the seed's openssl commands, the browser tests drive chromium.
+# run the seed's openssl commands, the browser tests drive chromium, the
+# shared rate limit tests start redis-server.
 need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
+command -v redis-server >/dev/null || need+=(redis-server)
 if ((${#need[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     echo "installing ${need[*]} (Debian packages)" >&2

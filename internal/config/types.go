@@ -26,6 +26,9 @@ type Gateway struct {
 	// address, and its X-Forwarded-For chain goes on to the backend.
 	// Default nil: the client is the TCP peer and those headers are dropped.
 	TrustedProxies []string `json:"trustedProxies,omitempty"`
+	// SharedState is what replicas share (rate limits). Default nil: each
+	// replica on its own.
+	SharedState *SharedState `json:"sharedState,omitempty"`
 }
 
 // BackendOrigin is how keygate talks to every HTTP_BACKEND url of one

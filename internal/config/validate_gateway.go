@@ -3,6 +3,7 @@ package config
 import (
 	"net"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,6 +30,9 @@ func (c *checker) gateway(g *Gateway, dir string) {
 		c.deploymentSpec(p, d, dir)
 	}
 	c.backendOrigins(g)
+	if s := g.SharedState; s != nil && s.Redis != nil {
+		c.redis("sharedState.redis", s.Redis, dir)
+	}
 	for i, cidr := range g.TrustedProxies {
 		if _, err := netip.ParsePrefix(cidr); err != nil {
 			if _, err := netip.ParseAddr(cidr); err != nil {
@@ -188,4 +192,36 @@ func (c *checker) pathPrefix(path, prefix string) {
 
 func badPrefixRune(r rune) bool {
 	return strings.ContainsRune("{}%?#;\\", r) || unicode.IsSpace(r) || unicode.IsControl(r)
+}
+
+// redis checks the shared Redis settings; a password file is made absolute
+// against dir.
+func (c *checker) redis(p string, r *RedisSettings, dir string) {
+	u, err := url.Parse(r.URL)
+	switch {
+	case r.URL == "":
+		c.addf(at(p, "url"), "missing; give redis://host:port/db (or rediss:// for TLS)")
+	case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "":
+		c.addf(at(p, "url"), "%q is not redis://host:port/db or rediss://host:port/db", r.URL)
+	default:
+		if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+			if n, err := strconv.Atoi(db); err != nil || n < 0 {
+				c.addf(at(p, "url"), "database %q is not a number; write e.g. redis://cache:6379/0", db)
+			}
+		}
+		if u.User != nil {
+			if _, set := u.User.Password(); set {
+				c.addf(at(p, "url"), "holds a password; put it in passwordFile or passwordEnv instead, so the config can be shown")
+			}
+		}
+	}
+	if r.PasswordFile != "" && r.PasswordEnv != "" {
+		c.addf(p, "both passwordFile and passwordEnv are set; keep one")
+	}
+	if r.PasswordFile != "" && !filepath.IsAbs(r.PasswordFile) {
+		r.PasswordFile = filepath.Join(dir, r.PasswordFile)
+	}
+	if r.TimeoutMillis < 0 || r.TimeoutMillis > 10000 {
+		c.addf(at(p, "timeoutMillis"), "%d is not from 0 to 10000 milliseconds; 0 means the default, 100", r.TimeoutMillis)
+	}
 }

@@ -80,6 +80,18 @@ func (m *Metrics) rateLimit(ex *exchange, allowed bool) {
 	m.rateLimits.WithLabelValues(ex.dep.prefix, outcome).Inc()
 }
 
+// WatchLimits exports how many rate limiting decisions the shared store
+// (Redis) failed to make, so that an outage shows.
+func (m *Metrics) WatchLimits(l *Limits) {
+	if m == nil {
+		return
+	}
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "keygate_rate_limit_shared_errors_total",
+		Help: "Rate limiting decisions Redis did not make in time, taken by the replica alone.",
+	}, func() float64 { return float64(l.SharedErrors()) }))
+}
+
 // Handler serves the metrics in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})

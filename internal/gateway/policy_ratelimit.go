@@ -38,7 +38,7 @@ func (g *Gateway) withRateLimit(rl *rateLimit, next http.Handler) http.Handler {
 		if rl.perClient {
 			key += "|" + rateKey(rl.trusted.clientAddr(r))
 		}
-		ok, wait := rl.limits.allow(key, rl.rate, g.now())
+		ok, wait := rl.limits.decide(r.Context(), key, rl.rate, g.now())
 		g.metrics.rateLimit(ex, ok)
 		if ok {
 			next.ServeHTTP(w, r)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,6 +14,8 @@ import (
 type Limits struct {
 	shards [limitShards]limitShard
 	seed   maphash.Seed
+	// shared, when set, decides in Redis (UseRedis).
+	shared atomic.Pointer[sharedLimits]
 }
 
 // limitShards spreads keys so that concurrent requests rarely share a lock.

@@ -51,11 +51,22 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	keySets.Start(ctx)
 	cache := token.NewCache(set.TokenCacheSize)
 	metrics.WatchTokenCache(cache)
+	limits := gateway.NewLimits()
+	metrics.WatchLimits(limits)
 	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, KeySets: keySets,
-		Metrics: metrics, TokenCache: cache, Limits: gateway.NewLimits()}
+		Metrics: metrics, TokenCache: cache, Limits: limits}
 	cfg, g, err := src.Load(opts)
 	if err != nil {
 		return err
+	}
+	if s := cfg.SharedState; s != nil && s.Redis != nil {
+		client, err := redisClient(s.Redis)
+		if err != nil {
+			return err
+		}
+		defer client.Close()
+		limits.UseRedis(client, time.Duration(s.Redis.TimeoutMillis)*time.Millisecond, log)
+		log.Info("rate limits are shared in Redis", "addr", client.Options().Addr, "db", client.Options().DB)
 	}
 	keySets.Retain(g) // each set at the shortest refresh its deployments ask
 	live := gateway.NewLive(g)

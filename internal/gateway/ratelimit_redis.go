@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// gcraScript is the GCRA decision of Limits.allow done inside Redis, so that
+// every replica shares one timestamp per key and one round trip decides:
+// the clock is Redis's (TIME), so replicas' clocks need not agree. It
+// returns {1, 0} to allow, {0, microseconds to wait} to refuse. The key
+// expires once its bucket is full again.
+var gcraScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local nxt = tat + interval
+local allow_at = nxt - burst
+if now < allow_at then
+  return {0, allow_at - now}
+end
+redis.call('SET', KEYS[1], nxt, 'PX', math.floor((nxt - now) / 1000) + 1)
+return {1, 0}
+`)
+
+// sharedLimits decides with Redis. When Redis does not answer in time, a
+// replica decides alone with its in-process state (fails open to the local
+// limit): an outage of the shared store must not take the APIs down, and
+// each replica still holds the rate on its own, so the cluster admits at
+// most N times the rate until Redis is back.
+type sharedLimits struct {
+	client  redis.UniversalClient
+	timeout time.Duration
+	log     *slog.Logger
+	// failing is set while Redis is failing, so an outage logs once when
+	// it starts and once when it ends.
+	failing atomic.Bool
+	errors  atomic.Uint64
+}
+
+// UseRedis makes l decide in Redis, with local state as the fallback.
+// Call it before serving.
+func (l *Limits) UseRedis(client redis.UniversalClient, timeout time.Duration, log *slog.Logger) {
+	if timeout <= 0 {
+		timeout = 100 * time.Millisecond
+	}
+	l.shared.Store(&sharedLimits{client: client, timeout: timeout, log: log})
+}
+
+// SharedErrors counts the decisions Redis did not make (for metrics).
+func (l *Limits) SharedErrors() uint64 {
+	if s := l.shared.Load(); s != nil {
+		return s.errors.Load()
+	}
+	return 0
+}
+
+// decide is allow through Redis when it is configured, else locally.
+func (l *Limits) decide(ctx context.Context, key string, rate int, now time.Time) (bool, time.Duration) {
+	s := l.shared.Load()
+	if s == nil {
+		return l.allow(key, rate, now)
+	}
+	ok, wait, err := s.allow(ctx, key, rate)
+	if err != nil {
+		s.errors.Add(1)
+		if !s.failing.Swap(true) {
+			s.log.Warn("rate limiting: Redis does not answer; each replica limits on its own until it does",
+				"code", "rateLimiting.sharedStateFailed", "error", err.Error())
+		}
+		return l.allow(key, rate, now)
+	}
+	if s.failing.Swap(false) {
+		s.log.Info("rate limiting: Redis answers again; limits are shared", "code", "rateLimiting.sharedStateRestored")
+	}
+	return ok, wait
+}
+
+func (s *sharedLimits) allow(ctx context.Context, key string, rate int) (bool, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	defer cancel()
+	interval := int64(time.Second/time.Microsecond) / int64(rate)
+	res, err := gcraScript.Run(ctx, s.client, []string{"keygate:rl:" + key},
+		strconv.FormatInt(interval, 10), strconv.FormatInt(int64(time.Second/time.Microsecond), 10)).Int64Slice()
+	if err != nil {
+		return false, 0, err
+	}
+	if len(res) != 2 {
+		return false, 0, errors.New("unexpected answer from the rate limiting script")
+	}
+	return res[0] == 1, time.Duration(res[1]) * time.Microsecond, nil
+}
