@@ -4,6 +4,7 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -157,7 +158,7 @@ func TestServiceHPAAndPDB(t *testing.T) {
 	for _, r := range kust.get(t, "resources").([]any) {
 		resources = append(resources, r.(string))
 	}
-	for _, want := range []string{"configmap.yaml", "deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml"} {
+	for _, want := range []string{"configmap.yaml", "deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml", "redis.yaml"} {
 		if !slices.Contains(resources, want) {
 			t.Errorf("kustomization lacks %s", want)
 		}
@@ -185,5 +186,41 @@ func TestDockerfileAndSystemd(t *testing.T) {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("keygate.service lacks %q", want)
 		}
+	}
+}
+
+// TestRedisManifest: the Redis the replicas share rate limits in is the
+// one the ConfigMap's sharedState names, and runs as hardened as keygate.
+func TestRedisManifest(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("kubernetes", "redis.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := strings.Split(string(data), "\n---\n")
+	if len(docs) != 2 {
+		t.Fatalf("redis.yaml holds %d documents, want a Deployment and a Service", len(docs))
+	}
+	var dep, svc manifest
+	if err := yaml.UnmarshalStrict([]byte(docs[0]), &dep); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict([]byte(docs[1]), &svc); err != nil {
+		t.Fatal(err)
+	}
+	if dep.get(t, "kind") != "Deployment" || svc.get(t, "kind") != "Service" {
+		t.Fatalf("kinds %v, %v", dep.get(t, "kind"), svc.get(t, "kind"))
+	}
+	if dep.get(t, "spec", "template", "spec", "securityContext", "runAsNonRoot") != true {
+		t.Error("redis runs as root")
+	}
+	c := manifest(dep.get(t, "spec", "template", "spec", "containers", 0).(map[string]any))
+	if c.get(t, "securityContext", "readOnlyRootFilesystem") != true {
+		t.Error("redis's root filesystem is writable")
+	}
+	name, port := svc.get(t, "metadata", "name").(string), svc.get(t, "spec", "ports", 0, "port").(float64)
+	cm := load(t, "configmap.yaml")
+	gw := cm.get(t, "data", "gateway.yaml").(string)
+	if want := fmt.Sprintf("redis://%s:%d/0", name, int(port)); !strings.Contains(gw, want) {
+		t.Errorf("the ConfigMap's sharedState does not name the Service (%s)", want)
 	}
 }
