@@ -69,6 +69,10 @@ func (c *checker) httpBackend(p string, b *Backend) {
 // could be sent to: a template's "<OKE-LB-SVC-PUB-IP>" left in place is
 // caught here, not by the first request.
 func (c *checker) backendURL(p, raw string) {
+	if strings.Contains(portPart(hostPart(raw)), "${") {
+		c.addf(p, "context variables may appear only in the URL's host and path; write the port literally")
+		return
+	}
 	u, err := url.Parse(contextVariable.ReplaceAllString(raw, "x"))
 	switch {
 	case err != nil:
@@ -79,7 +83,7 @@ func (c *checker) backendURL(p, raw string) {
 		c.addf(p, "%q is not a URL; use an http:// or https:// URL", raw)
 	case u.Scheme != "http" && u.Scheme != "https":
 		if strings.Contains(u.Scheme, "$") || strings.HasPrefix(raw, "${") {
-			c.addf(p, "context variables may appear only in the URL path; write the scheme and host literally")
+			c.addf(p, "context variables may appear only in the URL's host and path; write the scheme literally")
 			return
 		}
 		if u.Scheme == "" {
@@ -89,8 +93,8 @@ func (c *checker) backendURL(p, raw string) {
 		c.addf(p, "scheme %q is not http or https; use an http:// or https:// URL", u.Scheme)
 	case u.Hostname() == "":
 		c.addf(p, "%q has no host; use an http:// or https:// URL with a host", raw)
-	case strings.Contains(hostPart(raw), "${"):
-		c.addf(p, "context variables may appear only in the URL path; write the host and port literally")
+	case strings.Contains(hostPart(raw), "@") && strings.Contains(hostPart(raw), "${"):
+		c.addf(p, "credentials in the URL are not allowed; remove the user:password@ part")
 	case u.User != nil:
 		c.addf(p, "credentials in the URL are not allowed; remove the user:password@ part")
 	default:
@@ -116,6 +120,35 @@ func authorityProblem(raw string) string {
 		return ""
 	}
 	return hostPortProblem(host, bracketed, port)
+}
+
+// SplitAuthority splits a URL authority that may hold context variables
+// into its host and port as written ("" for no port).
+func SplitAuthority(authority string) (host, port string) {
+	port = portPart(authority)
+	if port == "" && !strings.HasSuffix(authority, ":") {
+		return authority, ""
+	}
+	return authority[:len(authority)-len(port)-1], port
+}
+
+// portPart is the port of an authority as written ("" for none): what
+// follows the last ':' outside brackets and context variables.
+func portPart(authority string) string {
+	depth := 0
+	for i := len(authority) - 1; i >= 0; i-- {
+		switch authority[i] {
+		case '}', ']':
+			depth++
+		case '{', '[':
+			depth--
+		case ':':
+			if depth == 0 {
+				return authority[i+1:]
+			}
+		}
+	}
+	return ""
 }
 
 // hostPart returns the authority of an absolute URL text, unparsed.

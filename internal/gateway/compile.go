@@ -340,6 +340,18 @@ func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deploym
 		base, rest = raw[:pathStart], raw[pathStart:]
 	}
 	pathPart, query, _ := strings.Cut(rest, "?")
+	var host *hostTemplate
+	if schemeEnd >= 0 && strings.Contains(base[schemeEnd+3:], "${") {
+		// Context variables in the host: the target's host is computed per
+		// request (hostTemplate), its port stays as written.
+		hostPart, port := config.SplitAuthority(base[schemeEnd+3:])
+		h, err := compileHostTemplate(hostPart, port, declaredParams(routePath), dep.auth != nil)
+		if err != nil {
+			c.problem(src, at+".url", err.Error())
+			return nil
+		}
+		host, base = h, base[:schemeEnd+3]+"host.invalid"
+	}
 	target, err := url.Parse(base)
 	if err != nil || target.Host == "" {
 		c.problem(src, at+".url", "cannot be parsed as an absolute http or https URL")
@@ -362,8 +374,9 @@ func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deploym
 		queryParam = dep.auth.credentialQueryParam()
 	}
 	hb := c.g.newHTTPBackend(target, tmpl, queryParam, t)
-	hb.keepAlive = c.cfg == nil || c.cfg.KeepAlive(target.Scheme, target.Host)
-	if target.Scheme == "https" {
+	hb.host = host
+	hb.keepAlive = c.cfg == nil || host != nil || c.cfg.KeepAlive(target.Scheme, target.Host)
+	if target.Scheme == "https" && host == nil {
 		addr := target.Host
 		if target.Port() == "" {
 			addr = net.JoinHostPort(target.Hostname(), "443")

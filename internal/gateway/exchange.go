@@ -41,6 +41,9 @@ type exchange struct {
 	// value, set again on the upstream request after hop-by-hop removal.
 	credentialHeader string
 	credential       []string
+	// backendHost is the backend's host:port computed for this request (a
+	// url whose host holds context variables); "" for the url's own.
+	backendHost string
 	// trustedChain: the request came from a trusted proxy, whose
 	// X-Forwarded-For chain goes on to the backend.
 	trustedChain bool

@@ -99,8 +99,13 @@ type httpBackend struct {
 	// keepAlive false closes the upstream connection after every response
 	// (keygate config backends[].keepAlive). Default true.
 	keepAlive bool
-	// http2 tells whether an https target speaks HTTP/2 (nil for http).
+	// http2 tells whether an https target speaks HTTP/2 (nil for http, and
+	// for a host computed per request).
 	http2 func() bool
+	// host computes the target's host per request when the url's host
+	// holds context variables; nil for a literal host.
+	host  *hostTemplate
+	g     *Gateway
 	proxy *httputil.ReverseProxy
 	// duration observes the backend's latency; nil without metrics.
 	duration prometheus.Observer
@@ -110,7 +115,7 @@ type httpBackend struct {
 // after hop-by-hop headers are gone, so the gateway's own headers survive a
 // hostile Connection header (golang/go#50580).
 func (g *Gateway) newHTTPBackend(target *url.URL, path *pathTemplate, tokenQueryParam string, transport http.RoundTripper) *httpBackend {
-	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam, keepAlive: true}
+	b := &httpBackend{target: target, path: path, tokenQueryParam: tokenQueryParam, keepAlive: true, g: g}
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite:        b.rewrite,
 		ModifyResponse: keepRequestID,
@@ -127,6 +132,9 @@ func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
 	out := pr.Out.URL
 	out.Scheme = b.target.Scheme
 	out.Host = b.target.Host
+	if ex.backendHost != "" {
+		out.Host = ex.backendHost
+	}
 	escaped := b.path.expand(pr.In, ex)
 	if escaped == "" {
 		escaped = "/"
@@ -222,6 +230,16 @@ func withoutQueryParam(raw, name string) string {
 }
 
 func (b *httpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if b.host != nil {
+		ex := exchangeFrom(r)
+		host, ok := b.host.expand(r, ex)
+		if !ok {
+			b.g.writeError(w, ex, &httpError{status: http.StatusNotFound, code: codeURLInvalid, reason: reasonURLInvalid,
+				detail: "a context variable of the backend url's host is not a DNS name (letters, digits, '-', '.')", level: slog.LevelInfo})
+			return
+		}
+		ex.backendHost = host
+	}
 	if r.ContentLength > maxRequestBody {
 		// Announced too large: refuse before the backend sees a byte.
 		b.proxy.ErrorHandler(w, r, &http.MaxBytesError{Limit: maxRequestBody})

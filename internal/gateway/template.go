@@ -152,3 +152,76 @@ func requestHost(r *http.Request) string {
 	}
 	return strings.ToLower(strings.Trim(host, "[]"))
 }
+
+// Backend urls whose host holds context variables: OCI's log code, and
+// keygate's reason for a request whose values make no DNS name.
+const (
+	codeURLInvalid          = "httpBackend.urlInvalid"
+	reasonURLInvalid reason = "backend_url_invalid"
+)
+
+// hostTemplate is the host of a backend url with context variables, and
+// the url's port as written.
+type hostTemplate struct {
+	parts config.Template
+	port  string
+}
+
+// compileHostTemplate compiles a url's host with context variables (any
+// table but request.body and request.cert, as in a path).
+func compileHostTemplate(host, port string, params routeParams, hasAuth bool) (*hostTemplate, error) {
+	parsed, err := config.ParseTemplate(host)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range parsed.Variables() {
+		switch v.Table {
+		case config.VarPath:
+			if _, declared := params[v.Key]; !declared {
+				return nil, fmt.Errorf("%s: the route path declares no parameter {%s}", v, v.Key)
+			}
+		case config.VarAuth:
+			if !hasAuth {
+				return nil, fmt.Errorf("%s: the deployment has no authentication policy", v)
+			}
+		case config.VarQuery, config.VarHeaders, config.VarHost, config.VarSubdomain:
+		default:
+			return nil, fmt.Errorf("%s is not available in a backend url's host", v)
+		}
+	}
+	return &hostTemplate{parts: parsed, port: port}, nil
+}
+
+// expand computes the host:port for one request. Each substituted value
+// must be a non-empty run of DNS name characters (letters, digits, '-',
+// '.'), and the host no empty label: a value cannot add a port, a user, a
+// path or an IP literal of its own, so a client cannot send the gateway to
+// a host the spec did not mean (SSRF).
+func (h *hostTemplate) expand(r *http.Request, ex *exchange) (string, bool) {
+	var b strings.Builder
+	for _, p := range h.parts {
+		if p.Var == nil {
+			b.WriteString(p.Literal)
+			continue
+		}
+		v := evalVariable(r, ex, *p.Var)
+		if v == "" {
+			return "", false
+		}
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+				return "", false
+			}
+		}
+		b.WriteString(strings.ToLower(v))
+	}
+	host := b.String()
+	if host == "" || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") || strings.Contains(host, "..") {
+		return "", false
+	}
+	if h.port != "" {
+		return host + ":" + h.port, true
+	}
+	return host, true
+}
