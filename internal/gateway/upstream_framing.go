@@ -29,11 +29,14 @@ type responseScan struct {
 	state  scanState
 	isHead bool // the request was HEAD
 
-	got    int // bytes of the status line's current part
-	major  int // HTTP version digits
-	minor  int
-	code   int
-	http10 bool // HTTP/1.0 or older: Transfer-Encoding means nothing
+	got   int // bytes of the status line's current part
+	major int // HTTP version digits
+	minor int
+	code  int
+	// negative: the code was written with '-', which strconv.Atoi takes
+	// ("-00" is 0, and net/http refuses only a negative value).
+	negative bool
+	http10   bool // HTTP/1.0 or older: Transfer-Encoding means nothing
 
 	// The header line being read.
 	lineStart bool        // at the first byte of a line
@@ -221,7 +224,7 @@ func (s *responseScan) statusByte(c byte) {
 		s.got++ // spaces seen
 		return
 	case s.state == scanSpaces && s.got > 0:
-		s.state, s.got, s.code = scanCode, 0, 0
+		s.state, s.got, s.code, s.negative = scanCode, 0, 0, false
 	case s.state == scanSpaces:
 		s.state = scanOff // net/http: no space after the version
 		return
@@ -231,11 +234,17 @@ func (s *responseScan) statusByte(c byte) {
 		case isDigit(c):
 			s.code = s.code*10 + int(c-'0')
 		case c == '+' && s.got == 0:
+		case c == '-' && s.got == 0:
+			s.negative = true
 		default:
 			s.state = scanOff // net/http: malformed status code
 			return
 		}
 		s.got++
+		return
+	}
+	if s.negative && s.code != 0 {
+		s.state = scanOff // net/http refuses a negative status ("-00" is 0)
 		return
 	}
 	if (c != ' ' && c != '\r' && c != '\n') || s.code == http.StatusSwitchingProtocols {
