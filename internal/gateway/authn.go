@@ -16,10 +16,13 @@ import (
 // or token introspection tomorrow).
 type authentication interface {
 	// authenticate checks the request's credential, with three outcomes: a
-	// principal (accepted); a refusal, 401 or the failure policy's status,
-	// whose reason is reasonMissingToken when the request carried no
-	// credential at all; or 503 when the credential could not be checked.
-	authenticate(r *http.Request, ex *exchange) (*principal, *httpError)
+	// principal (accepted); a refusal (*httpError: 401 or the failure
+	// policy's status), or errNoCredential when the request carried none at
+	// all (cheap: an ANONYMOUS route goes on without it, refusal makes the
+	// answer otherwise); or 503 when the credential could not be checked.
+	authenticate(r *http.Request, ex *exchange) (principal, error)
+	// refusal is the answer to a request authenticate refused with err.
+	refusal(r *http.Request, ex *exchange, err error) *httpError
 	// scrub leaves the backend no credential but the one that authenticated
 	// p (none when p is nil).
 	scrub(r *http.Request, ex *exchange, p *principal)
@@ -149,24 +152,30 @@ func (g *Gateway) withAuthentication(a authentication, rt *route, next http.Hand
 	anonymous := rt.policy.Kind == authz.Anonymous
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)
-		p, e := a.authenticate(r, ex)
-		if e != nil {
+		p, err := a.authenticate(r, ex)
+		if err != nil {
+			if anonymous && err == errNoCredential {
+				a.scrub(r, ex, nil) // the common anonymous request: nothing to log
+				next.ServeHTTP(w, r)
+				return
+			}
+			e := a.refusal(r, ex, err)
 			if !anonymous {
 				g.writeError(w, ex, e)
 				return
 			}
-			if e.reason != reasonMissingToken {
-				g.ignoreRejection(ex, e)
-			}
+			g.ignoreRejection(ex, e)
 			a.scrub(r, ex, nil)
 			next.ServeHTTP(w, r)
 			return
 		}
-		ex.principal = p
+		// Kept in the exchange: a principal costs no allocation of its own.
+		ex.principalValue = p
+		ex.principal = &ex.principalValue
 		if ex.decision == nil && ex.dep.allowed.authentication != nil {
 			ex.dep.allowed.authentication.Inc()
 		}
-		a.scrub(r, ex, p)
+		a.scrub(r, ex, ex.principal)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -183,11 +192,14 @@ func (a *tokenAuthenticator) refuse(r *http.Request, ex *exchange, e *httpError)
 // authenticate verifies the request's token. For a Decide call, a refused
 // token's every failing check is recorded, and whether the route would
 // refuse its scopes as well.
-func (a *tokenAuthenticator) authenticate(r *http.Request, ex *exchange) (*principal, *httpError) {
+func (a *tokenAuthenticator) authenticate(r *http.Request, ex *exchange) (principal, error) {
 	raw, folded, err := a.credential(r)
 	ex.credentialFolded = folded
+	if err == errNoCredential {
+		return principal{}, err
+	}
 	if err != nil {
-		return nil, a.refuse(r, ex, a.credentialError(err))
+		return principal{}, a.refuse(r, ex, a.credentialError(err))
 	}
 	tok, err := a.verifier.Verify(raw)
 	if err != nil {
@@ -196,9 +208,18 @@ func (a *tokenAuthenticator) authenticate(r *http.Request, ex *exchange) (*princ
 			policy := ex.route.policy
 			d.ScopeRefusedToo = d.Token != nil && policy.Kind == authz.AnyOf && !policy.Allows(d.Token.Scopes)
 		}
-		return nil, a.refuse(r, ex, a.tokenError(tok, err))
+		return principal{}, a.refuse(r, ex, a.tokenError(tok, err))
 	}
-	return &principal{scopes: tok.Scopes, claims: tok.Claims, token: tok}, nil
+	return principal{scopes: tok.Scopes, claims: tok.Claims, token: tok}, nil
+}
+
+// refusal is the answer to err from authenticate: the refusal itself, or,
+// for a request without a token, the plain challenge.
+func (a *tokenAuthenticator) refusal(r *http.Request, ex *exchange, err error) *httpError {
+	if e, ok := err.(*httpError); ok {
+		return e
+	}
+	return a.refuse(r, ex, a.credentialError(err))
 }
 
 // scrub leaves the backend no credential the gateway did not validate: the token header goes on only with a verified token in it, and a

@@ -34,6 +34,9 @@ type exchange struct {
 	// principal is who authenticated; nil on an open route or anonymous
 	// access.
 	principal *principal
+	// principalValue holds what principal points at, so a request's
+	// principal needs no allocation of its own.
+	principalValue principal
 	// credentialFolded: the token header was spelled with '_' for '-'
 	// (tokenAuthenticator.credential), so scrub walks the headers.
 	credentialFolded bool
