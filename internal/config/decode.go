@@ -34,6 +34,7 @@ func LoadGateway(path string, opts ...Option) (*Gateway, error) {
 	if !c.decodeInto(data, &g) {
 		return nil, c.probs
 	}
+	c.clientCA(&g, filepath.Dir(path))
 	c.gateway(&g, filepath.Dir(path))
 	if len(c.probs) > 0 {
 		return nil, c.probs
@@ -44,7 +45,8 @@ func LoadGateway(path string, opts ...Option) (*Gateway, error) {
 
 // LoadSpecGateway builds a one-deployment gateway from a specification file,
 // a path prefix and a listen address ("" for the default), as
-// `keygate serve --spec F --path-prefix P --listen A` does.
+// `keygate serve --spec F --path-prefix P --listen A` does; its client CA
+// can only come from WithClientCA.
 func LoadSpecGateway(specPath, pathPrefix, listen string, opts ...Option) (*Gateway, error) {
 	// Problems with the flags are named by the flags.
 	c := newChecker("", opts)
@@ -52,6 +54,7 @@ func LoadSpecGateway(specPath, pathPrefix, listen string, opts ...Option) (*Gate
 	c.pathPrefix("--path-prefix", pathPrefix)
 	g := Gateway{Listen: listen, Deployments: []Deployment{{PathPrefix: pathPrefix, SpecificationFile: specPath,
 		Source: Source{File: specPath}}}}
+	c.clientCA(&g, "")
 	if data, err := readFile(specPath); err != nil {
 		c.probs = append(c.probs, Problem{File: specPath, Message: readMessage("", err)})
 	} else {

@@ -76,6 +76,22 @@ type checker struct {
 	// the wrong kind, leave the rest of a document worth validating: unknown
 	// fields and duplicate keys.
 	softProblems int
+	// clientCAFlag is WithClientCA's file; plainHTTP is WithPlainHTTP.
+	clientCAFlag string
+	plainHTTP    bool
+	// serving is what keygate's settings give a deployment with mutual
+	// TLS on, known once the gateway's tls section and options are read;
+	// nil in DecodeSpec, which checks a spec as a spec.
+	serving *servingFacts
+}
+
+// servingFacts are the settings beside a spec that mutual TLS needs.
+type servingFacts struct {
+	// clientCA: a client CA file is named (loaded or not: a file that does
+	// not load is a problem of its own).
+	clientCA bool
+	// plainHTTP: the listener is known to serve plain HTTP.
+	plainHTTP bool
 }
 
 // SpecCheck checks what a decoded spec's validation does not (key
@@ -91,8 +107,20 @@ type Option func(*checker)
 // value (the same JSON path, or one inside the other).
 func WithSpecCheck(check SpecCheck) Option { return func(c *checker) { c.specCheck = check } }
 
+// WithClientCA names the client CA file given on the command line (serve
+// --tls-client-ca); it replaces the config file's tls.clientCA. A relative
+// path starts at the working directory.
+func WithClientCA(file string) Option { return func(c *checker) { c.clientCAFlag = file } }
+
+// WithPlainHTTP says that the listener serves plain HTTP, so a deployment
+// with mutual TLS on is a problem: no client certificate can arrive. Without
+// it the listener is taken to be unknown (keygate validate) or TLS.
+func WithPlainHTTP() Option { return func(c *checker) { c.plainHTTP = true } }
+
 // sub returns a checker for another file with the same options.
-func (c *checker) sub(file string) *checker { return &checker{file: file, specCheck: c.specCheck} }
+func (c *checker) sub(file string) *checker {
+	return &checker{file: file, specCheck: c.specCheck, serving: c.serving}
+}
 
 // addLater adds problems found by specCheck that validation did not report.
 func (c *checker) addLater(later Problems, before int) {

@@ -29,6 +29,13 @@ type Gateway struct {
 	// SharedState is what replicas share (rate limits). Default nil: each
 	// replica on its own.
 	SharedState *SharedState `json:"sharedState,omitempty"`
+	// TLS holds the TLS settings that belong with the deployments rather
+	// than with the listener: the client CA of mutual TLS. Default nil: none.
+	TLS *GatewayTLS `json:"tls,omitempty"`
+	// ClientCA is the client CA as loaded, from TLS.ClientCA or the
+	// loader's WithClientCA. Never read from the file; filled by the
+	// loader. Default nil: none configured.
+	ClientCA *ClientCA `json:"-"`
 }
 
 // BackendOrigin is how keygate talks to every HTTP_BACKEND url of one
@@ -118,8 +125,9 @@ type DeploymentRequestPolicies struct {
 	// RateLimiting limits the requests per second of all the deployment's
 	// routes together. Default nil: no limit.
 	RateLimiting *RateLimitingPolicy `json:"rateLimiting,omitempty"`
-	// MutualTls is not supported yet by keygate. Default nil.
-	MutualTls json.RawMessage `json:"mutualTls,omitempty"`
+	// MutualTls makes clients present a certificate that chains to
+	// keygate's client CA. Default nil: client certificates are ignored.
+	MutualTls *MutualTLS `json:"mutualTls,omitempty"`
 	// UsagePlans is not supported yet by keygate. Default nil.
 	UsagePlans json.RawMessage `json:"usagePlans,omitempty"`
 	// DynamicAuthentication is not supported yet by keygate. Default nil.

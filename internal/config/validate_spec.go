@@ -29,8 +29,10 @@ func (c *checker) spec(p string, s *Spec) {
 		if rl := rp.RateLimiting; rl != nil {
 			c.rateLimiting(at(rpp, "rateLimiting"), rl)
 		}
+		if rp.MutualTls != nil {
+			c.mutualTLS(at(rpp, "mutualTls"), rp.MutualTls)
+		}
 		c.unsupported(rpp, []rawField{
-			{"mutualTls", rp.MutualTls},
 			{"usagePlans", rp.UsagePlans}, {"dynamicAuthentication", rp.DynamicAuthentication},
 		})
 	}

@@ -97,6 +97,9 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	if rp := spec.RequestPolicies; rp != nil && rp.Cors != nil {
 		dep.cors = compileCORS(rp.Cors, c.g.log, src.Problem("requestPolicies.cors", "").Path)
 	}
+	if rp := spec.RequestPolicies; rp != nil && rp.MutualTls.Enabled() {
+		c.problem(src, "requestPolicies.mutualTls", "mutual TLS is not enforced by this build yet; remove it")
+	}
 	specs := make([]authz.RouteSpec, len(spec.Routes))
 	for i, r := range spec.Routes {
 		specs[i] = authz.RouteSpec{Path: r.Path, Methods: r.Methods}
