@@ -48,6 +48,9 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	if c.keySets == nil {
 		c.keySets = NewKeySets(g.log, nil)
 	}
+	if cfg.ClientCA != nil {
+		g.useClientCA(cfg.ClientCA)
+	}
 	for _, d := range cfg.Deployments {
 		for _, w := range d.Specification.Warnings {
 			g.log.Warn("configuration: "+w.Error(), "reason", "config_warning")
@@ -97,8 +100,11 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	if rp := spec.RequestPolicies; rp != nil && rp.Cors != nil {
 		dep.cors = compileCORS(rp.Cors, c.g.log, src.Problem("requestPolicies.cors", "").Path)
 	}
-	if rp := spec.RequestPolicies; rp != nil && rp.MutualTls.Enabled() {
-		c.problem(src, "requestPolicies.mutualTls", "mutual TLS is not enforced by this build yet; remove it")
+	if rp := spec.RequestPolicies; rp != nil && rp.MutualTls != nil {
+		dep.mtls, dep.mtlsSummary = c.mutualTLS(rp.MutualTls, d.PathPrefix, src)
+		if dep.mtls != nil {
+			dep.allowed.mutualTLS = c.g.metrics.mutualTLSAllowed(d.PathPrefix)
+		}
 	}
 	specs := make([]authz.RouteSpec, len(spec.Routes))
 	for i, r := range spec.Routes {
@@ -292,6 +298,11 @@ func corsSummary(cp *config.CorsPolicy) string {
 func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 	g := c.g
 	var policies []routePolicy
+	if m := dep.mtls; m != nil {
+		policies = append(policies, routePolicy{phaseMutualTLS, func(next http.Handler) http.Handler {
+			return g.withMutualTLS(m, next)
+		}})
+	}
 	if p := rt.cors; p != nil {
 		policies = append(policies,
 			routePolicy{phaseCORSHeaders, func(next http.Handler) http.Handler { return g.withCORSHeaders(p, next) }},

@@ -132,6 +132,8 @@ func (e *httpError) stage() string {
 		return "authentication"
 	case codeUnauthorized:
 		return "authorization"
+	case codeMTLSInvalid, codeMTLSSanInvalid:
+		return "mutual_tls"
 	}
 	return ""
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
@@ -56,6 +57,11 @@ type exchange struct {
 	// origin is the request's Origin, kept when the deployment has a cors
 	// policy, for the CORS headers of a routing refusal.
 	origin string
+	// clientCert is the client certificate that passed the deployment's
+	// mutual TLS; nil when the deployment has none (client certificates
+	// are then ignored). ${request.cert[client_base64]} reads it through
+	// clientCertBase64.
+	clientCert *x509.Certificate
 	// decision is set when the request is a Decide call, not traffic.
 	decision *Decision
 }

@@ -5,8 +5,10 @@
 package gateway
 
 import (
+	"crypto/x509"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/keygate/keygate/internal/authz"
@@ -31,6 +33,17 @@ type Gateway struct {
 	requestIDs    *requestIDs
 	// trusted are the proxies whose forwarding headers name the client.
 	trusted trustedProxies
+	// clientCAs is the client CA of mutual TLS; nil without one.
+	clientCAs *x509.CertPool
+	// clientCAFile and clientCASubjects describe it for the summary.
+	clientCAFile     string
+	clientCASubjects []string
+	// requestClientCerts: a deployment has mutual TLS on, so the listener
+	// asks TLS clients for a certificate (clientCertTLS).
+	requestClientCerts bool
+	// clientCertConfig is the listener's configuration that asks for one,
+	// made from the listener's own on the first handshake.
+	clientCertConfig atomic.Pointer[derivedTLS]
 }
 
 // deployment is one path prefix with its compiled specification.
@@ -50,6 +63,11 @@ type deployment struct {
 	// preflights: some route has a cors policy, so a CORS preflight is
 	// routed by the method it asks about.
 	preflights bool
+	// mtls is the deployment's mutual TLS, checked first on every route
+	// and before refusals that come before a route; nil when off.
+	mtls *mutualTLS
+	// mtlsSummary describes a mutualTls block, on or off; nil for none.
+	mtlsSummary *MutualTLSSummary
 }
 
 // route is one compiled route of a deployment.

@@ -38,7 +38,7 @@ func NewMetrics() *Metrics {
 		}, []string{"deployment", "route", "method", "status"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_auth_decisions_total",
-			Help: "Authentication and authorization decisions, by stage (authentication, authorization), outcome (allow, deny) and reason code.",
+			Help: "Access decisions, by stage (mutual_tls, authentication, authorization), outcome (allow, deny) and reason code.",
 		}, []string{"deployment", "stage", "outcome", "reason"}),
 		backendLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "keygate_backend_duration_seconds", Help: "Time from forwarding a request to the end of the backend's response.",
@@ -276,9 +276,11 @@ func methodIndex(method string) int {
 }
 
 // allowCounters are a deployment's counters of successful decisions, the
-// ones every authenticated request updates.
+// ones every authenticated (or certified) request updates.
 type allowCounters struct {
 	authentication, authorization prometheus.Counter
+	// mutualTLS is nil but on deployments with mutual TLS on.
+	mutualTLS prometheus.Counter
 }
 
 func (m *Metrics) allowCountersFor(deployment string) allowCounters {
@@ -289,4 +291,13 @@ func (m *Metrics) allowCountersFor(deployment string) allowCounters {
 		authentication: m.decisions.WithLabelValues(deployment, "authentication", "allow", "valid_token"),
 		authorization:  m.decisions.WithLabelValues(deployment, "authorization", "allow", "allowed"),
 	}
+}
+
+// mutualTLSAllowed is the counter of certificates a deployment with mutual
+// TLS on accepted (made only for such deployments); nil without metrics.
+func (m *Metrics) mutualTLSAllowed(deployment string) prometheus.Counter {
+	if m == nil {
+		return nil
+	}
+	return m.decisions.WithLabelValues(deployment, "mutual_tls", "allow", "valid_certificate")
 }

@@ -16,8 +16,13 @@ type phase int
 const (
 	// phaseCORSHeaders puts the CORS headers on every response of the
 	// route: the writer it wraps is the outermost, so nothing a later step
-	// writes (a 429, a 401, the backend's answer) goes without them.
+	// writes (a 401 of mutual TLS, a 429, the backend's answer) goes
+	// without them.
 	phaseCORSHeaders phase = iota
+	// phaseMutualTLS verifies the client certificate of a deployment with
+	// mutual TLS on: the first step that decides anything (OCI checks the
+	// certificate at the connection); CORS preflights pass it.
+	phaseMutualTLS
 	// phaseRateLimit refuses requests over the deployment's rate.
 	phaseRateLimit
 	// phaseCORS answers CORS preflights (after rate limiting: preflights

@@ -13,7 +13,8 @@ import (
 // withRouting checks that the path is canonical (400 otherwise, before any
 // routing), finds the deployment by its path prefix, refuses a body on HEAD
 // or TRACE (400, attack R13), finds the route, and records both on the
-// exchange.
+// exchange. On a deployment with mutual TLS on, a client whose certificate
+// fails it gets that 401 instead of any of these refusals.
 func (g *Gateway) withRouting(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)
@@ -38,7 +39,7 @@ func (g *Gateway) withRouting(next http.Handler) http.Handler {
 			// path starts with, if any, still owns the log line (its log
 			// level, its name).
 			ex.dep, _ = g.deploymentFor(escaped)
-			g.writeError(w, ex, &httpError{status: http.StatusBadRequest, code: codeRouting,
+			g.refuseUnrouted(w, r, ex, &httpError{status: http.StatusBadRequest, code: codeRouting,
 				reason: reasonBadPath, detail: err.Error(), cause: err, level: slog.LevelInfo})
 			return
 		}
@@ -54,7 +55,7 @@ func (g *Gateway) withRouting(next http.Handler) http.Handler {
 			ex.origin = r.Header.Get("Origin")
 		}
 		if bodyRefused(r) {
-			g.writeError(w, ex, bodyNotAllowed())
+			g.refuseUnrouted(w, r, ex, bodyNotAllowed())
 			return
 		}
 		if dep.preflights && isPreflight(r) {
@@ -79,7 +80,7 @@ func (g *Gateway) withRouting(next http.Handler) http.Handler {
 		}
 		match, err := dep.table.Match(r.Method, rest)
 		if err != nil {
-			g.writeError(w, ex, routingError(err))
+			g.refuseUnrouted(w, r, ex, routingError(err))
 			return
 		}
 		ex.route = dep.routes[match.Route]

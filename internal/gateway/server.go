@@ -40,8 +40,21 @@ func NewServer(handler http.Handler, log *slog.Logger) *Server {
 	}
 }
 
-// UseTLS makes Serve speak TLS with cfg (HTTP/2 included).
-func (s *Server) UseTLS(cfg *tls.Config) { s.http.TLSConfig = cfg }
+// UseTLS makes Serve speak TLS with cfg (HTTP/2 included; cfg lists the
+// ALPN protocols, as CertReloader.Config does). When the handler is a
+// Gateway or a Live, TLS clients are also asked for a certificate while a
+// deployment has mutual TLS on (never required at the handshake: the
+// deployment checks it).
+func (s *Server) UseTLS(cfg *tls.Config) {
+	if h, ok := s.http.Handler.(clientCertRequester); ok {
+		base := cfg
+		cfg = base.Clone()
+		cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return h.clientCertTLS(base), nil
+		}
+	}
+	s.http.TLSConfig = cfg
+}
 
 // Serve accepts connections on ln until ctx is done, then stops accepting,
 // lets in-flight requests finish within drain, and returns.

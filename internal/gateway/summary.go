@@ -9,9 +9,24 @@ import (
 // DeploymentSummary describes a compiled deployment for `keygate validate`.
 type DeploymentSummary struct {
 	PathPrefix string
+	// MutualTLS is nil for a deployment without a mutualTls block.
+	MutualTLS *MutualTLSSummary
 	// Auth is nil for a deployment whose routes are all open.
 	Auth   *AuthSummary
 	Routes []RouteSummary
+}
+
+// MutualTLSSummary describes a deployment's mutualTls.
+type MutualTLSSummary struct {
+	// Required is isVerifiedCertificateRequired: false means client
+	// certificates are ignored, and so are AllowedSans.
+	Required bool
+	// ClientCA is the file of the trusted CAs and CAs their subjects, when
+	// Required.
+	ClientCA string
+	CAs      []string
+	// AllowedSans are the name patterns; empty allows any name.
+	AllowedSans []string
 }
 
 // AuthSummary describes a deployment's authentication policy.
@@ -54,7 +69,7 @@ type RouteSummary struct {
 func (g *Gateway) Summary() []DeploymentSummary {
 	out := make([]DeploymentSummary, 0, len(g.deployments))
 	for _, d := range g.deployments {
-		ds := DeploymentSummary{PathPrefix: d.prefix}
+		ds := DeploymentSummary{PathPrefix: d.prefix, MutualTLS: d.mtlsSummary}
 		if d.auth != nil {
 			s := d.auth.describe()
 			ds.Auth = &s
