@@ -17,6 +17,7 @@ type sourceFlags struct {
 	spec       string
 	pathPrefix string
 	listen     string
+	clientCA   string
 }
 
 func (s *sourceFlags) register(fs interface {
@@ -26,6 +27,7 @@ func (s *sourceFlags) register(fs interface {
 	fs.StringVar(&s.spec, "spec", "", "one OCI API deployment specification `file` (JSON or YAML), instead of --config")
 	fs.StringVar(&s.pathPrefix, "path-prefix", "", "the deployment's path `prefix` with --spec, e.g. /test3 (default /)")
 	fs.StringVar(&s.listen, "listen", "", "`host:port` to listen on (default: the config's listen, else "+config.DefaultListen+")")
+	fs.StringVar(&s.clientCA, "tls-client-ca", "", "PEM `file` of the CA certificates client certificates must chain to on deployments with mutualTls on (default: the config's tls.clientCA); reread when it changes")
 }
 
 // check reports a usage problem with the combination of source flags.
@@ -51,7 +53,7 @@ func (s *sourceFlags) prefix() string {
 
 // source is the configuration the flags name.
 func (s *sourceFlags) source() serve.Source {
-	return serve.Source{ConfigFile: s.config, SpecFile: s.spec, PathPrefix: s.pathPrefix, Listen: s.listen}
+	return serve.Source{ConfigFile: s.config, SpecFile: s.spec, PathPrefix: s.pathPrefix, Listen: s.listen, ClientCA: s.clientCA}
 }
 
 // load reads, validates and compiles the configuration the flags name.

@@ -24,10 +24,16 @@ The configuration is validated and compiled before the listener opens: on any
 problem serve prints them all and exits 1. SIGINT or SIGTERM stops accepting
 connections and lets in-flight requests finish (--shutdown-timeout).
 
+Mutual TLS (a deployment's mutualTls) needs --tls-cert and --tls-key, and the
+CA that issues the client certificates: --tls-client-ca or the config file's
+tls.clientCA. The listener asks clients for a certificate and each deployment
+checks it: a missing or refused one is a 401 whose log line says why.
+
 EXAMPLES
   keygate serve --spec deployment.json --path-prefix /test3 --listen 127.0.0.1:8080
   keygate serve --config gateway.yaml
   keygate serve --config gateway.yaml --log-format text --no-access-log
+  keygate serve --config gateway.yaml --tls-cert tls.crt --tls-key tls.key --tls-client-ca partners-ca.pem
 `
 
 func runServe(e *env, args []string) int {

@@ -13,18 +13,21 @@ import (
 const validateUsage = `keygate validate: check a configuration or spec as serve would, and summarise it.
 
 USAGE
-  keygate validate --config FILE
-  keygate validate --spec FILE [--path-prefix PREFIX]
+  keygate validate --config FILE [--tls-client-ca FILE]
+  keygate validate --spec FILE [--path-prefix PREFIX] [--tls-client-ca FILE]
 
 Prints every problem, each with its file and JSON path, and exits 1; or prints
-a summary of deployments, routes, authentication and keys and exits 0. Run it
-before a reload: it checks exactly what serve checks, and with the same flags
-its version is the one serve logs when that configuration goes live.
+a summary of deployments, mutual TLS, routes, authentication and keys and
+exits 0. Run it before a reload: it checks exactly what serve checks, and with
+the same flags its version is the one serve logs when that configuration goes
+live. The one thing it cannot know is serve's listener: mutual TLS also needs
+serve's --tls-cert and --tls-key.
 
 EXAMPLES
   keygate validate --spec deployment.json
   keygate validate --spec deployment.yaml --path-prefix /test3
   keygate validate --config gateway.yaml
+  keygate validate --spec partners.json --tls-client-ca partners-ca.pem
 `
 
 func runValidate(e *env, args []string) int {
@@ -60,6 +63,7 @@ func runValidate(e *env, args []string) int {
 
 func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 	fmt.Fprintf(w, "\ndeployment %s\n", d.PathPrefix)
+	printMutualTLS(w, d.MutualTLS)
 	if a := d.Auth; a != nil {
 		fmt.Fprintf(w, "  authentication %s, token from %s\n", a.Type, a.TokenFrom)
 		fmt.Fprintf(w, "    issuers   %s\n", listOrAny(a.Issuers))
@@ -96,6 +100,29 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 			fmt.Fprintf(w, "    %s\n", line)
 		}
 	}
+}
+
+// printMutualTLS says what a deployment's mutualTls asks of clients.
+func printMutualTLS(w io.Writer, m *gateway.MutualTLSSummary) {
+	switch {
+	case m == nil:
+		return
+	case !m.Required && len(m.AllowedSans) > 0:
+		fmt.Fprintf(w, "  mutual TLS off: client certificates are ignored, and so is allowedSans %s\n", strings.Join(m.AllowedSans, ", "))
+		return
+	case !m.Required:
+		fmt.Fprintln(w, "  mutual TLS off: client certificates are ignored")
+		return
+	}
+	fmt.Fprintf(w, "  mutual TLS required: a client certificate for clientAuth, chained (at most 3 deep) to %s\n", m.ClientCA)
+	for _, ca := range m.CAs {
+		fmt.Fprintf(w, "    client CA %s\n", ca)
+	}
+	if len(m.AllowedSans) == 0 {
+		fmt.Fprintln(w, "    allowed names: any (allowedSans is empty)")
+		return
+	}
+	fmt.Fprintf(w, "    allowed names %s (DNS, email or URI SAN, or CN)\n", strings.Join(m.AllowedSans, ", "))
 }
 
 func listOrAny(values []string) string {

@@ -55,6 +55,7 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	metrics.WatchLimits(limits)
 	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, KeySets: keySets,
 		Metrics: metrics, TokenCache: cache, Limits: limits}
+	src.PlainHTTP = set.TLSCert == "" // mutual TLS cannot work then: refused at load and reload
 	cfg, g, err := src.Load(opts)
 	if err != nil {
 		return err
@@ -105,8 +106,11 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 		stopWatch()
 		<-watchDone
 	}()
-	log.Info("listening", "address", ln.Addr().String(), "tls", set.TLSCert != "",
-		"deployments", len(cfg.Deployments), "version", r.version)
+	attrs := []any{"address", ln.Addr().String(), "tls", set.TLSCert != "", "deployments", len(cfg.Deployments), "version", r.version}
+	if cfg.ClientCA != nil {
+		attrs = append(attrs, "clientCA", cfg.ClientCA.File)
+	}
+	log.Info("listening", attrs...)
 	serveCtx, stopServing := context.WithCancel(context.Background())
 	defer stopServing()
 	go func() {

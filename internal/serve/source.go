@@ -26,6 +26,14 @@ type Source struct {
 	PathPrefix string
 	// Listen overrides the configuration's listen address. Default "".
 	Listen string
+	// ClientCA is the client CA file of mutual TLS (--tls-client-ca); it
+	// replaces the config file's tls.clientCA. Default "": the config
+	// file's, if any.
+	ClientCA string
+	// PlainHTTP says the listener serves plain HTTP, so a deployment with
+	// mutual TLS on is a configuration problem. Default false: the listener
+	// serves TLS, or is not known (validate).
+	PlainHTTP bool
 }
 
 // Load reads and validates the configuration, then compiles it, so that
@@ -35,14 +43,21 @@ func (s Source) Load(opts gateway.Options) (*config.Gateway, *gateway.Gateway, e
 		cfg *config.Gateway
 		err error
 	)
+	options := []config.Option{config.WithSpecCheck(gateway.CheckSpec)}
+	if s.ClientCA != "" {
+		options = append(options, config.WithClientCA(s.ClientCA))
+	}
+	if s.PlainHTTP {
+		options = append(options, config.WithPlainHTTP())
+	}
 	if s.ConfigFile != "" {
-		cfg, err = config.LoadGateway(s.ConfigFile, config.WithSpecCheck(gateway.CheckSpec))
+		cfg, err = config.LoadGateway(s.ConfigFile, options...)
 	} else {
 		prefix := s.PathPrefix
 		if prefix == "" {
 			prefix = "/"
 		}
-		cfg, err = config.LoadSpecGateway(s.SpecFile, prefix, s.Listen, config.WithSpecCheck(gateway.CheckSpec))
+		cfg, err = config.LoadSpecGateway(s.SpecFile, prefix, s.Listen, options...)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -58,7 +73,8 @@ func (s Source) Load(opts gateway.Options) (*config.Gateway, *gateway.Gateway, e
 }
 
 // Files lists the files a loaded configuration was read from: the config
-// or spec file given, and every specification file it names.
+// or spec file given, every specification file it names, and the client CA
+// file (so a renewed CA is picked up like an edited spec).
 func (s Source) Files(cfg *config.Gateway) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -79,16 +95,26 @@ func (s Source) Files(cfg *config.Gateway) []string {
 	for _, d := range cfg.Deployments {
 		add(d.Source.File)
 	}
+	if cfg.ClientCA != nil {
+		add(cfg.ClientCA.File)
+	}
 	return out
 }
 
-// Version is a short hash of the loaded configuration (specs included),
-// logged so an operator can tell which version is live.
+// Version is a short hash of the loaded configuration (specs and the client
+// CA's certificates included), logged so an operator can tell which
+// version is live.
 func Version(cfg *config.Gateway) string {
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		return "unknown"
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:6])
+	h := sha256.New()
+	h.Write(b)
+	if cfg.ClientCA != nil {
+		for _, c := range cfg.ClientCA.Certificates {
+			h.Write(c.Raw)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
 }
