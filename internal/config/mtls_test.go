@@ -73,6 +73,16 @@ func TestMutualTLSDisabledBlockAlwaysLoads(t *testing.T) {
 	if g.ClientCA != nil {
 		t.Errorf("ClientCA = %+v, want none", g.ClientCA)
 	}
+	// allowedSans with mutual TLS off loads too, with a warning.
+	withSans := strings.Replace(mtlsOffSpec, `"allowedSans": []`, `"allowedSans": ["*.example.com"]`, 1)
+	spec2, err := DecodeSpec("spec.json", []byte(withSans))
+	if err != nil {
+		t.Fatalf("DecodeSpec with allowedSans: %v", err)
+	}
+	if w := spec2.Warnings; len(w) != 1 || w[0].Path != "requestPolicies.mutualTls.allowedSans" ||
+		!strings.Contains(w[0].Message, "allowedSans is ignored") {
+		t.Errorf("warnings = %v, want one: allowedSans is ignored", w)
+	}
 }
 
 func TestMutualTLSNeedsClientCAAndTLS(t *testing.T) {

@@ -12,9 +12,10 @@ const (
 )
 
 // mutualTLS validates a deployment's mutualTls at p. The allowedSans rules
-// hold whether or not mutual TLS is on (OCI checks them either way); what
-// mutual TLS needs from keygate's settings (a client CA, a TLS listener) is
-// checked only when it is on and the settings are known.
+// hold whether or not mutual TLS is on (OCI checks them either way), and
+// allowedSans with mutual TLS off is a warning; what mutual TLS needs from
+// keygate's settings (a client CA, a TLS listener) is checked only when it
+// is on and the settings are known.
 func (c *checker) mutualTLS(p string, m *MutualTLS) {
 	sp := at(p, "allowedSans")
 	if len(m.AllowedSans) > maxAllowedSans {
@@ -40,7 +41,13 @@ func (c *checker) mutualTLS(p string, m *MutualTLS) {
 		}
 		seen[key] = i
 	}
-	if !m.Enabled() || c.serving == nil {
+	if !m.Enabled() {
+		if len(m.AllowedSans) > 0 {
+			c.warnf(sp, "isVerifiedCertificateRequired is false, so mutual TLS is off and allowedSans is ignored; set it to true to check client certificates, or remove allowedSans")
+		}
+		return
+	}
+	if c.serving == nil {
 		return
 	}
 	rp := at(p, "isVerifiedCertificateRequired")

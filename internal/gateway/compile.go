@@ -101,7 +101,7 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 		dep.cors = compileCORS(rp.Cors, c.g.log, src.Problem("requestPolicies.cors", "").Path)
 	}
 	if rp := spec.RequestPolicies; rp != nil && rp.MutualTls != nil {
-		dep.mtls, dep.mtlsSummary = c.mutualTLS(rp.MutualTls, d.PathPrefix, src)
+		dep.mtls, dep.mtlsSummary = c.mutualTLS(rp.MutualTls, src)
 		if dep.mtls != nil {
 			dep.allowed.mutualTLS = c.g.metrics.mutualTLSAllowed(d.PathPrefix)
 		}

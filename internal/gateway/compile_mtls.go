@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"crypto/x509"
-	"log/slog"
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
@@ -27,15 +26,12 @@ func (g *Gateway) useClientCA(ca *config.ClientCA) {
 }
 
 // mutualTLS compiles a deployment's mutualTls: nil when it is off (its
-// allowedSans then only earn a warning), with the summary either way.
-func (c *compiler) mutualTLS(m *config.MutualTLS, prefix string, src config.Source) (*mutualTLS, *MutualTLSSummary) {
+// allowedSans are then ignored; validation warned), with the summary either
+// way.
+func (c *compiler) mutualTLS(m *config.MutualTLS, src config.Source) (*mutualTLS, *MutualTLSSummary) {
 	const at = "requestPolicies.mutualTls"
 	summary := &MutualTLSSummary{Required: m.Enabled(), AllowedSans: m.AllowedSans}
 	if !m.Enabled() {
-		if len(m.AllowedSans) > 0 {
-			c.g.log.Warn("mutual TLS is off (isVerifiedCertificateRequired false): allowedSans is ignored",
-				slog.String("deployment", prefix), slog.String("at", src.Problem(at+".allowedSans", "").Path))
-		}
 		return nil, summary
 	}
 	if c.g.clientCAs == nil {

@@ -317,7 +317,7 @@ func TestMutualTLSPerDeployment(t *testing.T) {
 	if res := send(t, other, http.MethodGet, g.URL+"/partners/stock", nil); res.Status != 401 {
 		t.Errorf("/partners with a certificate it does not allow: status = %d, want 401", res.Status)
 	}
-	if !strings.Contains(g.Log.String(), "mutual TLS is off (isVerifiedCertificateRequired false): allowedSans is ignored") {
+	if !strings.Contains(g.Log.String(), "mutual TLS is off and allowedSans is ignored") {
 		t.Errorf("no warning that /public's allowedSans is ignored in the log:\n%s", g.Log.String())
 	}
 }
