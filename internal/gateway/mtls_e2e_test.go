@@ -395,3 +395,25 @@ func TestMutualTLSDecide(t *testing.T) {
 		t.Errorf("decision = %+v, want 401 client_certificate_missing", dec)
 	}
 }
+
+// TestMutualTLSBeforeRateLimiting: a client refused for its certificate
+// spends none of the deployment's rate.
+func TestMutualTLSBeforeRateLimiting(t *testing.T) {
+	pki := gatewaytest.NewPKI(t, "Root")
+	spec := mtlsSpec(gatewaytest.NewBackend(t))
+	spec["requestPolicies"].(map[string]any)["rateLimiting"] = map[string]any{"rateInRequestsPerSecond": 1, "rateKey": "TOTAL"}
+	g := startMTLS(t, spec, pki.ClientCA(), nil, gatewaytest.Options{})
+	anon := g.Presenting(t, nil)
+	for i := range 5 {
+		if res := send(t, anon, http.MethodGet, g.URL+gatewaytest.Prefix+"/stock", nil); res.Status != 401 {
+			t.Fatalf("request %d without a certificate: status = %d, want 401", i, res.Status)
+		}
+	}
+	cert := g.Presenting(t, ptr(pki.Issue(t, gatewaytest.ClientCert{CN: "c"})))
+	if res := send(t, cert, http.MethodGet, g.URL+gatewaytest.Prefix+"/stock", nil); res.Status != 200 {
+		t.Errorf("with a certificate, after five refused: status = %d, want 200 (the refused spent the rate)", res.Status)
+	}
+	if res := send(t, cert, http.MethodGet, g.URL+gatewaytest.Prefix+"/stock", nil); res.Status != 429 {
+		t.Errorf("a second at once: status = %d, want 429 (1 per second)", res.Status)
+	}
+}
