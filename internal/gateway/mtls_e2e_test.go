@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -415,5 +416,31 @@ func TestMutualTLSBeforeRateLimiting(t *testing.T) {
 	}
 	if res := send(t, cert, http.MethodGet, g.URL+gatewaytest.Prefix+"/stock", nil); res.Status != 429 {
 		t.Errorf("a second at once: status = %d, want 429 (1 per second)", res.Status)
+	}
+}
+
+// TestClientCertificateInTransformations: ${request.cert[client_base64]}
+// carries the verified certificate (standard base64 of its DER) to a
+// header transformation, as OCI's context variable does.
+func TestClientCertificateInTransformations(t *testing.T) {
+	pki := gatewaytest.NewPKI(t, "Partner Root CA")
+	b := gatewaytest.NewBackend(t)
+	spec := mtlsSpec(b)
+	route := spec["routes"].([]any)[0].(map[string]any)
+	route["requestPolicies"] = map[string]any{"headerTransformations": map[string]any{"setHeaders": map[string]any{"items": []any{
+		map[string]any{"name": "X-Client-Cert", "values": []any{"${request.cert[client_base64]}"}}}}}}
+	g := startMTLS(t, spec, pki.ClientCA(), b, gatewaytest.Options{})
+	cert := pki.Issue(t, gatewaytest.ClientCert{CN: "api", DNS: []string{"api.partner.example.com"}})
+	res := send(t, g.Presenting(t, &cert), http.MethodGet, g.URL+gatewaytest.Prefix+"/r", nil)
+	if res.Status != 200 {
+		t.Fatalf("status %d", res.Status)
+	}
+	got := b.ByID(res.ID)
+	if len(got) != 1 {
+		t.Fatalf("backend got %d requests", len(got))
+	}
+	want := base64.StdEncoding.EncodeToString(cert.Certificate[0])
+	if v := got[0].Header.Get("X-Client-Cert"); v != want {
+		t.Errorf("X-Client-Cert = %.40q..., want the certificate's DER in base64", v)
 	}
 }

@@ -131,6 +131,9 @@ func evalVariable(r *http.Request, ex *exchange, v config.ContextVariable) strin
 		}
 		value, _ := ex.principal.claims.Value(v.Key)
 		return value
+	case config.VarCert:
+		value, _ := ex.clientCertBase64()
+		return value
 	case config.VarHost:
 		return requestHost(r)
 	case config.VarSubdomain:
