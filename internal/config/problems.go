@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -180,6 +181,31 @@ func at(base, name string) string {
 		return name
 	}
 	return base + "." + name
+}
+
+// keyPath joins a JSON path and an object key: base.key when the key is a
+// plain name (every field name is), base["key"] for any other (a media
+// type such as "application/vnd.api+json", whose dots would read as
+// nesting), so that a path names one value unambiguously.
+func keyPath(base, key string) string {
+	if plainName(key) {
+		return at(base, key)
+	}
+	return base + "[" + strconv.Quote(key) + "]"
+}
+
+// plainName reports whether key is letters, digits, '_', '-' and '$' only.
+func plainName(key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '$') {
+			return false
+		}
+	}
+	return true
 }
 
 // idx appends an array index to a JSON path.

@@ -115,3 +115,21 @@ func TestLaterProblemsOverlap(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyPath(t *testing.T) {
+	tests := []struct{ base, key, want string }{
+		{"a", "b", "a.b"},
+		{"", "routes", "routes"},
+		{"a", "x-b_c$1", "a.x-b_c$1"},
+		{"c", "application/json", `c["application/json"]`},
+		{"c", "application/vnd.api+json", `c["application/vnd.api+json"]`},
+		{"c", "*/*", `c["*/*"]`},
+		{"c", "", `c[""]`},
+		{"c", `a"b`, `c["a\"b"]`},
+	}
+	for _, tt := range tests {
+		if got := keyPath(tt.base, tt.key); got != tt.want {
+			t.Errorf("keyPath(%q, %q) = %s, want %s", tt.base, tt.key, got, tt.want)
+		}
+	}
+}

@@ -24,6 +24,13 @@ type variantTyped interface {
 	opaqueVariants() (discriminator string, values []string)
 }
 
+// routeOnly is implemented by the deployment's request policies: the
+// policies OCI allows on a route only are named as misplaced there, not as
+// unknown (oci-policies.md §0).
+type routeOnly interface {
+	routeOnlyPolicies() []string
+}
+
 // field is one JSON member of a struct type.
 type field struct {
 	name string
@@ -79,6 +86,8 @@ func (c *checker) strict(path string, n *node, t reflect.Type) {
 		}
 	case t.Kind() == reflect.Slice:
 		c.strictArray(path, n, t)
+	case t.Kind() == reflect.Map:
+		c.strictMap(path, n, t)
 	case t.Kind() == reflect.Struct:
 		c.strictObject(path, n, t)
 	default:
@@ -121,6 +130,26 @@ func (c *checker) strictArray(path string, n *node, t reflect.Type) {
 	}
 }
 
+// strictMap checks an object whose keys are the user's (media types), each
+// value against t's element type.
+func (c *checker) strictMap(path string, n *node, t reflect.Type) {
+	if !c.expect(path, n, kindObject, "an object") {
+		return
+	}
+	last := n.lastMembers()
+	for i, m := range n.members {
+		p := keyPath(path, m.key)
+		switch {
+		case last[m.key] != i:
+			c.duplicateKey(p)
+		case m.val.kind == kindNull:
+			c.addf(p, "null is not allowed as a value here; remove the entry")
+		default:
+			c.strict(p, m.val, t.Elem())
+		}
+	}
+}
+
 func (c *checker) strictObject(path string, n *node, t reflect.Type) {
 	if !c.expect(path, n, kindObject, "an object") {
 		return
@@ -133,7 +162,7 @@ func (c *checker) strictObject(path string, n *node, t reflect.Type) {
 	opaque := isOpaqueVariant(n, t)
 	last := n.lastMembers()
 	for i, m := range n.members {
-		p := at(path, m.key)
+		p := keyPath(path, m.key)
 		if last[m.key] != i {
 			c.duplicateKey(p)
 			continue
@@ -142,6 +171,9 @@ func (c *checker) strictObject(path string, n *node, t reflect.Type) {
 		switch {
 		case !ok && opaque:
 			c.duplicates(p, m.val)
+		case !ok && isRouteOnly(t, m.key):
+			c.softProblems++
+			c.addf(p, "allowed on a route only; move it into the requestPolicies of each route that needs it")
 		case !ok:
 			c.unknownField(p, m.key, fields)
 		case m.val.kind == kindNull:
@@ -150,6 +182,13 @@ func (c *checker) strictObject(path string, n *node, t reflect.Type) {
 			c.strict(p, m.val, ft)
 		}
 	}
+}
+
+// isRouteOnly reports whether key names a route policy and t is the
+// deployment's request policies.
+func isRouteOnly(t reflect.Type, key string) bool {
+	v, ok := reflect.Zero(t).Interface().(routeOnly)
+	return ok && slices.Contains(v.routeOnlyPolicies(), key)
 }
 
 // isOpaqueVariant reports whether n is a variant of the union t that keygate
@@ -203,7 +242,7 @@ func (c *checker) duplicates(path string, n *node) {
 	case kindObject:
 		last := n.lastMembers()
 		for i, m := range n.members {
-			p := at(path, m.key)
+			p := keyPath(path, m.key)
 			if last[m.key] != i {
 				c.duplicateKey(p)
 				continue

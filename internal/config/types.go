@@ -134,6 +134,12 @@ type DeploymentRequestPolicies struct {
 	DynamicAuthentication json.RawMessage `json:"dynamicAuthentication,omitempty"`
 }
 
+// routeOnlyPolicies are the request policies OCI allows on routes only.
+func (DeploymentRequestPolicies) routeOnlyPolicies() []string {
+	return []string{"authorization", "queryParameterValidations", "headerValidations", "bodyValidation",
+		"headerTransformations", "queryParameterTransformations", "responseCacheLookup"}
+}
+
 // Route is one route of a specification (ApiSpecificationRoute).
 type Route struct {
 	// Path is the route's path pattern, starting with '/'. Required.

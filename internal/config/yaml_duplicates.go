@@ -29,7 +29,7 @@ func walkYAML(path string, v any, paths *[]string) {
 			last[yamlKey(item.Key)] = i
 		}
 		for i, item := range v {
-			p := at(path, yamlKey(item.Key))
+			p := keyPath(path, yamlKey(item.Key))
 			if last[yamlKey(item.Key)] != i {
 				*paths = append(*paths, p)
 				continue
