@@ -60,6 +60,7 @@ func applySpecDefaults(s *Spec) {
 			if qt := rq.QueryParameterTransformations; qt != nil {
 				transformDefaults(qt.SetQueryParameters, qt.FilterQueryParameters)
 			}
+			validationDefaults(rq)
 		}
 		if rs := r.ResponsePolicies; rs != nil && rs.HeaderTransformations != nil {
 			transformDefaults(rs.HeaderTransformations.SetHeaders, rs.HeaderTransformations.FilterHeaders)
@@ -90,6 +91,31 @@ func transformDefaults(set *SetItems, filter *FilterItems) {
 	if filter != nil {
 		filter.Type = strings.ToUpper(filter.Type)
 	}
+}
+
+// validationDefaults stores a route's validation modes upper case, ENFORCING
+// when omitted, and its content validation types upper case.
+func validationDefaults(rq *RouteRequestPolicies) {
+	if hv := rq.HeaderValidations; hv != nil {
+		hv.ValidationMode = validationMode(hv.ValidationMode)
+	}
+	if qv := rq.QueryParameterValidations; qv != nil {
+		qv.ValidationMode = validationMode(qv.ValidationMode)
+	}
+	if bv := rq.BodyValidation; bv != nil {
+		bv.ValidationMode = validationMode(bv.ValidationMode)
+		for k, cv := range bv.Content {
+			cv.ValidationType = strings.ToUpper(cv.ValidationType)
+			bv.Content[k] = cv
+		}
+	}
+}
+
+func validationMode(mode string) string {
+	if mode == "" {
+		return ValidationEnforcing
+	}
+	return strings.ToUpper(mode)
 }
 
 func keySetDefaults(ks *KeySet) {

@@ -166,12 +166,15 @@ type RouteRequestPolicies struct {
 	// Cors replaces the deployment's cors for this route. Default nil: the
 	// deployment's applies.
 	Cors *CorsPolicy `json:"cors,omitempty"`
-	// QueryParameterValidations is not supported yet by keygate. Default nil.
-	QueryParameterValidations json.RawMessage `json:"queryParameterValidations,omitempty"`
-	// HeaderValidations is not supported yet by keygate. Default nil.
-	HeaderValidations json.RawMessage `json:"headerValidations,omitempty"`
-	// BodyValidation is not supported yet by keygate. Default nil.
-	BodyValidation json.RawMessage `json:"bodyValidation,omitempty"`
+	// QueryParameterValidations lists query parameters a request must
+	// carry. Default nil: none checked.
+	QueryParameterValidations *QueryParameterValidations `json:"queryParameterValidations,omitempty"`
+	// HeaderValidations lists headers a request must carry. Default nil:
+	// none checked.
+	HeaderValidations *HeaderValidations `json:"headerValidations,omitempty"`
+	// BodyValidation says whether a request needs a body and which media
+	// types it may have. Default nil: any body, or none.
+	BodyValidation *BodyValidation `json:"bodyValidation,omitempty"`
 	// HeaderTransformations change the request's headers before the
 	// backend. Default nil.
 	HeaderTransformations *HeaderTransformations `json:"headerTransformations,omitempty"`

@@ -223,3 +223,21 @@ func TestValidRemoteJWKS(t *testing.T) {
 		t.Errorf("cache duration = %v, want 1h", got)
 	}
 }
+
+// TestValidValidations: validation modes default to ENFORCING and are
+// stored upper case, as are validation types; content keys stay as written.
+func TestValidValidations(t *testing.T) {
+	spec := loadSpecFile(t, "testdata/valid/validations.json")
+	rq := spec.Routes[0].RequestPolicies
+	hv, qv, bv := rq.HeaderValidations, rq.QueryParameterValidations, rq.BodyValidation
+	if hv.ValidationMode != ValidationEnforcing || qv.ValidationMode != ValidationPermissive || bv.ValidationMode != ValidationDisabled {
+		t.Errorf("modes = %q, %q, %q; want ENFORCING (default), PERMISSIVE, DISABLED", hv.ValidationMode, qv.ValidationMode, bv.ValidationMode)
+	}
+	if want := []ValidationItem{{Name: "X-Username", Required: true}, {Name: "X-Trace-Id"}}; !reflect.DeepEqual(hv.Headers, want) {
+		t.Errorf("headers = %+v, want %+v", hv.Headers, want)
+	}
+	want := map[string]ContentValidation{"application/json": {"NONE"}, "text/*": {"NONE"}, "*/*": {"NONE"}}
+	if !bv.Required || !reflect.DeepEqual(bv.Content, want) {
+		t.Errorf("body = %+v, want required with content %+v", bv, want)
+	}
+}

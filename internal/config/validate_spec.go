@@ -68,6 +68,15 @@ func (c *checker) route(p string, r *Route, auth *Authentication) {
 		if rq.Cors != nil {
 			c.cors(at(rqp, "cors"), rq.Cors)
 		}
+		if rq.QueryParameterValidations != nil {
+			c.queryParameterValidations(at(rqp, "queryParameterValidations"), rq.QueryParameterValidations)
+		}
+		if rq.HeaderValidations != nil {
+			c.headerValidations(at(rqp, "headerValidations"), rq.HeaderValidations)
+		}
+		if rq.BodyValidation != nil {
+			c.bodyValidation(at(rqp, "bodyValidation"), rq.BodyValidation)
+		}
 		if rq.HeaderTransformations != nil {
 			c.headerTransformations(at(rqp, "headerTransformations"), rq.HeaderTransformations,
 				transformPlace{limits: requestHeaderLimits, rules: rules})
@@ -77,8 +86,6 @@ func (c *checker) route(p string, r *Route, auth *Authentication) {
 				transformPlace{limits: queryLimits, rules: rules})
 		}
 		c.unsupported(rqp, []rawField{
-			{"queryParameterValidations", rq.QueryParameterValidations},
-			{"headerValidations", rq.HeaderValidations}, {"bodyValidation", rq.BodyValidation},
 			{"responseCacheLookup", rq.ResponseCacheLookup},
 		})
 	}

@@ -210,6 +210,8 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 		rt.summary.CORS = corsSummary(corsOf(r, spec))
 	}
 	c.routeTransforms(rt, r, src, i)
+	rt.validation = compileValidations(r.RequestPolicies)
+	rt.summary.Validations = validationSummaries(r.RequestPolicies)
 	rt.handler = compileRoute(c.routePolicies(rt, dep), routeTerminal(rt.backend))
 	return rt
 }
@@ -322,6 +324,11 @@ func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 				return g.withAuthorization(a, rt, next)
 			}})
 		}
+	}
+	if v := rt.validation; v != nil {
+		policies = append(policies, routePolicy{phaseValidate, func(next http.Handler) http.Handler {
+			return g.withValidation(v, rt, next)
+		}})
 	}
 	policies = append(policies, routePolicy{phaseSanitize, g.withTransform})
 	if rt.requestHeaders != nil || rt.requestQuery != nil {

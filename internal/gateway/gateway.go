@@ -81,6 +81,8 @@ type route struct {
 	handler http.Handler
 	// cors is the route's cors policy, or the deployment's; nil for none.
 	cors *corsPolicy
+	// validation is the route's validation policies; nil for none.
+	validation *validationPolicy
 	// requestHeaders, requestQuery and responseHeaders are the route's
 	// transformations; nil for none.
 	requestHeaders, requestQuery, responseHeaders *transform

@@ -21,6 +21,7 @@ type Metrics struct {
 	requests       *prometheus.CounterVec
 	decisions      *prometheus.CounterVec
 	backendLatency *prometheus.HistogramVec
+	validations    *prometheus.CounterVec
 	jwksFetches    *prometheus.CounterVec
 	jwksSkipped    *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
@@ -44,6 +45,10 @@ func NewMetrics() *Metrics {
 			Name: "keygate_backend_duration_seconds", Help: "Time from forwarding a request to the end of the backend's response.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"deployment", "route"}),
+		validations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_validation_failures_total",
+			Help: "Requests failing a header, query parameter or body validation, by deployment, route, validationMode (ENFORCING: refused, PERMISSIVE: let through) and reason.",
+		}, []string{"deployment", "route", "mode", "reason"}),
 		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_jwks_fetches_total", Help: "Remote JWKS fetches, by URI and result (loaded, failed).",
 		}, []string{"uri", "result"}),
@@ -60,7 +65,7 @@ func NewMetrics() *Metrics {
 			Name: "keygate_rate_limit_decisions_total", Help: "Rate limiting decisions, by deployment and outcome (allow, deny).",
 		}, []string{"deployment", "outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits,
+	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
@@ -252,6 +257,16 @@ func (rm *routeMetrics) request(method string, status int) {
 	c := rm.m.requests.WithLabelValues(rm.deployment, rm.route, metricMethod(method), strconv.Itoa(status))
 	rm.counters.Store(key, c)
 	c.Inc()
+}
+
+// validationFailure counts a request failing a validation policy in mode;
+// nothing without metrics. A failure is rare next to the requests that
+// pass, so its labels are looked up when it happens.
+func (rm *routeMetrics) validationFailure(mode string, why reason) {
+	if rm == nil {
+		return
+	}
+	rm.m.validations.WithLabelValues(rm.deployment, rm.route, mode, string(why)).Inc()
 }
 
 // methodIndex numbers the methods metricMethod keeps; 0 is OTHER.

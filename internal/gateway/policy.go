@@ -34,6 +34,10 @@ const (
 	// phaseAuthorize applies the route's authorization (ANY_OF,
 	// AUTHENTICATION_ONLY) to the authenticated principal.
 	phaseAuthorize
+	// phaseValidate checks the route's header, query parameter and body
+	// validations (OCI runs them after authentication and authorization,
+	// before transformations), never reading the body.
+	phaseValidate
 	// phaseSanitize removes what no backend may receive from a client
 	// (method overrides, headers backends trust, protocol upgrades); every
 	// route with a backend has it.

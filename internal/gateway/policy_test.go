@@ -22,9 +22,10 @@ func TestCompileRouteOrdersByPhase(t *testing.T) {
 		}}
 	}
 	terminal := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = append(ran, "backend") })
-	h := compileRoute([]routePolicy{step(phaseSanitize, "sanitize"), step(phaseAuthenticate, "authenticate"), step(phaseAuthorize, "authorize")}, terminal)
+	h := compileRoute([]routePolicy{step(phaseSanitize, "sanitize"), step(phaseValidate, "validate"),
+		step(phaseAuthenticate, "authenticate"), step(phaseAuthorize, "authorize"), step(phaseCORS, "cors")}, terminal)
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
-	if want := []string{"authenticate", "authorize", "sanitize", "backend"}; !slices.Equal(ran, want) {
+	if want := []string{"cors", "authenticate", "authorize", "validate", "sanitize", "backend"}; !slices.Equal(ran, want) {
 		t.Errorf("ran %q, want %q", ran, want)
 	}
 }
@@ -41,6 +42,12 @@ func TestRoutePoliciesOnlyWhatTheRouteUses(t *testing.T) {
 		}
 		return r
 	}
+	validatedRoute := func(policies map[string]any) map[string]any {
+		r := stockResponseRoute("/r", nil, 200, "")
+		r["requestPolicies"] = policies
+		return r
+	}
+	required := map[string]any{"headerValidations": headerPolicy("", item("X-A", true))}
 	tests := []struct {
 		name string
 		spec map[string]any
@@ -50,6 +57,17 @@ func TestRoutePoliciesOnlyWhatTheRouteUses(t *testing.T) {
 		{"AUTHENTICATION_ONLY route", authSpec(auth, route(nil)), []phase{phaseAuthenticate, phaseAuthorize, phaseSanitize}},
 		{"ANY_OF route", authSpec(auth, route(anyOf("a"))), []phase{phaseAuthenticate, phaseAuthorize, phaseSanitize}},
 		{"ANONYMOUS route", authSpec(auth, route(map[string]any{"type": "ANONYMOUS"})), []phase{phaseAuthenticate, phaseSanitize}},
+		{"header validation", authSpec(nil, validatedRoute(required)), []phase{phaseValidate, phaseSanitize}},
+		{"validation after authorization", authSpec(auth, validatedRoute(required)), []phase{phaseAuthenticate, phaseAuthorize, phaseValidate, phaseSanitize}},
+		{"PERMISSIVE body validation", authSpec(nil, validatedRoute(map[string]any{"bodyValidation": bodyPolicy("PERMISSIVE", false, "*/*")})),
+			[]phase{phaseValidate, phaseSanitize}},
+		{"DISABLED validations", authSpec(nil, validatedRoute(map[string]any{
+			"headerValidations":         headerPolicy("DISABLED", item("X-A", true)),
+			"queryParameterValidations": queryPolicy("DISABLED", item("a", true)),
+			"bodyValidation":            bodyPolicy("DISABLED", true, "application/json")})), []phase{phaseSanitize}},
+		{"nothing required", authSpec(nil, validatedRoute(map[string]any{
+			"headerValidations":         headerPolicy("ENFORCING", item("X-A", false)),
+			"queryParameterValidations": queryPolicy("ENFORCING")})), []phase{phaseSanitize}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,6 +62,10 @@ type RouteSummary struct {
 	// Transforms says what the route's transformations do, one line per
 	// policy ("request headers: set X-Sub; rename Locale to Region").
 	Transforms []string
+	// Validations say what the route's headerValidations,
+	// queryParameterValidations and bodyValidation check, one line each;
+	// nil for none.
+	Validations []string
 }
 
 // Summary describes the compiled gateway, deployments in the order served
