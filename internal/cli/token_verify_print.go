@@ -81,7 +81,7 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 	switch {
 	case !v.hasToken:
 		printField(w, "token", "none")
-	case d.Token != nil && d.Reason == "insufficient_scope":
+	case d.Token != nil && (d.Reason == "insufficient_scope" || d.Code == validationErrorCode):
 		printField(w, "token", "from "+v.tokenFrom+"; verified "+describeToken(d.Token, time.Now()))
 	case d.Token != nil:
 		printField(w, "token", "from "+v.tokenFrom+"; UNVERIFIED "+describeToken(d.Token, time.Now()))
@@ -282,8 +282,17 @@ func (v *gatewayView) reasonAdvice(d gateway.Decision, auth *gateway.AuthSummary
 	case "keys_unavailable":
 		return d.Detail + ": the deployment's keys could not be loaded; check publicKeys (keygate validate)"
 	}
+	if d.Code == validationErrorCode {
+		// token verify sends no header but the token's, and no body.
+		return fmt.Sprintf("%s: the token passed; route %s's validations (keygate validate lists them) refuse the request itself, which token verify sends with no other header and no body",
+			d.Detail, d.Route)
+	}
 	return d.Detail
 }
+
+// validationErrorCode is the log code of a refusal by a route's header,
+// query parameter or body validation.
+const validationErrorCode = "requestValidation.validationError"
 
 func (v *gatewayView) scopeAdvice(d gateway.Decision) string {
 	var allowed []string

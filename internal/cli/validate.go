@@ -17,11 +17,12 @@ USAGE
   keygate validate --spec FILE [--path-prefix PREFIX] [--tls-client-ca FILE]
 
 Prints every problem, each with its file and JSON path, and exits 1; or prints
-a summary of deployments, mutual TLS, routes, authentication and keys and
-exits 0. Run it before a reload: it checks exactly what serve checks, and with
-the same flags its version is the one serve logs when that configuration goes
-live. The one thing it cannot know is serve's listener: mutual TLS also needs
-serve's --tls-cert and --tls-key.
+a summary of deployments, mutual TLS, routes (with their CORS, validation and
+transformation policies), authentication and keys and exits 0. Run it before a
+reload: it checks exactly what serve checks, and with the same flags its
+version is the one serve logs when that configuration goes live. The one thing
+it cannot know is serve's listener: mutual TLS also needs serve's --tls-cert
+and --tls-key.
 
 EXAMPLES
   keygate validate --spec deployment.json
@@ -95,6 +96,9 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 		fmt.Fprintf(w, "  route %-8s %-24s %-22s -> %s\n", strings.Join(r.Methods, ","), r.Path, r.Authorization, r.Backend)
 		if r.CORS != "" {
 			fmt.Fprintf(w, "    cors %s\n", r.CORS)
+		}
+		for _, v := range r.Validations {
+			fmt.Fprintf(w, "    %s\n", v)
 		}
 		for _, line := range r.Transforms {
 			fmt.Fprintf(w, "    %s\n", line)

@@ -305,43 +305,42 @@ func isTokenText(s string) bool {
 }
 
 // validationSummaries says in one line per policy what a route's
-// validations check, for keygate validate.
+// validations check and what a failure gets, for keygate validate.
 func validationSummaries(rq *config.RouteRequestPolicies) []string {
 	if rq == nil {
 		return nil
 	}
 	var lines []string
 	if hv := rq.HeaderValidations; hv != nil {
-		lines = append(lines, "headerValidations "+modeSummary(hv.ValidationMode)+itemsSummary(hv.ValidationMode, hv.Headers))
+		lines = append(lines, "headerValidations "+modeSummary(hv.ValidationMode, "400")+itemsSummary(hv.ValidationMode, hv.Headers))
 	}
 	if qv := rq.QueryParameterValidations; qv != nil {
-		lines = append(lines, "queryParameterValidations "+modeSummary(qv.ValidationMode)+itemsSummary(qv.ValidationMode, qv.Parameters))
+		lines = append(lines, "queryParameterValidations "+modeSummary(qv.ValidationMode, "400")+itemsSummary(qv.ValidationMode, qv.Parameters))
 	}
 	if bv := rq.BodyValidation; bv != nil {
-		line := "bodyValidation " + modeSummary(bv.ValidationMode)
+		refused, body := "415 for another type", "body optional"
+		if bv.Required {
+			refused, body = "400 without a body, "+refused, "body required"
+		}
+		line := "bodyValidation " + modeSummary(bv.ValidationMode, refused)
 		if bv.ValidationMode != config.ValidationDisabled {
-			line += ": body "
-			if bv.Required {
-				line += "required"
-			} else {
-				line += "optional"
-			}
-			line += ", of type " + compileBodyRule(bv).keys
+			line += ": " + body + ", of type " + compileBodyRule(bv).keys
 		}
 		lines = append(lines, line)
 	}
 	return lines
 }
 
-// modeSummary says what a validation mode does with a failing request.
-func modeSummary(mode string) string {
+// modeSummary says what a validation mode does with a failing request;
+// refused is the status an ENFORCING refusal gets.
+func modeSummary(mode, refused string) string {
 	switch mode {
 	case config.ValidationPermissive:
 		return "PERMISSIVE (failures logged, let through)"
 	case config.ValidationDisabled:
 		return "DISABLED (not checked)"
 	}
-	return "ENFORCING (failures refused)"
+	return "ENFORCING (refused with " + refused + ")"
 }
 
 // itemsSummary lists the required and the optional names of a header or
@@ -358,11 +357,9 @@ func itemsSummary(mode string, items []config.ValidationItem) string {
 			optional = append(optional, item.Name)
 		}
 	}
-	s := ": "
-	if len(required) == 0 {
-		s += "nothing required, no check"
-	} else {
-		s += strings.Join(required, ", ") + " required"
+	s := ": none required (no check)"
+	if len(required) > 0 {
+		s = ": " + strings.Join(required, ", ") + " required"
 	}
 	if len(optional) > 0 {
 		s += "; " + strings.Join(optional, ", ") + " optional (not checked)"
