@@ -178,7 +178,7 @@ func queryHas(rawQuery, name string) bool {
 		var pair string
 		pair, rest, _ = strings.Cut(rest, "&")
 		key, _, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(key, "%+") {
+		if strings.IndexByte(key, '%') >= 0 || strings.IndexByte(key, '+') >= 0 {
 			if decoded, err := url.QueryUnescape(key); err == nil {
 				key = decoded
 			}
