@@ -35,7 +35,8 @@ func (c *checker) validationMode(p, mode string) {
 }
 
 // validationItems checks the names of the header or query parameter list
-// p.list: each a token, each once, case ignored.
+// p.list: each once, case ignored; a header name a token, a query
+// parameter name anything a query can carry.
 func (c *checker) validationItems(p, list string, items []ValidationItem, what, example string) {
 	seen := make(map[string]int, len(items))
 	for i, item := range items {
@@ -44,8 +45,12 @@ func (c *checker) validationItems(p, list string, items []ValidationItem, what, 
 		case item.Name == "":
 			c.addf(np, "missing; give the %s's name, e.g. %s", what, example)
 			continue
-		case !isToken(item.Name):
+		case what == "header" && !isToken(item.Name):
 			c.addf(np, "%q is not a %s name; write a name such as %s (letters, digits and !#$%%&'*+-.^_`|~, no spaces)", item.Name, what, example)
+			continue
+		case what != "header" && strings.ContainsAny(item.Name, "&=# "):
+			// Query names are not tokens: filter[name] is a common one.
+			c.addf(np, "%q holds '&', '=', '#' or a space, which a query parameter name cannot; write it as the client sends it decoded, e.g. %s", item.Name, example)
 			continue
 		}
 		folded := strings.ToLower(item.Name)
