@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -9,8 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/keygate/keygate/internal/config"
 )
 
 // TestBackendHostFromContextVariables: a backend url's host may come from
@@ -23,22 +20,14 @@ func TestBackendHostFromContextVariables(t *testing.T) {
 	}))
 	t.Cleanup(backend.Close)
 	_, port, _ := net.SplitHostPort(backend.Listener.Addr().String())
-	spec, _ := json.Marshal(map[string]any{"routes": []any{
+	spec := map[string]any{"routes": []any{
 		map[string]any{"path": "/h/{rest*}", "backend": map[string]any{"type": "HTTP_BACKEND",
 			"url": "http://${request.headers[X-Region]}:" + port + "/by-header/${request.path[rest]}"}},
 		map[string]any{"path": "/s", "backend": map[string]any{"type": "HTTP_BACKEND",
 			"url": "http://${request.subdomain[example.com]}:" + port + "/by-subdomain"}},
-	}})
-	s, err := config.DecodeSpec("spec.json", spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}}
 	logs := &syncBuffer{}
-	g, err := New(&config.Gateway{Deployments: []config.Deployment{{PathPrefix: "/d", Specification: s}}}, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := httptest.NewServer(g)
+	gw := httptest.NewServer(compileSpec(t, "/d", spec, nil, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))}))
 	t.Cleanup(gw.Close)
 	tests := []struct {
 		name, path, host, region string

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -66,16 +64,7 @@ func newCORSRig(t *testing.T) *corsRig {
 					"cors": map[string]any{"allowedOrigins": []any{"*"}, "exposedHeaders": []any{"*"}}}},
 		},
 	}
-	data, _ := json.Marshal(spec)
-	s, err := config.DecodeSpec("spec.json", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(&config.Gateway{Deployments: []config.Deployment{{PathPrefix: "/p", Specification: s}}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rig.gw = httptest.NewServer(g)
+	rig.gw = httptest.NewServer(compileSpec(t, "/p", spec, nil, Options{}))
 	t.Cleanup(rig.gw.Close)
 	rig.token, err = token.Sign(key, "k", "RS256", map[string]any{
 		"iss": "https://issuer.example.com", "aud": "api", "sub": "s", "exp": time.Now().Add(time.Hour).Unix()})

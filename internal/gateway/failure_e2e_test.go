@@ -1,13 +1,11 @@
 package gateway
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
-	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/keys"
 )
 
@@ -29,16 +27,7 @@ func failureGateway(t *testing.T, failure map[string]any) *httptest.Server {
 		}},
 		"routes": []any{map[string]any{"path": "/r", "backend": map[string]any{"type": "STOCK_RESPONSE_BACKEND", "status": 200}}},
 	}
-	data, _ := json.Marshal(spec)
-	s, err := config.DecodeSpec("spec.json", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(&config.Gateway{Deployments: []config.Deployment{{PathPrefix: "/f", Specification: s}}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
+	srv := httptest.NewServer(compileSpec(t, "/f", spec, nil, Options{}))
 	t.Cleanup(srv.Close)
 	return srv
 }

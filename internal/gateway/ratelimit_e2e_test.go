@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,18 +26,9 @@ func rateLimitGateway(t *testing.T, rate int, key string, trusted []string, limi
 			map[string]any{"path": "/b", "backend": map[string]any{"type": "STOCK_RESPONSE_BACKEND", "status": 200}},
 		},
 	}
-	data, _ := json.Marshal(spec)
-	s, err := config.DecodeSpec("spec.json", data)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Unix(1_750_000_000, 0)
-	g, err := New(&config.Gateway{TrustedProxies: trusted, Deployments: []config.Deployment{{PathPrefix: "/rl", Specification: s}}},
+	return compileSpec(t, "/rl", spec, &config.Gateway{TrustedProxies: trusted},
 		Options{Now: func() time.Time { return now }, Limits: limits})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
 }
 
 // hit sends one request to srv with the given X-Forwarded-For (none if "")
@@ -139,14 +129,9 @@ func TestTrustedProxyChainForwarded(t *testing.T) {
 		trusted []string
 		want    string
 	}{{nil, "127.0.0.1"}, {[]string{"127.0.0.1"}, "198.51.100.1, 127.0.0.1"}} {
-		spec, _ := json.Marshal(map[string]any{"routes": []any{map[string]any{"path": "/r",
-			"backend": map[string]any{"type": "HTTP_BACKEND", "url": backend.URL}}}})
-		s, _ := config.DecodeSpec("spec.json", spec)
-		g, err := New(&config.Gateway{TrustedProxies: tt.trusted, Deployments: []config.Deployment{{PathPrefix: "/x", Specification: s}}}, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(g)
+		spec := map[string]any{"routes": []any{map[string]any{"path": "/r",
+			"backend": map[string]any{"type": "HTTP_BACKEND", "url": backend.URL}}}}
+		srv := httptest.NewServer(compileSpec(t, "/x", spec, &config.Gateway{TrustedProxies: tt.trusted}, Options{}))
 		hit(t, srv, "/x/r", "198.51.100.1")
 		srv.Close()
 		if got != tt.want {
@@ -168,16 +153,8 @@ func BenchmarkChainRateLimit(b *testing.B) {
 			if limited {
 				rp["rateLimiting"] = map[string]any{"rateInRequestsPerSecond": 1 << 30, "rateKey": "TOTAL"}
 			}
-			spec, _ := json.Marshal(map[string]any{"requestPolicies": rp, "routes": []any{map[string]any{"path": "/r",
-				"backend": map[string]any{"type": "STOCK_RESPONSE_BACKEND", "status": 200}}}})
-			s, err := config.DecodeSpec("spec.json", spec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			g, err := New(&config.Gateway{Deployments: []config.Deployment{{PathPrefix: "/x", Specification: s}}}, Options{DisableAccessLog: true})
-			if err != nil {
-				b.Fatal(err)
-			}
+			g := compileSpec(b, "/x", map[string]any{"requestPolicies": rp, "routes": []any{map[string]any{"path": "/r",
+				"backend": map[string]any{"type": "STOCK_RESPONSE_BACKEND", "status": 200}}}}, nil, Options{DisableAccessLog: true})
 			req := httptest.NewRequest(http.MethodGet, "/x/r", nil)
 			w := httptest.NewRecorder()
 			b.ReportAllocs()

@@ -54,17 +54,8 @@ func newTransformRig(t *testing.T, routes ...map[string]any) *transformRig {
 		}},
 		"routes": rs,
 	}
-	data, _ := json.Marshal(spec)
-	s, err := config.DecodeSpec("spec.json", data)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
-	g, err := New(&config.Gateway{Deployments: []config.Deployment{{PathPrefix: "/t", Specification: s}}},
-		Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := compileSpec(t, "/t", spec, nil, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	rig := &transformRig{gw: httptest.NewServer(g), logs: logs}
 	t.Cleanup(rig.gw.Close)
 	return rig

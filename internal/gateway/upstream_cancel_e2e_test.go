@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -16,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/keygate/keygate/internal/config"
 )
 
 // Cancelled requests on every upstream path: a flood of HTTP/2 streams
@@ -99,16 +96,8 @@ func TestCancelledRequestsLeaveNoTimeWait(t *testing.T) {
 // over TLS with HTTP/2.
 func cancelFloodGateway(t *testing.T, backendURL string) *httptest.Server {
 	t.Helper()
-	spec, _ := json.Marshal(map[string]any{"routes": []any{map[string]any{
-		"path": "/r", "backend": map[string]any{"type": "HTTP_BACKEND", "url": backendURL + "/r"}}}})
-	s, err := config.DecodeSpec("spec.json", spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(&config.Gateway{Deployments: []config.Deployment{{PathPrefix: "/c", Specification: s}}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := compileSpec(t, "/c", map[string]any{"routes": []any{map[string]any{
+		"path": "/r", "backend": map[string]any{"type": "HTTP_BACKEND", "url": backendURL + "/r"}}}}, nil, Options{})
 	front := httptest.NewUnstartedServer(g)
 	front.EnableHTTP2 = true
 	front.StartTLS()
