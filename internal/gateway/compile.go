@@ -330,7 +330,7 @@ func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 			return g.withValidation(v, rt, next)
 		}})
 	}
-	policies = append(policies, routePolicy{phaseSanitize, g.withTransform})
+	policies = append(policies, routePolicy{phaseSanitize, g.withSanitize})
 	if rt.requestHeaders != nil || rt.requestQuery != nil {
 		headers, query := rt.requestHeaders, rt.requestQuery
 		policies = append(policies, routePolicy{phaseTransform, func(next http.Handler) http.Handler {

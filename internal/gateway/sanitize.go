@@ -46,9 +46,9 @@ var clientHeadersDropped = func() map[string]bool {
 	return m
 }()
 
-// withTransform cleans the request for the backend: no method override, no
+// withSanitize cleans the request for the backend: no method override, no
 // client copy of a gateway header, no protocol upgrade (h2c smuggling, R8).
-func (g *Gateway) withTransform(next http.Handler) http.Handler {
+func (g *Gateway) withSanitize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header
 		// A trusted proxy's X-Forwarded-For chain goes on (the proxy
