@@ -171,10 +171,12 @@ func fitHint(pub crypto.PublicKey) string {
 }
 
 // Sign returns a compact JWS of claims with the header
-// {"alg": alg, "kid": kid, "typ": "JWT"}, signed by key with golang-jwt.
-// alg may be "" for the key's default (see SigningAlgorithm). RSA and EC
-// keys must be *rsa.PrivateKey and *ecdsa.PrivateKey; an Ed25519 key may
-// be any crypto.Signer.
+// {"alg": alg, "kid": kid, "typ": "JWT"}, signed by key. alg may be "" for
+// the key's default (see SigningAlgorithm). key may be any crypto.Signer:
+// an in-memory key, or one whose private half stays in an HSM (PKCS#11),
+// so Sign hashes the signing input itself and converts what the signer
+// returns to the JWS encoding (ECDSA: crypto.Signer's ASN.1 DER becomes
+// the fixed-length R || S of RFC 7518 §3.4).
 func Sign(key crypto.Signer, kid, alg string, claims map[string]any) (string, error) {
 	alg, err := SigningAlgorithm(key, alg)
 	if err != nil {
@@ -199,9 +201,15 @@ func Sign(key crypto.Signer, kid, alg string, claims map[string]any) (string, er
 		return "", fmt.Errorf("encode claims: %w", err)
 	}
 	input := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload)
-	sig, err := signingMethod(alg).Sign(input, key)
+	sig, err := signInput(key, alg, input)
 	if err != nil {
-		return "", fmt.Errorf("sign %s with %T: %w", alg, key, err)
+		return "", fmt.Errorf("sign %s: %w", alg, err)
+	}
+	// A signer whose private half is elsewhere (an HSM object paired with
+	// the wrong public key, a token that mangles the mechanism) would
+	// otherwise hand out tokens no gateway accepts: check before returning.
+	if err := signingMethod(alg).Verify(input, sig, key.Public()); err != nil {
+		return "", fmt.Errorf("sign %s: the signature does not verify with the key's public half: %w", alg, err)
 	}
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }

@@ -1,14 +1,18 @@
 package token
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +38,13 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		{"P-521", f.p521, "ES512", "ES512"},
 		{"Ed25519", f.ed, "", "EdDSA"},
 		{"Ed25519 as a plain crypto.Signer", opaqueSigner{f.ed}, "", "EdDSA"},
+		// An HSM's signer is no *rsa.PrivateKey or *ecdsa.PrivateKey: Sign
+		// hashes and encodes itself (ECDSA: DER to R || S).
+		{"RSA as a plain crypto.Signer", opaqueSigner{f.rsa}, "", "RS256"},
+		{"RSA PS384 as a plain crypto.Signer", opaqueSigner{f.rsa}, "PS384", "PS384"},
+		{"P-256 as a plain crypto.Signer", opaqueSigner{f.p256}, "", "ES256"},
+		{"P-384 as a plain crypto.Signer", opaqueSigner{f.p384}, "", "ES384"},
+		{"P-521 as a plain crypto.Signer", opaqueSigner{f.p521}, "", "ES512"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,7 +146,9 @@ func TestSignErrors(t *testing.T) {
 	}{
 		{"empty kid", f.rsa, "", nil, "kid is required"},
 		{"claims not JSON", f.rsa, "k", map[string]any{"c": make(chan int)}, "encode claims"},
-		{"RSA signer golang-jwt cannot use", opaqueSigner{f.rsa}, "k", nil, "sign RS256"},
+		{"private half does not match the public", mismatchedSigner{pub: f.p256.Public(), priv: must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))}, "k", nil, "does not verify with the key's public half"},
+		{"signer returns no DER", mismatchedSigner{pub: f.p256.Public(), raw: []byte("not der")}, "k", nil, "not ASN.1 DER"},
+		{"signer fails", mismatchedSigner{pub: f.rsa.Public()}, "k", nil, "sign RS256: token removed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,5 +169,52 @@ func TestSignNilClaims(t *testing.T) {
 	var m map[string]any
 	if err := json.Unmarshal(payload, &m); err != nil || len(m) != 0 {
 		t.Errorf("payload = %s, want {}", payload)
+	}
+}
+
+// mismatchedSigner is an HSM gone wrong: its private half is not the
+// public key's (priv), it returns raw bytes that are no signature (raw), or
+// it fails (neither).
+type mismatchedSigner struct {
+	pub  crypto.PublicKey
+	priv crypto.Signer
+	raw  []byte
+}
+
+func (m mismatchedSigner) Public() crypto.PublicKey { return m.pub }
+func (m mismatchedSigner) Sign(r io.Reader, d []byte, opts crypto.SignerOpts) ([]byte, error) {
+	switch {
+	case m.priv != nil:
+		return m.priv.Sign(r, d, opts)
+	case m.raw != nil:
+		return m.raw, nil
+	}
+	return nil, errors.New("token removed")
+}
+
+func TestECDSARawSignature(t *testing.T) {
+	// r = 1 and s = 2^255 + 1: r needs left padding to 32 bytes, s has its
+	// top bit set (DER adds a 0x00 byte that must go).
+	s := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(1))
+	der := must(asn1.Marshal(struct{ R, S *big.Int }{big.NewInt(1), s}))
+	got, err := ecdsaRawSignature(der, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, 64)
+	want[31] = 1
+	s.FillBytes(want[32:])
+	if !bytes.Equal(got, want) {
+		t.Errorf("got %x\nwant %x", got, want)
+	}
+	for name, bad := range map[string][]byte{
+		"trailing bytes": append(append([]byte{}, der...), 0),
+		"r too long":     must(asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).Lsh(big.NewInt(1), 300), big.NewInt(1)})),
+		"r zero":         must(asn1.Marshal(struct{ R, S *big.Int }{big.NewInt(0), big.NewInt(1)})),
+		"empty":          nil,
+	} {
+		if _, err := ecdsaRawSignature(bad, 32); err == nil {
+			t.Errorf("%s: got nil error", name)
+		}
 	}
 }
