@@ -13,11 +13,13 @@ FUZZTIME=${FUZZTIME:-20000x}
 
 # Debian packages the tests use; they never skip in CI: the interop tests
 # run the seed's openssl commands, the browser tests drive chromium, the
-# shared rate limit tests start redis-server.
+# shared rate limit tests start redis-server, the PKCS#11 tests keep their
+# keys in a SoftHSM2 token.
 need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
 command -v redis-server >/dev/null || need+=(redis-server)
+{ command -v softhsm2-util >/dev/null && [[ -e /usr/lib/softhsm/libsofthsm2.so ]]; } || need+=(softhsm2)
 if ((${#need[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     echo "installing ${need[*]} (Debian packages)" >&2
