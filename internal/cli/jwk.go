@@ -5,19 +5,22 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/keygate/keygate/internal/hsm"
 	"github.com/keygate/keygate/internal/keys"
 )
 
 const jwkUsage = `keygate jwk: print the public JWK of a key, ready for a deployment's static keys.
 
 USAGE
-  keygate jwk [--kid NAME] [--alg ALG] [--oci] [--set] FILE|-
+  keygate jwk [--kid NAME] [--alg ALG] [--oci] [--set] FILE|-|pkcs11:URI
   keygate jwk --set [--oci] FILE...
 
 Reads a public or private key in PEM, in every common form: "PUBLIC KEY"
 (SPKI, openssl rsa -pubout), "PRIVATE KEY" (PKCS8, openssl pkcs8 -topk8),
 "RSA PRIVATE KEY" / "RSA PUBLIC KEY" (PKCS1, openssl genrsa), "EC PRIVATE
-KEY" (SEC1) and "CERTIFICATE"; or a public JWK. Prints the public JWK only:
+KEY" (SEC1) and "CERTIFICATE"; or a public JWK; or the public half of a key
+pair inside an HSM, named by a pkcs11: URI (see keygate token sign --help;
+pin-value needs --insecure). Prints the public JWK only:
 kty, n and e (RSA), crv, x and y (EC) or crv and x (Ed25519), alg, use
 "sig" and kid. A private part is never printed, whatever the input.
 
@@ -38,6 +41,7 @@ EXAMPLES
   openssl rsa -in keys.pem -pubout | keygate jwk --kid suitable_name -
   keygate jwk --set client1.pub client2.pub > jwks.json
   keygate jwk --oci --set client1.pub client2.pub
+  keygate jwk --oci --kid client 'pkcs11:token=prod;object=client?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin'
 `
 
 // jwkOut is a JWK as printed: the public members and, with --oci, the
@@ -53,6 +57,7 @@ func runJWK(e *env, args []string) int {
 	alg := fs.String("alg", "", "the one `algorithm` the key verifies (default: RS256, ES256/384/512 by curve, EdDSA)")
 	oci := fs.Bool("oci", false, `add "format": "JSON_WEB_KEY" for an OCI deployment spec`)
 	set := fs.Bool("set", false, `print a JWKS {"keys": [...]} of every FILE`)
+	insecure := fs.Bool("insecure", false, "allow pin-value=PIN in a pkcs11: URI (the PIN shows in shell history and ps)")
 	if code, ok := parseFlags(e, fs, jwkUsage, args); !ok {
 		return code
 	}
@@ -69,9 +74,9 @@ func runJWK(e *env, args []string) int {
 	}
 	var list []*keys.Key
 	for _, name := range files {
-		k, err := loadJWKInput(e, name, *kid, *alg)
+		k, err := loadJWKInput(e, name, *kid, *alg, *insecure)
 		if err != nil {
-			return failure(e, fs.Name(), fmt.Errorf("%s: %w", inputName(name), err))
+			return failure(e, fs.Name(), fmt.Errorf("%s: %w", keySourceName(inputName(name)), err))
 		}
 		list = append(list, k)
 	}
@@ -107,9 +112,19 @@ func runJWK(e *env, args []string) int {
 	return exitOK
 }
 
-// loadJWKInput reads one key file (PEM of any form, or a public JWK) and
+// loadJWKInput reads one key (a file with PEM of any form or a public
+// JWK, or a key pair in an HSM) and
 // returns its verification key with the kid and alg resolved.
-func loadJWKInput(e *env, name, kid, alg string) (*keys.Key, error) {
+func loadJWKInput(e *env, name, kid, alg string, insecure bool) (*keys.Key, error) {
+	if hsm.IsURI(name) {
+		key, err := hsm.Open(name, hsmOptions(e, insecure))
+		if err != nil {
+			return nil, err
+		}
+		defer key.Close()
+		warnInsecurePIN(e, "keygate jwk", name)
+		return newNamedKey(kid, alg, key.Public())
+	}
 	data, err := readInput(e, name)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ Run "keygate keys generate --help" for its flags and examples.
 EXAMPLES
   keygate keys generate --out client                  # client.key (PKCS8, 0600) and client.pub (SPKI)
   keygate keys generate --out client --type ec --curve P-384
+  keygate keys generate --pkcs11 'pkcs11:token=prod;object=client?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin' --out client
   keygate jwk --oci --kid client client.pub           # the key entry for the deployment
 `
 
@@ -29,6 +30,7 @@ const keysGenerateUsage = `keygate keys generate: make a client key pair, as the
 
 USAGE
   keygate keys generate --out NAME [--type rsa|ec|ed25519] [--bits 2048|3072|4096] [--curve P-256|P-384|P-521] [--force]
+  keygate keys generate --pkcs11 'pkcs11:URI' [--out NAME] [--type rsa|ec] [--bits ...] [--curve ...] [--insecure]
 
 Writes NAME.key, the private key as unencrypted PKCS8 PEM ("BEGIN PRIVATE
 KEY", mode 0600), and NAME.pub, the public key as SPKI PEM ("BEGIN PUBLIC
@@ -39,11 +41,21 @@ Existing files are never overwritten without --force. The private key is
 never printed: keep NAME.key with the client, give the gateway NAME.pub
 or its JWK (keygate jwk NAME.pub).
 
+With --pkcs11 the key pair is generated inside the HSM token the URI names
+(object= becomes its label, id= its CKA_ID, random without one), private
+half sensitive and not extractable: only the public key comes out, as SPKI
+PEM in NAME.pub with --out, else on stdout. RSA and EC only. A key with the
+same object or id in the token is never replaced.
+
+%s
+
 EXAMPLES
   keygate keys generate --out client
   keygate keys generate --out client --bits 4096
   keygate keys generate --out edge --type ec --curve P-384
   keygate keys generate --out client --force
+  keygate keys generate --type ec --out client \
+      --pkcs11 'pkcs11:token=prod;object=client?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin'
 `
 
 func runKeys(e *env, args []string) int {
@@ -67,11 +79,16 @@ func runKeysGenerate(e *env, args []string) int {
 	bits := fs.Int("bits", 2048, "RSA key `size`: 2048, 3072 or 4096")
 	curve := fs.String("curve", "P-256", "EC `curve`: P-256, P-384 or P-521")
 	force := fs.Bool("force", false, "overwrite NAME.key and NAME.pub if they exist")
-	if code, ok := parseFlags(e, fs, keysGenerateUsage, args); !ok {
+	uri := fs.String("pkcs11", "", "generate inside the HSM token this pkcs11: `URI` names; only the public key comes out")
+	insecure := fs.Bool("insecure", false, "allow pin-value=PIN in the pkcs11: URI (the PIN shows in shell history and ps)")
+	if code, ok := parseFlags(e, fs, fmt.Sprintf(keysGenerateUsage, pkcs11Help), args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return usageError(e, fs.Name(), fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if *uri != "" {
+		return runKeysGeneratePKCS11(e, fs, *uri, *out, *kind, *bits, *curve, *force, *insecure)
 	}
 	if problem := checkGenerateFlags(fs, *out, *kind, *bits, *curve); problem != "" {
 		return usageError(e, fs.Name(), problem)

@@ -20,9 +20,9 @@ import (
 const tokenSignUsage = `keygate token sign: sign a JWT assertion with the client's private key.
 
 USAGE
-  keygate token sign --key PRIVATE.key --kid NAME --iss ISSUER --aud AUDIENCE [--aud AUDIENCE2]
+  keygate token sign --key PRIVATE.key|pkcs11:URI --kid NAME --iss ISSUER --aud AUDIENCE [--aud AUDIENCE2]
                      [--sub SUBJECT] [--scope "a b"] [--ttl 1h] [--nbf] [--jti]
-                     [--claim NAME=VALUE ...] [--claims-file FILE.json] [--alg ALG]
+                     [--claim NAME=VALUE ...] [--claims-file FILE.json] [--alg ALG] [--insecure]
 
 Prints a compact JWT on stdout: the header {"alg", "kid", "typ": "JWT"} and
 the claims of the seed: iss, aud (an array), sub, scope (space-separated),
@@ -32,6 +32,8 @@ iat (now) and exp (now + --ttl); nbf (now) and a random jti on request.
 NAME.key from keygate keys generate), PKCS1 or SEC1; "-" reads it from
 stdin and env:VAR from the environment variable VAR, so a CI secret or a
 vault agent can hand the key over without a file.
+
+%s
 
 The algorithm follows from the key: RS256 for RSA, ES256 for P-256, ES384
 for P-384, ES512 for P-521, EdDSA for Ed25519; --alg picks another the key
@@ -49,6 +51,8 @@ EXAMPLES
       --aud suitable_audience --sub suitable_subject --scope "orders:read orders:write"
   keygate token sign --key env:CLIENT_KEY --kid suitable_name --iss suitable_issuer --aud suitable_audience
   keygate token sign --key client.key --kid client --iss me --aud api --ttl 5m --jti --claim tenant=acme
+  keygate token sign --key 'pkcs11:token=prod;object=client?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin' \
+      --kid client --iss me --aud api
   curl -H "Authorization: Bearer $(keygate token sign --key client.key --kid client --iss me --aud api)" https://gateway/test3/1
 `
 
@@ -63,11 +67,11 @@ type signFlags struct {
 	key, kid, iss, sub, scope, alg, claimsFile string
 	aud, claims                                listFlag
 	ttl                                        time.Duration
-	nbf, jti                                   bool
+	nbf, jti, insecure                         bool
 }
 
 func (s *signFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.key, "key", "", "private key: a PEM `FILE`, - for stdin, or env:VAR")
+	fs.StringVar(&s.key, "key", "", "private key: a PEM `FILE`, - for stdin, env:VAR, or a pkcs11: URI")
 	fs.StringVar(&s.kid, "kid", "", "key id `NAME` of the header, as configured on the gateway (default: the key's RFC 7638 thumbprint)")
 	fs.StringVar(&s.iss, "iss", "", "issuer: one of the deployment's `issuers`")
 	fs.Var(&s.aud, "aud", "`audience`: one of the deployment's audiences; repeat for several")
@@ -79,13 +83,14 @@ func (s *signFlags) register(fs *flag.FlagSet) {
 	fs.Var(&s.claims, "claim", "extra claim `NAME=VALUE`; VALUE is JSON if it parses, else a string; repeatable")
 	fs.StringVar(&s.claimsFile, "claims-file", "", "JSON object `FILE` of claims, - for stdin")
 	fs.StringVar(&s.alg, "alg", "", "signing `algorithm` (default: the key's, e.g. RS256)")
+	fs.BoolVar(&s.insecure, "insecure", false, "allow pin-value=PIN in a pkcs11: URI (the PIN shows in shell history and ps)")
 }
 
 // check returns a usage problem with the flags, or "".
 func (s *signFlags) check(args []string) string {
 	switch {
 	case s.key == "":
-		return "give --key PRIVATE.key (a file, - for stdin, or env:VAR)"
+		return "give --key PRIVATE.key (a file, - for stdin, env:VAR, or a pkcs11: URI)"
 	case len(args) > 0:
 		return fmt.Sprintf("unexpected argument %q", args[0])
 	case s.ttl < time.Second:
@@ -105,15 +110,16 @@ func runTokenSign(e *env, args []string) int {
 	fs := newFlags("token sign")
 	var s signFlags
 	s.register(fs)
-	if code, ok := parseFlags(e, fs, tokenSignUsage, args); !ok {
+	if code, ok := parseFlags(e, fs, fmt.Sprintf(tokenSignUsage, pkcs11Help), args); !ok {
 		return code
 	}
 	if problem := s.check(fs.Args()); problem != "" {
 		return usageError(e, fs.Name(), problem)
 	}
-	signer, err := loadSigningKey(e, s.key)
+	signer, closeKey, err := openSigner(e, fs.Name(), s.key, s.insecure)
+	defer closeKey()
 	if err != nil {
-		return failure(e, fs.Name(), fmt.Errorf("--key %s: %w", s.key, err))
+		return failure(e, fs.Name(), fmt.Errorf("--key %s: %w", keySourceName(s.key), err))
 	}
 	alg, err := token.SigningAlgorithm(signer, s.alg)
 	if err != nil {
@@ -122,7 +128,7 @@ func runTokenSign(e *env, args []string) int {
 	// A key the gateway would refuse (RSA under 2048 bits, e != 65537) makes
 	// tokens no deployment accepts: say so now, not at the first call.
 	if _, err := keys.NewKey("", alg, signer.Public()); err != nil {
-		return failure(e, fs.Name(), fmt.Errorf("--key %s: %w", s.key, err))
+		return failure(e, fs.Name(), fmt.Errorf("--key %s: %w", keySourceName(s.key), err))
 	}
 	claims, err := s.buildClaims(e, time.Now())
 	if err != nil {

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/internal/hsm/softhsmtest"
+)
+
+// TestHSMSeedClientSide runs the seed's client steps with the key inside a
+// SoftHSM2 token: keys generate --pkcs11 (only the public key comes out),
+// keygate jwk of the URI for the deployment, token sign with the URI,
+// openssl verifying the signature over header.payload with the public key
+// file, and a call through a running gateway → 200. RSA and EC P-256.
+func TestHSMSeedClientSide(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		alg  string
+	}{
+		{"rsa", []string{"--type", "rsa"}, "RS256"},
+		{"ec", []string{"--type", "ec", "--curve", "P-256"}, "ES256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := softhsmtest.New(t, "seed-"+tc.name)
+			uri := tok.URI("client")
+			dir := t.TempDir()
+			out, errOut, code := runCLI(t, "", append([]string{"keys", "generate", "--pkcs11", uri, "--out", filepath.Join(dir, "client")}, tc.args...)...)
+			if code != exitOK {
+				t.Fatalf("keys generate --pkcs11: exit %d\n%s", code, errOut)
+			}
+			if out != "" || strings.Contains(errOut, "PRIVATE") {
+				t.Errorf("keys generate --pkcs11 printed %q on stdout and %q on stderr; want only messages", out, errOut)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "client.key")); err == nil {
+				t.Error("keys generate --pkcs11 wrote a private key file")
+			}
+			// openssl reads the public key that came out.
+			openssl(t, dir, "pkey", "-pubin", "-in", "client.pub", "-noout")
+
+			var key map[string]any
+			if err := json.Unmarshal([]byte(mustCLI(t, "jwk", "--oci", "--kid", "suitable_name", uri)), &key); err != nil {
+				t.Fatal(err)
+			}
+			fromFile := decodeJWK(t, mustCLI(t, "jwk", "--oci", "--kid", "suitable_name", filepath.Join(dir, "client.pub")))
+			if key["x"] != fromFile["x"] || key["n"] != fromFile["n"] || key["alg"] != tc.alg {
+				t.Fatalf("jwk of the URI %v differs from jwk of client.pub %v (want alg %s)", key, fromFile, tc.alg)
+			}
+
+			jwt := strings.TrimSpace(mustCLI(t, "token", "sign", "--key", uri, "--kid", "suitable_name",
+				"--iss", "suitable_issuer", "--aud", "suitable_audience", "--sub", "suitable_subject", "--scope", "Desired_scopes"))
+			opensslVerifiesJWS(t, dir, "client.pub", jwt, tc.alg)
+
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.WriteString(w, "backend reached")
+			}))
+			defer backend.Close()
+			base, logs := startServe(t, "--spec", writeSeedSpec(t, dir, key, backend.URL), "--path-prefix", "/test3", "--listen", "127.0.0.1:0")
+			req, _ := http.NewRequest(http.MethodPost, base+"/test3/1", nil)
+			req.Header.Set("Authorization", "Bearer "+jwt)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || string(body) != "backend reached" {
+				t.Fatalf("got %d %q, want 200 from the backend\n%s", resp.StatusCode, body, logs.String())
+			}
+		})
+	}
+}
+
+// opensslVerifiesJWS has openssl check a compact JWS's signature over
+// header.payload with the public key in pubFile. A JWS ES256 signature is
+// R || S; openssl takes DER, so the test re-encodes it itself, and checks
+// the length first (a DER signature left in the token would fail there).
+func opensslVerifiesJWS(t *testing.T, dir, pubFile, jwt, alg string) {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token has %d parts", len(parts))
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alg == "ES256" {
+		if len(sig) != 64 {
+			t.Fatalf("ES256 signature is %d bytes, want 64 (R || S)", len(sig))
+		}
+		der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig = der
+	}
+	if err := os.WriteFile(filepath.Join(dir, "input"), []byte(parts[0]+"."+parts[1]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sig"), sig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := openssl(t, dir, "dgst", "-sha256", "-verify", pubFile, "-signature", "sig", "input"); !strings.Contains(out, "Verified OK") {
+		t.Errorf("openssl dgst -verify: %s", out)
+	}
+}
+
+// TestHSMErrors checks what the client commands say when the URI is wrong:
+// a wrong PIN, a missing object, a missing module, a pin-value without
+// --insecure; none of them prints the PIN.
+func TestHSMErrors(t *testing.T) {
+	tok := softhsmtest.New(t, "errors")
+	uri := tok.URI("client")
+	mustCLI(t, "keys", "generate", "--type", "ec", "--pkcs11", uri)
+	wrongPIN := filepath.Join(tok.Dir, "wrong")
+	if err := os.WriteFile(wrongPIN, []byte("0000"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pinValue := strings.Replace(uri, "pin-source=file:"+tok.PINFile, "pin-value="+tok.PIN, 1)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"wrong PIN", []string{"token", "sign", "--key", strings.Replace(uri, tok.PINFile, wrongPIN, 1), "--iss", "i", "--aud", "a"}, exitFail, "wrong PIN"},
+		{"missing object", []string{"token", "sign", "--key", tok.URI("nope"), "--iss", "i", "--aud", "a"}, exitFail, `no key pair with object="nope"`},
+		{"missing module", []string{"jwk", strings.Replace(uri, softhsmtest.Module, "/usr/lib/none/libnone.so", 1)}, exitFail, "module-path /usr/lib/none/libnone.so: no such file"},
+		{"missing token", []string{"jwk", strings.Replace(uri, "token=errors", "token=other", 1)}, exitFail, `no token "other"`},
+		{"pin-value without --insecure", []string{"token", "sign", "--key", pinValue, "--iss", "i", "--aud", "a"}, exitFail, "allow it with --insecure"},
+		{"bad URI", []string{"jwk", "pkcs11:object=client"}, exitFail, "no token selected"},
+		{"generate over an existing key", []string{"keys", "generate", "--type", "ec", "--pkcs11", uri}, exitFail, "already holds a key"},
+		{"generate ed25519", []string{"keys", "generate", "--type", "ed25519", "--pkcs11", uri}, exitUsage, "rsa or ec"},
+		{"generate --force", []string{"keys", "generate", "--force", "--pkcs11", uri}, exitUsage, "never replaces a key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runCLI(t, "", tt.args...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q", code, errOut, tt.code, tt.want)
+			}
+			if out != "" || strings.Contains(errOut, "pin-value="+tok.PIN) {
+				t.Errorf("stdout %q, stderr %q: want nothing on stdout and no PIN", out, errOut)
+			}
+		})
+	}
+	// With --insecure pin-value works, and says it is insecure.
+	_, errOut, code := runCLI(t, "", "token", "sign", "--insecure", "--key", pinValue, "--iss", "i", "--aud", "a")
+	if code != exitOK || !strings.Contains(errOut, "warning: --insecure") {
+		t.Errorf("token sign --insecure with pin-value: exit %d, stderr %q; want 0 and a warning", code, errOut)
+	}
+}
