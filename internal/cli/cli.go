@@ -46,6 +46,7 @@ func commands() []command {
 		{"keys", "generate a client key pair (PKCS8 private key, SPKI public key)", runKeys},
 		{"jwk", "print the public JWK of a PEM key, for a spec's static keys", runJWK},
 		{"token", "sign, inspect or verify a JWT, offline", runToken},
+		{"agent", "keep a fresh token for an app: in a file, or as a local proxy that adds it", runAgent},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -70,6 +71,7 @@ EXAMPLES
   keygate jwk --oci --kid suitable_name client.pub
   keygate token sign --key client.key --kid suitable_name --iss suitable_issuer --aud suitable_audience --scope "a b"
   keygate token verify --spec deployment.json --path-prefix /test3 --request "POST /test3/1" TOKEN
+  keygate agent --key client.key --kid suitable_name --iss suitable_issuer --aud suitable_audience --listen 127.0.0.1:8081 --upstream https://gateway/test3
 `
 
 // Main runs keygate with args (without the program name) and returns the

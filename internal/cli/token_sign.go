@@ -70,14 +70,15 @@ type signFlags struct {
 	nbf, jti, insecure                         bool
 }
 
-func (s *signFlags) register(fs *flag.FlagSet) {
+// register adds the flags, with ttl as --ttl's default.
+func (s *signFlags) register(fs *flag.FlagSet, ttl time.Duration) {
 	fs.StringVar(&s.key, "key", "", "private key: a PEM `FILE`, - for stdin, env:VAR, or a pkcs11: URI")
 	fs.StringVar(&s.kid, "kid", "", "key id `NAME` of the header, as configured on the gateway (default: the key's RFC 7638 thumbprint)")
 	fs.StringVar(&s.iss, "iss", "", "issuer: one of the deployment's `issuers`")
 	fs.Var(&s.aud, "aud", "`audience`: one of the deployment's audiences; repeat for several")
 	fs.StringVar(&s.sub, "sub", "", "`subject`: who the token speaks for")
 	fs.StringVar(&s.scope, "scope", "", "space-separated `scopes`, e.g. \"orders:read orders:write\"")
-	fs.DurationVar(&s.ttl, "ttl", time.Hour, "how long the token is valid: exp = iat + `duration`")
+	fs.DurationVar(&s.ttl, "ttl", ttl, "how long the token is valid: exp = iat + `duration`")
 	fs.BoolVar(&s.nbf, "nbf", false, "add nbf (not before) = now")
 	fs.BoolVar(&s.jti, "jti", false, "add a random jti (token id)")
 	fs.Var(&s.claims, "claim", "extra claim `NAME=VALUE`; VALUE is JSON if it parses, else a string; repeatable")
@@ -109,7 +110,7 @@ func (s *signFlags) check(args []string) string {
 func runTokenSign(e *env, args []string) int {
 	fs := newFlags("token sign")
 	var s signFlags
-	s.register(fs)
+	s.register(fs, time.Hour)
 	if code, ok := parseFlags(e, fs, fmt.Sprintf(tokenSignUsage, pkcs11Help), args); !ok {
 		return code
 	}
@@ -172,6 +173,35 @@ func loadSigningKey(e *env, src string) (crypto.Signer, error) {
 
 // buildClaims assembles the claims in the documented order.
 func (s *signFlags) buildClaims(e *env, now time.Time) (map[string]any, error) {
+	file, err := s.readClaimsFile(e)
+	if err != nil {
+		return nil, err
+	}
+	return s.claimsAt(file, now), nil
+}
+
+// readClaimsFile returns the claims of --claims-file, nil without one.
+func (s *signFlags) readClaimsFile(e *env) (map[string]any, error) {
+	if s.claimsFile == "" {
+		return nil, nil
+	}
+	data, err := readInput(e, s.claimsFile)
+	if err != nil {
+		return nil, fmt.Errorf("--claims-file: %w", err)
+	}
+	var file map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&file); err != nil || file == nil {
+		return nil, fmt.Errorf("--claims-file %s: want a JSON object of claims", inputName(s.claimsFile))
+	}
+	return file, nil
+}
+
+// claimsAt assembles the claims of a token issued at now, with the claims
+// file's already read: iat, exp (nbf, a new jti), the file's, each
+// --claim, then --iss, --aud, --sub and --scope.
+func (s *signFlags) claimsAt(file map[string]any, now time.Time) map[string]any {
 	claims := map[string]any{"iat": now.Unix(), "exp": now.Add(s.ttl).Unix()}
 	if s.nbf {
 		claims["nbf"] = now.Unix()
@@ -181,20 +211,8 @@ func (s *signFlags) buildClaims(e *env, now time.Time) (map[string]any, error) {
 		_, _ = rand.Read(b) // crypto/rand.Read never fails
 		claims["jti"] = base64.RawURLEncoding.EncodeToString(b)
 	}
-	if s.claimsFile != "" {
-		data, err := readInput(e, s.claimsFile)
-		if err != nil {
-			return nil, fmt.Errorf("--claims-file: %w", err)
-		}
-		var file map[string]any
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		if err := dec.Decode(&file); err != nil || file == nil {
-			return nil, fmt.Errorf("--claims-file %s: want a JSON object of claims", inputName(s.claimsFile))
-		}
-		for k, v := range file {
-			claims[k] = v
-		}
+	for k, v := range file {
+		claims[k] = v
 	}
 	for _, c := range s.claims {
 		name, value, _ := strings.Cut(c, "=")
@@ -212,7 +230,7 @@ func (s *signFlags) buildClaims(e *env, now time.Time) (map[string]any, error) {
 	if s.scope != "" {
 		claims["scope"] = s.scope
 	}
-	return claims, nil
+	return claims
 }
 
 // claimValue is VALUE as JSON when it is valid JSON, else as a string.
