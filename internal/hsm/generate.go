@@ -1,3 +1,5 @@
+//go:build cgo
+
 package hsm
 
 import (
@@ -67,5 +69,5 @@ func Generate(uri string, opts Options, kind string, bits int, curve string) (*K
 		ctx.Close()
 		return nil, fmt.Errorf("token %s: generate %s key: %w", describeToken(u), kind, err)
 	}
-	return &Key{signer: signer, ctx: ctx}, nil
+	return &Key{signer: signer, close: ctx.Close}, nil
 }

@@ -1,10 +1,10 @@
+//go:build cgo
+
 package hsm
 
 import (
-	"crypto"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,35 +13,9 @@ import (
 	"github.com/miekg/pkcs11"
 )
 
-// Options say how a URI's PIN may be read.
-type Options struct {
-	// AllowPINValue accepts a PIN written in the URI (pin-value), which ends
-	// up in shell history and process lists. Default false: pin-value is
-	// refused and pin-source must name a file or an environment variable.
-	AllowPINValue bool
-	// Getenv reads the variable of pin-source=env:VAR. Default (nil):
-	// env: sources are refused.
-	Getenv func(string) string
-}
-
-// Key is a key pair inside a PKCS#11 token. It is a crypto.Signer whose
-// private half never leaves the token; Close it when done.
-type Key struct {
-	signer crypto.Signer
-	ctx    *crypto11.Context
-}
-
-// Public returns the public half: *rsa.PublicKey or *ecdsa.PublicKey.
-func (k *Key) Public() crypto.PublicKey { return k.signer.Public() }
-
-// Sign signs digest inside the token. ECDSA signatures are ASN.1 DER, as
-// crypto.Signer's contract says.
-func (k *Key) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	return k.signer.Sign(rand, digest, opts)
-}
-
-// Close logs out and releases the module.
-func (k *Key) Close() error { return k.ctx.Close() }
+// Available reports whether this build can load PKCS#11 modules: it needs
+// cgo (a module is a C library), and this build has it.
+const Available = true
 
 // Open finds the key pair the URI names and returns it, logged in with the
 // URI's PIN. Errors wrap ErrURI, ErrModule, ErrToken, ErrPIN or ErrObject.
@@ -68,7 +42,7 @@ func Open(uri string, opts Options) (*Key, error) {
 		ctx.Close()
 		return nil, fmt.Errorf("%w: %d key pairs match %s in token %s; add id= or object= to pick one", ErrObject, len(pairs), describeKey(u), describeToken(u))
 	}
-	return &Key{signer: pairs[0], ctx: ctx}, nil
+	return &Key{signer: pairs[0], close: ctx.Close}, nil
 }
 
 // login loads the module, finds the token and logs in.

@@ -1,4 +1,4 @@
-package hsm
+package hsm_test
 
 import (
 	"crypto"
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keygate/keygate/internal/hsm"
 	"github.com/keygate/keygate/internal/hsm/softhsmtest"
 )
 
@@ -20,7 +21,7 @@ import (
 // with the standard library against the public key that came out.
 func TestGenerateOpenSign(t *testing.T) {
 	tok := softhsmtest.New(t, "keygate-test")
-	opts := Options{}
+	opts := hsm.Options{}
 	for _, tc := range []struct {
 		name, kind, curve string
 		bits              int
@@ -30,7 +31,7 @@ func TestGenerateOpenSign(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			uri := tok.URI("client-" + tc.name)
-			gen, err := Generate(uri, opts, tc.kind, tc.bits, tc.curve)
+			gen, err := hsm.Generate(uri, opts, tc.kind, tc.bits, tc.curve)
 			if err != nil {
 				t.Fatalf("Generate: %v", err)
 			}
@@ -38,10 +39,10 @@ func TestGenerateOpenSign(t *testing.T) {
 			if err := gen.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Generate(uri, opts, tc.kind, tc.bits, tc.curve); !errors.Is(err, ErrExists) {
-				t.Errorf("Generate again: got %v, want ErrExists", err)
+			if _, err := hsm.Generate(uri, opts, tc.kind, tc.bits, tc.curve); !errors.Is(err, hsm.ErrExists) {
+				t.Errorf("Generate again: got %v, want hsm.ErrExists", err)
 			}
-			key, err := Open(uri, opts)
+			key, err := hsm.Open(uri, opts)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -72,7 +73,7 @@ func TestGenerateOpenSign(t *testing.T) {
 // TestOpenErrors checks that each way of getting a URI wrong says which.
 func TestOpenErrors(t *testing.T) {
 	tok := softhsmtest.New(t, "keygate-errors")
-	key, err := Generate(tok.URI("present"), Options{}, "ec", 0, "P-256")
+	key, err := hsm.Generate(tok.URI("present"), hsm.Options{}, "ec", 0, "P-256")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,23 +86,23 @@ func TestOpenErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		uri     string
-		opts    Options
+		opts    hsm.Options
 		wantErr error
 		want    string
 	}{
-		{"missing object", tok.URI("absent"), Options{}, ErrObject, `no key pair with object="absent"`},
-		{"wrong PIN", base + "&pin-source=file:" + wrongPIN, Options{}, ErrPIN, "wrong PIN"},
-		{"missing module", strings.Replace(tok.URI("present"), softhsmtest.Module, "/nonexistent/libpkcs11.so", 1), Options{}, ErrModule, "no such file"},
-		{"not a module", strings.Replace(tok.URI("present"), softhsmtest.Module, tok.PINFile, 1), Options{}, ErrModule, "cannot be loaded"},
-		{"missing token", strings.Replace(tok.URI("present"), "token="+tok.Label, "token=nope", 1), Options{}, ErrToken, `no token "nope"`},
-		{"no PIN", base, Options{}, ErrPIN, "no PIN"},
-		{"PIN file missing", base + "&pin-source=" + tok.Dir + "/none", Options{}, ErrPIN, "pin-source"},
-		{"pin-value refused", base + "&pin-value=" + tok.PIN, Options{}, ErrURI, "--insecure"},
-		{"pin-source env unset", base + "&pin-source=env:HSM_PIN", Options{Getenv: func(string) string { return "" }}, ErrPIN, "not set"},
+		{"missing object", tok.URI("absent"), hsm.Options{}, hsm.ErrObject, `no key pair with object="absent"`},
+		{"wrong PIN", base + "&pin-source=file:" + wrongPIN, hsm.Options{}, hsm.ErrPIN, "wrong PIN"},
+		{"missing module", strings.Replace(tok.URI("present"), softhsmtest.Module, "/nonexistent/libpkcs11.so", 1), hsm.Options{}, hsm.ErrModule, "no such file"},
+		{"not a module", strings.Replace(tok.URI("present"), softhsmtest.Module, tok.PINFile, 1), hsm.Options{}, hsm.ErrModule, "cannot be loaded"},
+		{"missing token", strings.Replace(tok.URI("present"), "token="+tok.Label, "token=nope", 1), hsm.Options{}, hsm.ErrToken, `no token "nope"`},
+		{"no PIN", base, hsm.Options{}, hsm.ErrPIN, "no PIN"},
+		{"PIN file missing", base + "&pin-source=" + tok.Dir + "/none", hsm.Options{}, hsm.ErrPIN, "pin-source"},
+		{"pin-value refused", base + "&pin-value=" + tok.PIN, hsm.Options{}, hsm.ErrURI, "--insecure"},
+		{"pin-source env unset", base + "&pin-source=env:HSM_PIN", hsm.Options{Getenv: func(string) string { return "" }}, hsm.ErrPIN, "not set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			key, err := Open(tt.uri, tt.opts)
+			key, err := hsm.Open(tt.uri, tt.opts)
 			if err == nil {
 				key.Close()
 			}
@@ -116,12 +117,12 @@ func TestOpenErrors(t *testing.T) {
 	// The PIN can come from pin-value when allowed, and from the environment.
 	for name, tc := range map[string]struct {
 		uri  string
-		opts Options
+		opts hsm.Options
 	}{
-		"pin-value allowed": {base + "&pin-value=" + tok.PIN, Options{AllowPINValue: true}},
-		"pin-source env":    {base + "&pin-source=env:HSM_PIN", Options{Getenv: func(string) string { return tok.PIN }}},
+		"pin-value allowed": {base + "&pin-value=" + tok.PIN, hsm.Options{AllowPINValue: true}},
+		"pin-source env":    {base + "&pin-source=env:HSM_PIN", hsm.Options{Getenv: func(string) string { return tok.PIN }}},
 	} {
-		key, err := Open(tc.uri, tc.opts)
+		key, err := hsm.Open(tc.uri, tc.opts)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue

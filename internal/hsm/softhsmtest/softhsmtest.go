@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keygate/keygate/internal/hsm"
 )
 
 // Module is the SoftHSM2 PKCS#11 module Debian installs.
@@ -38,6 +40,9 @@ func (tok *Token) URI(object string) string {
 // test starts.
 func New(t testing.TB, label string) *Token {
 	t.Helper()
+	if !hsm.Available {
+		t.Skip("built without cgo: no PKCS#11")
+	}
 	util, err := exec.LookPath("softhsm2-util")
 	_, modErr := os.Stat(Module)
 	if err != nil || modErr != nil {
