@@ -34,8 +34,8 @@ func tokenAt(n int, now time.Time) string {
 func lifetime(now time.Time) time.Time             { return now.Add(30 * time.Second) }
 func failing(time.Time) (string, time.Time, error) { return "", time.Time{}, errors.New("hsm gone") }
 
-// TestSourceRenewsAheadAndFallsBack: a token is handed out until a third
-// of its life is left, then a new one is signed; if signing fails the old
+// TestSourceRenewsAheadAndFallsBack: a token is handed out until half of
+// its life is left, then a new one is signed; if signing fails the old
 // token serves until it expires, then ErrNoToken.
 func TestSourceRenewsAheadAndFallsBack(t *testing.T) {
 	clock := newClock()
@@ -62,24 +62,24 @@ func TestSourceRenewsAheadAndFallsBack(t *testing.T) {
 	if err != nil || first != tokenAt(1, clock.Now()) {
 		t.Fatalf("Token() = %q, %v", first, err)
 	}
-	clock.Add(19 * time.Second) // 11 s left: more than a third
+	clock.Add(14 * time.Second) // 16 s left: more than half
 	if got, _ := src.Token(); got != first {
-		t.Errorf("at 19 s got %q, want the first token still", got)
+		t.Errorf("at 14 s got %q, want the first token still", got)
 	}
-	clock.Add(2 * time.Second) // 9 s left: due
+	clock.Add(2 * time.Second) // 14 s left: due
 	second, _ := src.Token()
 	if second == first || second != tokenAt(2, clock.Now()) {
-		t.Errorf("at 21 s got %q, want a new token", second)
+		t.Errorf("at 16 s got %q, want a new token", second)
 	}
 	if !reflect.DeepEqual(delivered, []string{first, second}) {
 		t.Errorf("OnToken got %q, want both tokens", delivered)
 	}
 	broken = true
-	clock.Add(21 * time.Second) // due, signing fails, 9 s left
+	clock.Add(16 * time.Second) // due, signing fails, 14 s left
 	if got, err := src.Token(); got != second || err != nil {
 		t.Errorf("signing broken, token valid: got %q, %v; want the held token", got, err)
 	}
-	clock.Add(9 * time.Second) // expired
+	clock.Add(14 * time.Second) // expired
 	if _, err := src.Token(); !errors.Is(err, ErrNoToken) || !strings.Contains(err.Error(), "hsm gone") {
 		t.Errorf("signing broken, token expired: got %v, want ErrNoToken with the cause", err)
 	}
@@ -234,5 +234,32 @@ func TestAdminProbes(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestSlowDeliveryDoesNotHoldUpTokens: a token file on a slow disk must not
+// keep a request waiting for its token.
+func TestSlowDeliveryDoesNotHoldUpTokens(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	n := 0
+	src, _ := NewSource(Config{
+		Mint:    func(now time.Time) (string, time.Time, error) { n++; return tokenAt(n, now), lifetime(now), nil },
+		OnToken: func(string, time.Time) error { <-release; return nil },
+	})
+	go func() { _ = src.Refresh() }() // blocks in OnToken
+	deadline := time.Now().Add(2 * time.Second)
+	for !src.Ready() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := src.Token(); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("Token() waited for OnToken")
 	}
 }

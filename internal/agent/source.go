@@ -28,8 +28,10 @@ type Config struct {
 	// Mint makes the tokens. Required.
 	Mint Minter
 	// RenewBefore is how long before its expiry a token is replaced.
-	// Default: a third of the first token's lifetime. A token is never
-	// handed out with less than this left while signing works.
+	// Default: half of each token's lifetime, so the token in use always
+	// has half its life left for the network, a busy machine and the
+	// other side's clock. A token is never handed out with less than this
+	// left while signing works. At most half the lifetime is used.
 	RenewBefore time.Duration
 	// OnToken is called with each new token, e.g. to write it to a file;
 	// its error is logged and counted, and the token is used anyway.
@@ -48,7 +50,8 @@ type Config struct {
 type Source struct {
 	cfg Config
 
-	signMu sync.Mutex // one signing at a time
+	signMu    sync.Mutex // one signing at a time
+	deliverMu sync.Mutex // one OnToken at a time, outside signMu
 
 	mu  sync.Mutex // guards cur
 	cur held
@@ -111,13 +114,22 @@ func (s *Source) held() held {
 }
 
 // Refresh signs a new token unless the held one is not yet due (another
-// caller renewed it meanwhile).
+// caller renewed it meanwhile), and delivers it to OnToken.
 func (s *Source) Refresh() error {
+	signed, err := s.sign()
+	if signed {
+		s.deliver()
+	}
+	return err
+}
+
+// sign signs a new token if the held one is due and reports whether it did.
+func (s *Source) sign() (bool, error) {
 	s.signMu.Lock()
 	defer s.signMu.Unlock()
 	now := s.cfg.Now()
 	if cur := s.held(); cur.token != "" && now.Before(cur.renewAt) {
-		return nil
+		return false, nil
 	}
 	tok, expires, err := s.cfg.Mint(now)
 	if err == nil && !expires.After(now) {
@@ -125,12 +137,12 @@ func (s *Source) Refresh() error {
 	}
 	if err != nil {
 		s.cfg.Metrics.signFailed()
-		return fmt.Errorf("sign: %w", err)
+		return false, fmt.Errorf("sign: %w", err)
 	}
 	lifetime := expires.Sub(now)
 	before := s.cfg.RenewBefore
 	if before == 0 {
-		before = lifetime / 3
+		before = lifetime / 2
 	}
 	// A renew-before as long as the token's life would renew forever.
 	before = min(before, lifetime/2)
@@ -138,13 +150,23 @@ func (s *Source) Refresh() error {
 	s.cur = held{token: tok, expires: expires, renewAt: expires.Add(-before)}
 	s.mu.Unlock()
 	s.cfg.Metrics.signed()
-	if s.cfg.OnToken != nil {
-		if err := s.cfg.OnToken(tok, expires); err != nil {
-			s.cfg.Metrics.writeFailed()
-			s.cfg.Logger.Error("token not delivered", "error", err.Error())
-		}
+	return true, nil
+}
+
+// deliver hands the newest token to OnToken. It runs outside signMu, so a
+// slow disk never holds up a request that needs a token, and it always
+// delivers the newest token, so deliveries cannot land out of order.
+func (s *Source) deliver() {
+	if s.cfg.OnToken == nil {
+		return
 	}
-	return nil
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	cur := s.held()
+	if err := s.cfg.OnToken(cur.token, cur.expires); err != nil {
+		s.cfg.Metrics.writeFailed()
+		s.cfg.Logger.Error("token not delivered", "error", err.Error())
+	}
 }
 
 // Run renews the token ahead of its expiry until ctx is done. After a

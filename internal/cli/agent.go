@@ -32,8 +32,8 @@ USAGE
 
 Signs tokens with the claims of keygate token sign (see its --help: the key,
 the kid, the algorithm and every claim flag work the same) and renews each
---renew-before its expiry (default: a third of --ttl), so the token in use
-always has time left. --jti gives every token its own random jti. The key
+--renew-before its expiry (default: half of its lifetime), so the token in
+use always has time left. --jti gives every token its own random jti. The key
 is read once at start; a pkcs11: URI keeps it in the HSM and signs there.
 
 Give one or both ways to hand the token over:
@@ -74,7 +74,7 @@ func (a *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.listen, "listen", "", "`host:port` of the forward proxy (loopback only without --insecure)")
 	fs.StringVar(&a.upstream, "upstream", "", "`URL` the proxy forwards to: http(s)://gateway[:port][/prefix]")
 	fs.StringVar(&a.admin, "admin", "", "`host:port` of /healthz, /readyz and /metrics; off when empty")
-	fs.DurationVar(&a.renewBefore, "renew-before", 0, "renew each token this long before it expires (`duration`; default: a third of --ttl)")
+	fs.DurationVar(&a.renewBefore, "renew-before", 0, "renew each token this long before it expires (`duration`; default: half its lifetime)")
 	fs.DurationVar(&a.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&a.logFormat, "log-format", "json", "log `format`: json or text")
 	fs.StringVar(&a.logLevel, "log-level", "info", "minimum log `level`: debug, info, warn or error")

@@ -56,6 +56,7 @@ func startAgent(t *testing.T, args ...string) *servedGateway {
 // behind it and a client key the deployment trusts.
 type agentFixture struct {
 	dir, gateway, keySource string
+	gatewayLog              *lockedLog
 	// backendAuth counts requests the backend got; slow makes it sleep.
 	backendHits atomic.Int64
 }
@@ -72,7 +73,7 @@ func newAgentFixture(t *testing.T, keySource string, jwk map[string]any) *agentF
 		_, _ = io.WriteString(w, r.URL.RawQuery+"|"+r.Header.Get("X-App")+"|"+string(body))
 	}))
 	t.Cleanup(backend.Close)
-	f.gateway, _ = startServe(t, "--spec", writeSeedSpec(t, f.dir, jwk, backend.URL), "--path-prefix", "/test3", "--listen", "127.0.0.1:0", "--no-access-log")
+	f.gateway, f.gatewayLog = startServe(t, "--spec", writeSeedSpec(t, f.dir, jwk, backend.URL), "--path-prefix", "/test3", "--listen", "127.0.0.1:0", "--no-access-log")
 	return f
 }
 
@@ -158,13 +159,13 @@ func runAgentAcrossLifetimes(t *testing.T, f *agentFixture) {
 		tokText := strings.TrimSpace(string(readFile(t, out)))
 		jtis[jtiOf(t, tokText)] = true
 		if code, body := post(t, f.gateway+"/test3/1", "", map[string]string{"Authorization": "Bearer " + tokText}); code != http.StatusOK {
-			t.Errorf("the --out token: got %d %q from the gateway, want 200", code, body)
+			t.Errorf("the --out token: got %d %q from the gateway, want 200\n%s", code, body, f.gatewayLog.String())
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
 	wg.Wait()
 	if failed.Load() > 0 || sent.Load() < 50 {
-		t.Fatalf("%d of %d requests through the agent failed (want none, and at least 50 sent)\n%s", failed.Load(), sent.Load(), a.logs.String())
+		t.Fatalf("%d of %d requests through the agent failed (want none, and at least 50 sent)\n%s\ngateway:\n%s", failed.Load(), sent.Load(), a.logs.String(), f.gatewayLog.String())
 	}
 	if len(jtis) < 4 {
 		t.Errorf("the --out file held %d distinct jtis over %.1f lifetimes; want renewals before each expiry", len(jtis), lifetimes)
