@@ -60,10 +60,15 @@ func Generate(uri string, opts Options, kind string, bits int, curve string) (*K
 		_, _ = rand.Read(id)
 	}
 	var signer crypto11.Signer
-	if kind == "rsa" {
+	switch {
+	case kind == "rsa" && u.Object != "":
 		signer, err = ctx.GenerateRSAKeyPairWithLabel(id, label(u), bits)
-	} else {
+	case kind == "rsa":
+		signer, err = ctx.GenerateRSAKeyPair(id, bits) // crypto11 refuses a nil label
+	case u.Object != "":
 		signer, err = ctx.GenerateECDSAKeyPairWithLabel(id, label(u), c)
+	default:
+		signer, err = ctx.GenerateECDSAKeyPair(id, c)
 	}
 	if err != nil {
 		ctx.Close()

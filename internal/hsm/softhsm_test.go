@@ -22,15 +22,18 @@ import (
 func TestGenerateOpenSign(t *testing.T) {
 	tok := softhsmtest.New(t, "keygate-test")
 	opts := hsm.Options{}
+	byID := "pkcs11:token=" + tok.Label + ";id=%AB%CD?module-path=" + softhsmtest.Module + "&pin-source=file:" + tok.PINFile
 	for _, tc := range []struct {
 		name, kind, curve string
 		bits              int
+		uri               string
 	}{
-		{"rsa", "rsa", "", 2048},
-		{"ec", "ec", "P-256", 0},
+		{"rsa", "rsa", "", 2048, tok.URI("client-rsa")},
+		{"ec", "ec", "P-256", 0, tok.URI("client-ec")},
+		{"ec P-384 by id, no label", "ec", "P-384", 0, byID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			uri := tok.URI("client-" + tc.name)
+			uri := tc.uri
 			gen, err := hsm.Generate(uri, opts, tc.kind, tc.bits, tc.curve)
 			if err != nil {
 				t.Fatalf("Generate: %v", err)
