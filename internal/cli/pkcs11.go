@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto"
 	"fmt"
+	"regexp"
 
 	"github.com/keygate/keygate/internal/hsm"
 )
@@ -46,6 +47,9 @@ func openSigner(e *env, cmd, src string, insecure bool) (signer crypto.Signer, c
 	return signer, func() {}, err
 }
 
+// pinValue finds the PIN in a URI that does not parse.
+var pinValue = regexp.MustCompile(`(?i)(pin-value=)[^&;]*`)
+
 // keySourceName is src as messages show it: a pkcs11: URI with its PIN
 // value redacted.
 func keySourceName(src string) string {
@@ -53,7 +57,7 @@ func keySourceName(src string) string {
 		if u, err := hsm.ParseURI(src); err == nil {
 			return u.String()
 		}
-		return "pkcs11:..."
+		return pinValue.ReplaceAllString(src, "${1}REDACTED")
 	}
 	return src
 }
