@@ -15,7 +15,7 @@ import (
 func WriteFile(name, token string) error {
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write token file: %w", err)
+		return fmt.Errorf("write token file %s: %w", name, err)
 	}
 	_, werr := f.WriteString(token + "\n")
 	err = errors.Join(werr, f.Chmod(0o600), f.Close())

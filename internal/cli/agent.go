@@ -164,6 +164,18 @@ func agentCommand(ctx context.Context, e *env, args []string) int {
 	if err := src.Refresh(); err != nil {
 		return failure(e, fs.Name(), err)
 	}
+	if a.out != "" {
+		// Refresh logs a failed write and goes on, which is right later; at
+		// start a file that cannot be written (a missing directory, no
+		// permission) is a mistake to stop on.
+		tok, err := src.Token()
+		if err == nil {
+			err = agent.WriteFile(a.out, tok)
+		}
+		if err != nil {
+			return failure(e, fs.Name(), fmt.Errorf("--out: %w", err))
+		}
+	}
 	log.Info("token signed", "expires", src.Expiry().UTC().Format(time.RFC3339), "out", a.out)
 
 	var servers []*http.Server
