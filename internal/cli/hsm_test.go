@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/keygate/keygate/internal/hsm"
 	"github.com/keygate/keygate/internal/hsm/softhsmtest"
+	"github.com/keygate/keygate/internal/token"
 )
 
 // TestHSMSeedClientSide runs the seed's client steps with the key inside a
@@ -193,5 +196,45 @@ func TestHSMAlgorithms(t *testing.T) {
 			jwt := strings.TrimSpace(mustCLI(t, args...))
 			opensslVerifiesJWS(t, dir, tc.pub, jwt, tc.alg)
 		})
+	}
+}
+
+// TestHSMKeyOpensAgain: after a failed signature (here the session closed
+// under the agent's feet) the next one opens the key again and works; a
+// different key at the same URI (the token re-created) is refused.
+func TestHSMKeyOpensAgain(t *testing.T) {
+	tok := softhsmtest.New(t, "reopen")
+	uri := tok.URI("client")
+	mustCLI(t, "keys", "generate", "--type", "ec", "--pkcs11", uri)
+	key, err := openReopening(uri, hsm.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer key.Close()
+	sign := func() error { _, err := token.Sign(key, "k", "", map[string]any{"iss": "i"}); return err }
+	if err := sign(); err != nil {
+		t.Fatalf("first signature: %v", err)
+	}
+	key.mu.Lock()
+	_ = key.key.Close() // the session is gone
+	key.mu.Unlock()
+	if err := sign(); err == nil {
+		t.Fatal("signing with a closed session: got nil error")
+	}
+	if err := sign(); err != nil {
+		t.Fatalf("the signature after a failure: %v, want the key opened again", err)
+	}
+
+	// The token re-created with another key under the same label.
+	_ = key.Close()
+	if out, err := exec.Command("softhsm2-util", "--delete-token", "--token", tok.Label).CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util --delete-token: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("softhsm2-util", "--init-token", "--free", "--label", tok.Label, "--pin", tok.PIN, "--so-pin", "5678").CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
+	}
+	mustCLI(t, "keys", "generate", "--type", "ec", "--pkcs11", uri)
+	if err := sign(); err == nil || !strings.Contains(err.Error(), "no longer the one keygate started with") {
+		t.Fatalf("another key at the URI: got %v, want it refused", err)
 	}
 }

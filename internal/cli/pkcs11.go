@@ -2,8 +2,11 @@ package cli
 
 import (
 	"crypto"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
+	"sync"
 
 	"github.com/keygate/keygate/internal/hsm"
 )
@@ -36,7 +39,7 @@ func warnInsecurePIN(e *env, cmd, uri string) {
 // never nil.
 func openSigner(e *env, cmd, src string, insecure bool) (signer crypto.Signer, close func(), err error) {
 	if hsm.IsURI(src) {
-		key, err := hsm.Open(src, hsmOptions(e, insecure))
+		key, err := openReopening(src, hsmOptions(e, insecure))
 		if err != nil {
 			return nil, func() {}, err
 		}
@@ -60,4 +63,64 @@ func keySourceName(src string) string {
 		return pinValue.ReplaceAllString(src, "${1}REDACTED")
 	}
 	return src
+}
+
+// reopeningKey is a key in an HSM that is opened again after a failed
+// signature, so that a token that was restarted, or a session the HSM
+// dropped, comes back without restarting a long-running agent. The key
+// found again must have the same public key.
+type reopeningKey struct {
+	uri  string
+	opts hsm.Options
+	pub  crypto.PublicKey
+
+	mu  sync.Mutex // guards key
+	key *hsm.Key   // nil after a failure, until the next Sign
+}
+
+func openReopening(uri string, opts hsm.Options) (*reopeningKey, error) {
+	key, err := hsm.Open(uri, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &reopeningKey{uri: uri, opts: opts, pub: key.Public(), key: key}, nil
+}
+
+// Public returns the public key found at the first opening.
+func (r *reopeningKey) Public() crypto.PublicKey { return r.pub }
+
+// Sign signs in the HSM, opening the key again first if the last
+// signature failed.
+func (r *reopeningKey) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.key == nil {
+		key, err := hsm.Open(r.uri, r.opts)
+		if err != nil {
+			return nil, fmt.Errorf("open the key again: %w", err)
+		}
+		if same, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !same.Equal(r.pub) {
+			_ = key.Close()
+			return nil, errors.New("the key at the URI is no longer the one keygate started with")
+		}
+		r.key = key
+	}
+	sig, err := r.key.Sign(rand, digest, opts)
+	if err != nil {
+		_ = r.key.Close()
+		r.key = nil
+	}
+	return sig, err
+}
+
+// Close releases the key.
+func (r *reopeningKey) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.key == nil {
+		return nil
+	}
+	err := r.key.Close()
+	r.key = nil
+	return err
 }

@@ -3,6 +3,7 @@ package hsm
 import (
 	"crypto"
 	"io"
+	"sync"
 )
 
 // Options say how a URI's PIN may be read.
@@ -21,6 +22,9 @@ type Options struct {
 type Key struct {
 	signer crypto.Signer
 	close  func() error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Public returns the public half: *rsa.PublicKey or *ecdsa.PublicKey.
@@ -32,5 +36,9 @@ func (k *Key) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 	return k.signer.Sign(rand, digest, opts)
 }
 
-// Close logs out and releases the module.
-func (k *Key) Close() error { return k.close() }
+// Close logs out and releases the module. Closing again does nothing
+// (crypto11 panics on a second close of a context).
+func (k *Key) Close() error {
+	k.closeOnce.Do(func() { k.closeErr = k.close() })
+	return k.closeErr
+}
