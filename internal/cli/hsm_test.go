@@ -238,3 +238,28 @@ func TestHSMKeyOpensAgain(t *testing.T) {
 		t.Fatalf("another key at the URI: got %v, want it refused", err)
 	}
 }
+
+// TestHSMImportedKey: key pairs made by openssl (the seed's RSA commands,
+// and an EC P-256 key) and imported with softhsm2-util --import sign
+// through their URI; openssl verifies with its own public key file.
+func TestHSMImportedKey(t *testing.T) {
+	tok := softhsmtest.New(t, "imported")
+	dir := seedKeyPair(t) // keys.pem, public_key.crt, private_key.key
+	openssl(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec.pem")
+	openssl(t, dir, "pkey", "-in", "ec.pem", "-pubout", "-out", "ec.pub")
+	for _, tc := range []struct{ file, id, pub, alg string }{
+		{"private_key.key", "01", "public_key.crt", "RS256"},
+		{"ec.pem", "02", "ec.pub", "ES256"},
+	} {
+		t.Run(tc.alg, func(t *testing.T) {
+			out, err := exec.Command("softhsm2-util", "--import", filepath.Join(dir, tc.file), "--token", tok.Label,
+				"--label", "imported-"+tc.id, "--id", tc.id, "--pin", tok.PIN).CombinedOutput()
+			if err != nil {
+				t.Fatalf("softhsm2-util --import: %v\n%s", err, out)
+			}
+			uri := "pkcs11:token=" + tok.Label + ";id=%" + tc.id + "?module-path=" + softhsmtest.Module + "&pin-source=file:" + tok.PINFile
+			jwt := strings.TrimSpace(mustCLI(t, "token", "sign", "--key", uri, "--kid", "k", "--iss", "i", "--aud", "a"))
+			opensslVerifiesJWS(t, dir, tc.pub, jwt, tc.alg)
+		})
+	}
+}

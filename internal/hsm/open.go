@@ -35,7 +35,13 @@ func Open(uri string, opts Options) (*Key, error) {
 	}
 	switch len(pairs) {
 	case 0:
+		// FindKeyPairs pairs the halves by CKA_ID: a private key alone, or
+		// one without an id, is there but cannot be used. Say which.
+		privs, _ := ctx.FindPrivateKeys(u.ID, label(u))
 		ctx.Close()
+		if len(privs) > 0 {
+			return nil, fmt.Errorf("%w: token %s holds a private key with %s but no public key with the same CKA_ID (and a non-empty one); import the public key with that id", ErrObject, describeToken(u), describeKey(u))
+		}
 		return nil, fmt.Errorf("%w: no key pair with %s in token %s (keygate keys generate --pkcs11 makes one)", ErrObject, describeKey(u), describeToken(u))
 	case 1:
 	default:
