@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -65,6 +66,7 @@ EXAMPLES
 // agentFlags are agent's flags beyond those of token sign.
 type agentFlags struct {
 	out, listen, upstream, admin string
+	upstreamURL                  *url.URL // parsed by check
 	renewBefore, shutdownTimeout time.Duration
 	logFormat, logLevel          string
 }
@@ -92,6 +94,13 @@ func (a *agentFlags) check(s *signFlags) string {
 		return "the agent runs without stdin: give --key and --claims-file as files, env:VAR or a pkcs11: URI"
 	case a.renewBefore < 0 || (a.renewBefore > 0 && a.renewBefore >= s.ttl):
 		return fmt.Sprintf("--renew-before %s: want less than --ttl %s", a.renewBefore, s.ttl)
+	}
+	if a.upstream != "" {
+		u, err := agent.ParseUpstream(a.upstream)
+		if err != nil {
+			return err.Error()
+		}
+		a.upstreamURL = u
 	}
 	if a.listen != "" && !s.insecure {
 		host, _, err := net.SplitHostPort(a.listen)
@@ -122,11 +131,11 @@ func agentCommand(ctx context.Context, e *env, args []string) int {
 	if problem == "" {
 		problem = a.check(&s)
 	}
+	if problem == "" && (len(s.aud) == 0 || s.iss == "") {
+		problem = "give --iss and --aud: the gateway checks them against the deployment's lists"
+	}
 	if problem != "" {
 		return usageError(e, fs.Name(), problem)
-	}
-	if len(s.aud) == 0 || s.iss == "" {
-		return usageError(e, fs.Name(), "give --iss and --aud: the gateway checks them against the deployment's lists")
 	}
 	log, err := newLogger(e.stderr, a.logFormat, a.logLevel)
 	if err != nil {
@@ -144,86 +153,96 @@ func agentCommand(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return failure(e, fs.Name(), err)
 	}
-	up, err := agentUpstream(a.upstream)
-	if err != nil {
-		return usageError(e, fs.Name(), err.Error())
-	}
-
 	reg := prometheus.NewRegistry()
 	metrics := agent.NewMetrics(reg)
+	src, err := startSource(&a, mint, metrics, log)
+	if err != nil {
+		return failure(e, fs.Name(), err)
+	}
+	if err := serveAgent(ctx, &a, src, reg, metrics, log); err != nil {
+		return failure(e, fs.Name(), err)
+	}
+	return exitOK
+}
+
+// startSource makes the token source and its first token, before anything
+// listens: a wrong key, PIN or claim, or a token file that cannot be
+// written (a missing directory), stops the agent here rather than at the
+// app's first call. Later a failed write is logged and counted.
+func startSource(a *agentFlags, mint agent.Minter, metrics *agent.Metrics, log *slog.Logger) (*agent.Source, error) {
 	cfg := agent.Config{Mint: mint, RenewBefore: a.renewBefore, Metrics: metrics, Logger: log}
 	if a.out != "" {
 		cfg.OnToken = func(tok string, _ time.Time) error { return agent.WriteFile(a.out, tok) }
 	}
 	src, err := agent.NewSource(cfg)
 	if err != nil {
-		return failure(e, fs.Name(), err)
+		return nil, err
 	}
-	// The first token before anything listens: a wrong key, PIN or claim
-	// stops the agent here, not at the app's first call.
 	if err := src.Refresh(); err != nil {
-		return failure(e, fs.Name(), err)
+		return nil, err
 	}
 	if a.out != "" {
-		// Refresh logs a failed write and goes on, which is right later; at
-		// start a file that cannot be written (a missing directory, no
-		// permission) is a mistake to stop on.
 		tok, err := src.Token()
 		if err == nil {
 			err = agent.WriteFile(a.out, tok)
 		}
 		if err != nil {
-			return failure(e, fs.Name(), fmt.Errorf("--out: %w", err))
+			return nil, fmt.Errorf("--out: %w", err)
 		}
 	}
 	log.Info("token signed", "expires", src.Expiry().UTC().Format(time.RFC3339), "out", a.out)
+	return src, nil
+}
 
-	var servers []*http.Server
-	serveOn := func(addr, what string, h http.Handler) error {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("--%s %s: %w", what, addr, err)
-		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		servers = append(servers, srv)
-		msg := "listening"
-		if what == "admin" {
-			msg = "admin listening"
-		}
-		log.Info(msg, "address", ln.Addr().String())
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("server stopped", "listener", what, "error", err.Error())
-			}
-		}()
-		return nil
-	}
+// serveAgent renews the token and serves the admin and proxy listeners
+// until ctx is done, then lets in-flight requests finish.
+func serveAgent(ctx context.Context, a *agentFlags, src *agent.Source, reg *prometheus.Registry, metrics *agent.Metrics, log *slog.Logger) error {
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	defer stopRenew()
 	go src.Run(renewCtx)
+	// The admin listener starts first and stops last: /healthz answers
+	// while the proxy's requests finish. (Its address is logged before
+	// the proxy's "listening", as serve does.)
+	var servers []*http.Server
 	if a.admin != "" {
-		if err := serveOn(a.admin, "admin", agent.AdminHandler(src, reg)); err != nil {
-			return failure(e, fs.Name(), err)
+		srv, err := listenAndServe(a.admin, "admin listening", agent.AdminHandler(src, reg), log)
+		if err != nil {
+			return fmt.Errorf("--admin %s: %w", a.admin, err)
 		}
+		servers = append(servers, srv)
 	}
 	if a.listen != "" {
-		if err := serveOn(a.listen, "listen", agent.NewProxy(up, src, nil, metrics, log)); err != nil {
-			shutdown(servers, 0)
-			return failure(e, fs.Name(), err)
+		srv, err := listenAndServe(a.listen, "listening", agent.NewProxy(a.upstreamURL, src, nil, metrics, log), log)
+		if err != nil {
+			_ = shutdown(servers, 0)
+			return fmt.Errorf("--listen %s: %w", a.listen, err)
 		}
+		servers = append([]*http.Server{srv}, servers...)
 	}
 	<-ctx.Done()
 	log.Info("shutting down", "timeout", a.shutdownTimeout.String())
-	// Proxy first, admin last: /healthz answers while requests finish.
-	for i, j := 0, len(servers)-1; i < j; i, j = i+1, j-1 {
-		servers[i], servers[j] = servers[j], servers[i]
-	}
 	if err := shutdown(servers, a.shutdownTimeout); err != nil {
-		log.Error("shutdown incomplete", "error", err.Error())
-		return exitFail
+		return fmt.Errorf("shutdown incomplete: %w", err)
 	}
 	log.Info("stopped")
-	return exitOK
+	return nil
+}
+
+// listenAndServe listens on addr, logs msg with the address it got, and
+// serves h in the background.
+func listenAndServe(addr, msg string, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	log.Info(msg, "address", ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "address", ln.Addr().String(), "error", err.Error())
+		}
+	}()
+	return srv, nil
 }
 
 // shutdown stops the servers in order, letting in-flight requests finish
@@ -240,14 +259,6 @@ func shutdown(servers []*http.Server, timeout time.Duration) error {
 		errs = append(errs, srv.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
-}
-
-// agentUpstream is the parsed --upstream, nil without one.
-func agentUpstream(raw string) (*url.URL, error) {
-	if raw == "" {
-		return nil, nil
-	}
-	return agent.ParseUpstream(raw)
 }
 
 // newMinter resolves the kid, the algorithm and the claims file once and
