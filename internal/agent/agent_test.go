@@ -263,3 +263,35 @@ func TestSlowDeliveryDoesNotHoldUpTokens(t *testing.T) {
 		t.Fatal("Token() waited for OnToken")
 	}
 }
+
+// TestProxyUpstreamDown: an upstream that refuses connections is a 502,
+// counted.
+func TestProxyUpstreamDown(t *testing.T) {
+	upstream := httptest.NewServer(http.NotFoundHandler())
+	u, _ := ParseUpstream(upstream.URL)
+	upstream.Close()
+	src, _ := NewSource(Config{Mint: func(now time.Time) (string, time.Time, error) { return "T", lifetime(now), nil }})
+	reg := prometheus.NewRegistry()
+	proxy := httptest.NewServer(NewProxy(u, src, nil, NewMetrics(reg), discard()))
+	defer proxy.Close()
+	resp, err := http.Get(proxy.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("got %d, want 502", resp.StatusCode)
+	}
+	families, _ := reg.Gather()
+	found := false
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			if f.GetName() == "keygate_agent_requests_total" && m.GetLabel()[0].GetValue() == "502" && m.GetCounter().GetValue() == 1 {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Error(`keygate_agent_requests_total{code="502"} is not 1`)
+	}
+}
