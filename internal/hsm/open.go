@@ -74,6 +74,8 @@ func login(u *URI, opts Options) (*crypto11.Context, error) {
 		return nil, fmt.Errorf("%w: token %s refused the PIN from %s: wrong PIN", ErrPIN, describeToken(u), pinOrigin(u))
 	case errors.As(err, &p11) && p11 == pkcs11.CKR_PIN_LOCKED:
 		return nil, fmt.Errorf("%w: token %s is locked after too many wrong PINs; its security officer must unlock it", ErrPIN, describeToken(u))
+	// crypto11 exports no error values for these two: its messages are
+	// all there is to tell them apart (pinned by the SoftHSM2 tests).
 	case strings.Contains(err.Error(), "could not find PKCS#11 token"):
 		return nil, fmt.Errorf("%w: no token %s in module %s (softhsm2-util --show-slots lists SoftHSM's)", ErrToken, describeToken(u), u.ModulePath)
 	case strings.Contains(err.Error(), "failed to create module context"):
