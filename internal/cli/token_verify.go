@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,11 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
-	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/explain"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
@@ -159,114 +156,29 @@ func runTokenVerify(e *env, args []string) int {
 		return exitFail
 	}
 	g.WaitReady(ctx)
-	d, from := decide(g, cfg, req, raw)
-	view := &gatewayView{cfg: cfg, summary: g.Summary(), request: req, tokenFrom: from, hasToken: raw != "",
-		noPrefixGiven: v.src.spec != "" && v.src.prefix() == "/"}
-	if d.Reason == "method_not_allowed" {
-		view.allowed = allowedMethods(g, req)
+	if explain.Gateway(e.stdout, g, cfg, req, raw, explain.Options{NoPrefixGiven: v.src.spec != "" && v.src.prefix() == "/"}) {
+		return exitOK
 	}
-	return printDecision(e.stdout, d, raw, view)
+	return exitFail
 }
 
-// request is a parsed --request.
-type request struct {
-	method, target string
+// parseRequestFlag reads --request: "METHOD /path?query", or a full URL
+// standing for its path and query.
+func parseRequestFlag(s string) (explain.Request, error) {
+	r, err := explain.ParseRequest(s)
+	if err != nil {
+		return r, fmt.Errorf("--request %q: %w", s, err)
+	}
+	return r, nil
 }
 
-func (r request) String() string { return r.method + " " + r.target }
-
-// parseRequestFlag reads "METHOD /path?query". A full URL, as pasted from
-// a curl line, stands for its path and query.
-func parseRequestFlag(s string) (request, error) {
-	method, target, ok := strings.Cut(strings.TrimSpace(s), " ")
-	target = strings.TrimSpace(target)
-	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
-		if u, err := url.Parse(target); err == nil {
-			target = u.RequestURI()
-		}
-	}
-	switch {
-	case !ok || method == "" || !strings.HasPrefix(target, "/"):
-		return request{}, fmt.Errorf(`--request %q: want "METHOD /path", e.g. "POST /test3/1"`, s)
-	case strings.ContainsAny(s, "\r\n\t") || strings.Contains(target, " "):
-		return request{}, fmt.Errorf(`--request %q: the path may not hold spaces or control characters; percent-encode them`, s)
-	}
-	return request{method: strings.ToUpper(method), target: target}, nil
-}
-
-// newHTTPRequest parses r the way the server parses a request line, so the
-// path reaches the gateway exactly as it would over the wire.
-func newHTTPRequest(r request) (*http.Request, error) {
-	line := r.method + " " + r.target + " HTTP/1.1\r\nHost: keygate.invalid\r\n\r\n"
-	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(line)))
+// newHTTPRequest parses r as the server would; the error names --request.
+func newHTTPRequest(r explain.Request) (*http.Request, error) {
+	req, err := r.HTTP()
 	if err != nil {
 		return nil, fmt.Errorf("--request %q: %w", r.String(), err)
 	}
-	req.RemoteAddr = "127.0.0.1:0"
 	return req, nil
-}
-
-// decide runs the request through the gateway. A token goes where the
-// deployment that owns the path reads it, found by a first run without one
-// (so the owner is chosen by the gateway's own routing). from says where
-// the token was put.
-func decide(g *gateway.Gateway, cfg *config.Gateway, r request, raw string) (gateway.Decision, string) {
-	req, _ := newHTTPRequest(r) // checked by runTokenVerify
-	first := g.Decide(req)
-	if raw == "" {
-		return first, ""
-	}
-	ts := config.TokenSource{Header: "Authorization", Scheme: "Bearer"}
-	if a := authenticationOf(cfg, first.Deployment); a != nil {
-		ts = a.TokenSource()
-	}
-	req, _ = newHTTPRequest(r)
-	var from string
-	switch {
-	case ts.QueryParam != "":
-		q := req.URL.Query()
-		q.Set(ts.QueryParam, raw)
-		req.URL.RawQuery = q.Encode()
-		from = "query parameter " + ts.QueryParam
-	case ts.Scheme != "":
-		req.Header.Set(ts.Header, ts.Scheme+" "+raw)
-		from = "header " + ts.Header + ": " + ts.Scheme + " TOKEN"
-	default:
-		req.Header.Set(ts.Header, raw)
-		from = "header " + ts.Header + ": TOKEN"
-	}
-	return g.Decide(req), from
-}
-
-// allowedMethods lists the methods the gateway routes r's path for,
-// asking the gateway itself rather than matching route paths again.
-func allowedMethods(g *gateway.Gateway, r request) []string {
-	var out []string
-	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
-		req, err := newHTTPRequest(request{method: m, target: r.target})
-		if err == nil && g.Decide(req).Route != "" {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// deploymentOf returns the configured deployment with path prefix prefix.
-func deploymentOf(cfg *config.Gateway, prefix string) *config.Deployment {
-	for i := range cfg.Deployments {
-		if d := &cfg.Deployments[i]; d.PathPrefix == prefix && d.Specification != nil {
-			return d
-		}
-	}
-	return nil
-}
-
-func authenticationOf(cfg *config.Gateway, prefix string) *config.Authentication {
-	d := deploymentOf(cfg, prefix)
-	if d == nil || d.Specification.RequestPolicies == nil {
-		return nil
-	}
-	return d.Specification.RequestPolicies.Authentication
 }
 
 // standalone is the --jwk/--pem form: one key set, the given issuers and
@@ -283,8 +195,10 @@ func (v *verifyFlags) standalone(e *env, cmd, arg string) int {
 	policy := token.Policy{Issuers: v.iss, Audiences: v.aud, MaxClockSkew: v.skew}
 	verifier := token.NewVerifier(set, policy, time.Now)
 	tok, checks := verifier.Check(raw)
-	view := &standaloneView{issuers: v.iss, audiences: v.aud, keys: set.Keys(), pem: v.pem != ""}
-	return printStandalone(e.stdout, tok, checks, view)
+	if explain.Standalone(e.stdout, tok, checks, v.iss, v.aud, set.Keys(), v.pem != "") {
+		return exitOK
+	}
+	return exitFail
 }
 
 // keySet reads the --jwk (a JWK or a JWKS) or --pem key.

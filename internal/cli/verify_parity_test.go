@@ -132,8 +132,8 @@ func FuzzRequestFlag(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := newHTTPRequest(r); err == nil && !strings.HasPrefix(r.target, "/") {
-			t.Errorf("target %q accepted without a leading /", r.target)
+		if _, err := newHTTPRequest(r); err == nil && !strings.HasPrefix(r.Target, "/") {
+			t.Errorf("target %q accepted without a leading /", r.Target)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package cli
+package explain
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ import (
 type gatewayView struct {
 	cfg       *config.Gateway
 	summary   []gateway.DeploymentSummary
-	request   request
+	request   Request
 	tokenFrom string
 	hasToken  bool
 	// noPrefixGiven: a --spec served at / (no --path-prefix, or "/").
@@ -37,9 +37,9 @@ type standaloneView struct {
 	pem                bool
 }
 
-// printDecision writes the verdict on a gateway Decision and returns the
-// exit code: 0 for ACCEPT, 1 for REJECT.
-func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) int {
+// printDecision writes the verdict on a gateway Decision and reports
+// whether it is ACCEPT.
+func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) bool {
 	auth := v.auth(d.Deployment)
 	if d.Accepted {
 		fmt.Fprintf(w, "ACCEPT: serve would pass %s to the backend\n", v.request)
@@ -71,7 +71,7 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 			}
 		}
 		printWarnings(w, d.Warnings)
-		return exitOK
+		return true
 	}
 	d.Token = decodedToken(d, raw)
 	fmt.Fprintf(w, "REJECT %d %s\n", d.Status, d.Reason)
@@ -108,15 +108,15 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		fmt.Fprintf(w, "why:\n  - %s\n", v.reasonAdvice(d, auth))
 	}
 	printWarnings(w, d.Warnings)
-	return exitFail
+	return false
 }
 
 // printStandalone writes the verdict of the --jwk/--pem form.
-func printStandalone(w io.Writer, tok *token.Token, checks []error, v *standaloneView) int {
+func printStandalone(w io.Writer, tok *token.Token, checks []error, v *standaloneView) bool {
 	if len(checks) == 0 {
 		fmt.Fprintln(w, "ACCEPT")
 		printField(w, "token", "verified: "+describeToken(tok, time.Now()))
-		return exitOK
+		return true
 	}
 	// Every token failure is a 401 at the gateway (a deployment's
 	// MODIFY_RESPONSE aside, which the standalone form has no spec for).
@@ -129,7 +129,7 @@ func printStandalone(w io.Writer, tok *token.Token, checks []error, v *standalon
 	for _, err := range checks {
 		fmt.Fprintf(w, "  - %s\n", checkAdvice(err, tok, p))
 	}
-	return exitFail
+	return false
 }
 
 func printField(w io.Writer, name, value string) {
@@ -162,7 +162,7 @@ func describeToken(tok *token.Token, now time.Time) string {
 		}
 	}
 	if _, ok := tok.Claims["exp"]; ok {
-		parts = append(parts, strings.SplitN(describeTime("exp", tok.Claims, now), "  ", 2)[1])
+		parts = append(parts, strings.SplitN(DescribeTime("exp", tok.Claims, now), "  ", 2)[1])
 	}
 	return strings.Join(parts, ", ")
 }
@@ -274,7 +274,7 @@ func (v *gatewayView) reasonAdvice(d gateway.Decision, auth *gateway.AuthSummary
 		return v.scopeAdvice(d)
 	case "method_not_allowed":
 		return fmt.Sprintf("the route of %s does not accept %s; it accepts %s: send one of those, or add %s to the route's methods",
-			v.request.target, v.request.method, strings.Join(v.allowed, ", "), v.request.method)
+			v.request.Target, v.request.Method, strings.Join(v.allowed, ", "), v.request.Method)
 	case "no_route":
 		return v.noRouteAdvice(d)
 	case "bad_path":
@@ -297,7 +297,7 @@ const validationErrorCode = "requestValidation.validationError"
 func (v *gatewayView) scopeAdvice(d gateway.Decision) string {
 	var allowed []string
 	for _, r := range v.routes(d.Deployment, d.Route) {
-		if r.AllowsMethod(v.request.method) {
+		if r.AllowsMethod(v.request.Method) {
 			allowed = append(allowed, r.Authorization().AllowedScope...)
 		}
 	}
@@ -328,7 +328,7 @@ func (v *gatewayView) noRouteAdvice(d gateway.Decision) string {
 			prefixes = append(prefixes, s.PathPrefix)
 		}
 		return fmt.Sprintf("no deployment serves %s: the path must start with a deployment's prefix, one of %s",
-			v.request.target, quoteList(prefixes))
+			v.request.Target, quoteList(prefixes))
 	}
 	var paths []string
 	for _, s := range v.summary {
@@ -341,11 +341,11 @@ func (v *gatewayView) noRouteAdvice(d gateway.Decision) string {
 		}
 	}
 	advice := fmt.Sprintf("no route of deployment %s matches %s; its routes are %s, each after the prefix %s",
-		d.Deployment, v.request.target, strings.Join(paths, ", "), d.Deployment)
+		d.Deployment, v.request.Target, strings.Join(paths, ", "), d.Deployment)
 	// A spec checked without --path-prefix is served at /; the request may
 	// carry the prefix it is really deployed under.
 	if v.noPrefixGiven {
-		if first, _, found := strings.Cut(strings.TrimPrefix(v.request.target, "/"), "/"); found && first != "" {
+		if first, _, found := strings.Cut(strings.TrimPrefix(v.request.Target, "/"), "/"); found && first != "" {
 			advice += fmt.Sprintf(" (without --path-prefix the spec is served at /: if it is deployed under /%s, give --path-prefix /%s)", first, first)
 		}
 	}
