@@ -44,7 +44,7 @@ func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 // it in the metrics. The path is logged without its query string: a token
 // may travel there (RFC 6750 §5.3).
 func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
-	if !g.accessLog && g.metrics == nil {
+	if !g.accessLog && g.metrics == nil && g.activity == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +57,7 @@ func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 		}
 		if ex.decision == nil {
 			g.metrics.request(ex, r.Method, status)
+			g.activity.request()
 		}
 		if !g.accessLog || ex.dep != nil && !ex.dep.accessLog {
 			return

@@ -8,8 +8,9 @@ import (
 
 // Admin serves the operator's endpoints on their own listener: /healthz
 // (the process is alive), /readyz (it can serve: every deployment's keys
-// loaded once, and not shutting down), /metrics, and /debug/pprof/ when
-// enabled.
+// loaded once, and not shutting down), /metrics, /debug/pprof/ when
+// enabled, and the console (package console) at every other path. The
+// console guards itself; the endpoints stay open for probes and Prometheus.
 //
 // Readiness waits for the keys only until the instance has been ready once.
 // A remote JWKS that a later reload adds and that does not load makes its
@@ -24,7 +25,13 @@ type Admin struct {
 	pprof     bool
 	draining  atomic.Bool
 	readyOnce atomic.Bool
+	// console serves every other path; nil for none.
+	console http.Handler
 }
+
+// ServeConsole makes h answer every path the admin endpoints do not (the
+// console at /). Call it before Handler.
+func (a *Admin) ServeConsole(h http.Handler) { a.console = h }
 
 // NewAdmin returns the admin endpoints for live. metrics may be nil.
 func NewAdmin(live *Live, metrics *Metrics, pprof bool) *Admin {
@@ -77,6 +84,9 @@ func (a *Admin) Handler() http.Handler {
 	})
 	if a.metrics != nil {
 		mux.Handle("GET /metrics", a.metrics.Handler())
+	}
+	if a.console != nil {
+		mux.Handle("/", a.console)
 	}
 	if a.pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -31,7 +31,9 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 		accessLog:     !opts.DisableAccessLog,
 		buffers:       newBufferPool(),
 		metrics:       opts.Metrics,
+		activity:      opts.Activity,
 		requestIDs:    newRequestIDs(),
+		cfg:           cfg,
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -500,7 +502,11 @@ func (c *compiler) keySet(ks *config.KeySet, src config.Source, at, logCode stri
 		}
 		return nil, nil
 	}
-	return set, keySummaries(set.Keys())
+	formats := make(map[string]string, len(ks.Keys))
+	for _, k := range ks.Keys {
+		formats[k.Kid] = k.Format
+	}
+	return set, keySummaries(set.Keys(), func(kid string) string { return config.KeySetStatic + " " + formats[kid] })
 }
 
 // logPolicyOf compiles an executionLog logLevel (INFO, WARN, ERROR).

@@ -89,8 +89,11 @@ func (e *httpError) setHeader(name, value string) *httpError {
 func (g *Gateway) writeError(w http.ResponseWriter, ex *exchange, e *httpError) {
 	if ex.decision != nil {
 		ex.decision.record(ex, e, false)
-	} else if stage := e.stage(); stage != "" {
-		g.metrics.decision(ex, stage, "deny", string(e.reason))
+	} else {
+		if stage := e.stage(); stage != "" {
+			g.metrics.decision(ex, stage, "deny", string(e.reason))
+		}
+		g.activity.reject(ex, e)
 	}
 	h := w.Header()
 	if ex.route == nil && ex.dep != nil && ex.dep.cors != nil && !ex.preflight {

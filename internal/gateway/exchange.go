@@ -20,6 +20,8 @@ import (
 type exchange struct {
 	ctx       context.Context
 	requestID string
+	// method is the request's method, for the console's rejection list.
+	method string
 	// header is the response's header map, where requestID is set.
 	header http.Header
 	start  time.Time
@@ -153,7 +155,7 @@ func (g *Gateway) withRequestID(next http.Handler) http.Handler {
 			id = g.requestIDs.new()
 		}
 		w.Header().Set(requestIDHeader, id)
-		ex := &exchange{requestID: id, header: w.Header(), start: g.now(), decision: decisionFrom(r.Context())}
+		ex := &exchange{requestID: id, method: r.Method, header: w.Header(), start: g.now(), decision: decisionFrom(r.Context())}
 		ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
 		ex.ctx = ctx
 		next.ServeHTTP(w, r.WithContext(ctx))

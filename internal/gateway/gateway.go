@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/authz"
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -30,6 +31,7 @@ type Gateway struct {
 	// each with the shortest refresh period a deployment asks of it.
 	remoteRefresh map[*keys.RemoteSet]time.Duration
 	metrics       *Metrics
+	activity      *Activity
 	requestIDs    *requestIDs
 	// trusted are the proxies whose forwarding headers name the client.
 	trusted trustedProxies
@@ -44,7 +46,13 @@ type Gateway struct {
 	// clientCertConfig is the listener's configuration that asks for one,
 	// made from the listener's own on the first handshake.
 	clientCertConfig atomic.Pointer[derivedTLS]
+	// cfg is the configuration g was compiled from; never changed.
+	cfg *config.Gateway
 }
+
+// Config returns the configuration g was compiled from. It is shared: the
+// caller must not change it.
+func (g *Gateway) Config() *config.Gateway { return g.cfg }
 
 // deployment is one path prefix with its compiled specification.
 type deployment struct {
@@ -117,6 +125,9 @@ type Options struct {
 	// Limits holds the rate limiters' state, shared across reloads.
 	// Default: new state, so a reload starts every limit afresh.
 	Limits *Limits
+	// Activity receives per-minute counts and recent rejections for the
+	// admin console. Default nil: none are kept.
+	Activity *Activity
 }
 
 // ServeHTTP runs the request through the compiled middleware chain.

@@ -3,9 +3,12 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/keys"
 )
 
@@ -33,6 +36,36 @@ type remoteSource struct {
 type remoteEntry struct {
 	set    *keys.RemoteSet
 	cancel context.CancelFunc
+	// status is what the console shows of the set's fetches; guarded by
+	// KeySets.mu.
+	status fetchStatus
+}
+
+// fetchStatus is the outcome of a set's latest fetch.
+type fetchStatus struct {
+	lastFetch time.Time
+	lastError string
+	// skipped are the keys the latest fetch left out; pending collects
+	// them while the fetch runs (they are reported before its outcome).
+	skipped, pending []string
+}
+
+// RemoteStatus describes a remote key set for the admin console.
+type RemoteStatus struct {
+	URI string
+	// Loaded: a fetch has succeeded; LoadedAt is when the keys in use
+	// were fetched (zero if never).
+	Loaded   bool
+	LoadedAt time.Time
+	// LastFetch is when the latest fetch ended (zero if none has);
+	// LastError is its error, "" when it succeeded.
+	LastFetch time.Time
+	LastError string
+	// Refresh is how long loaded keys are used before the next fetch.
+	Refresh time.Duration
+	Keys    []KeySummary
+	// Skipped says why each key of the latest fetched document was left out.
+	Skipped []string
 }
 
 // NewKeySets returns an empty registry whose fetch outcomes go to log.
@@ -65,10 +98,14 @@ func (ks *KeySets) remote(src remoteSource, refresh time.Duration, logCode strin
 	if e, ok := ks.sets[src]; ok {
 		return e.set
 	}
-	e := &remoteEntry{set: keys.NewRemoteSet(keys.RemoteConfig{
+	e := &remoteEntry{}
+	e.set = keys.NewRemoteSet(keys.RemoteConfig{
 		URL: src.url, InsecureSkipVerify: src.insecure, Refresh: refresh,
-		Observe: func(e keys.RemoteEvent) { ks.logEvent(logCode, e) },
-	})}
+		Observe: func(ev keys.RemoteEvent) {
+			ks.record(e, ev)
+			ks.logEvent(logCode, ev)
+		},
+	})
 	ks.sets[src] = e
 	if ks.ctx != nil {
 		ks.runLocked(e)
@@ -93,6 +130,47 @@ func (ks *KeySets) all() []*keys.RemoteSet {
 	for _, e := range ks.sets {
 		out = append(out, e.set)
 	}
+	return out
+}
+
+// record keeps a fetch outcome for Status.
+func (ks *KeySets) record(e *remoteEntry, ev keys.RemoteEvent) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	st := &e.status
+	switch ev.Kind {
+	case keys.RemoteKeySkipped:
+		if len(st.pending) < 100 {
+			st.pending = append(st.pending, ev.Err.Error())
+		}
+		return
+	case keys.RemoteFailed:
+		st.lastError = ev.Err.Error()
+	default:
+		st.lastError = ""
+	}
+	st.lastFetch = time.Now()
+	st.skipped, st.pending = st.pending, nil
+}
+
+// Status describes every remote key set, by URI.
+func (ks *KeySets) Status() []RemoteStatus {
+	ks.mu.Lock()
+	out := make([]RemoteStatus, 0, len(ks.sets))
+	sets := make([]*keys.RemoteSet, 0, len(ks.sets))
+	for _, e := range ks.sets {
+		out = append(out, RemoteStatus{URI: e.set.URL(), LastFetch: e.status.lastFetch, LastError: e.status.lastError,
+			Skipped: slices.Clone(e.status.skipped), Refresh: e.set.Refresh()})
+		sets = append(sets, e.set)
+	}
+	ks.mu.Unlock()
+	for i, set := range sets {
+		out[i].Loaded, out[i].LoadedAt = set.Loaded(), set.LoadedAt()
+		list := set.Keys()
+		slices.SortFunc(list, func(a, b *keys.Key) int { return strings.Compare(a.ID, b.ID) })
+		out[i].Keys = keySummaries(list, func(string) string { return config.KeySetRemoteJWKS })
+	}
+	slices.SortFunc(out, func(a, b RemoteStatus) int { return strings.Compare(a.URI, b.URI) })
 	return out
 }
 

@@ -49,6 +49,11 @@ type AuthSummary struct {
 type KeySummary struct {
 	KID, Algorithm, Type string
 	Bits                 int
+	// Thumbprint is the key's RFC 7638 SHA-256 thumbprint.
+	Thumbprint string
+	// Source says where the key comes from: "STATIC_KEYS JSON_WEB_KEY",
+	// "STATIC_KEYS PEM" or "REMOTE_JWKS".
+	Source string
 }
 
 // RouteSummary describes one route.
@@ -86,10 +91,12 @@ func (g *Gateway) Summary() []DeploymentSummary {
 	return out
 }
 
-func keySummaries(ks []*keys.Key) []KeySummary {
+// keySummaries describes ks; source names where each key came from.
+func keySummaries(ks []*keys.Key, source func(kid string) string) []KeySummary {
 	out := make([]KeySummary, len(ks))
 	for i, k := range ks {
-		out[i] = KeySummary{KID: k.ID, Algorithm: k.Algorithm, Type: k.Type(), Bits: k.Bits()}
+		tp, _ := keys.Thumbprint(k.Public) // a key that verifies has one
+		out[i] = KeySummary{KID: k.ID, Algorithm: k.Algorithm, Type: k.Type(), Bits: k.Bits(), Thumbprint: tp, Source: source(k.ID)}
 	}
 	return out
 }
