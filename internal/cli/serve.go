@@ -34,6 +34,8 @@ EXAMPLES
   keygate serve --config gateway.yaml
   keygate serve --config gateway.yaml --log-format text --no-access-log
   keygate serve --config gateway.yaml --tls-cert tls.crt --tls-key tls.key --tls-client-ca partners-ca.pem
+  keygate serve --config gateway.yaml --admin 127.0.0.1:9901        # console at http://127.0.0.1:9901/
+  keygate serve --config gateway.yaml --admin 0.0.0.0:9901 --console-token-file /run/secrets/console-token
 `
 
 func runServe(e *env, args []string) int {
@@ -55,6 +57,7 @@ type serveFlags struct {
 	pprof               bool
 	tlsCert, tlsKey     string
 	tokenCacheSize      int
+	consoleTokenFile    string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -63,10 +66,11 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noAccessLog, "no-access-log", false, "turn the per-request access log off")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on shutdown, how long /readyz answers 503 before the listener closes (let load balancers notice)")
-	fs.StringVar(&f.admin, "admin", "", "`host:port` of the admin listener (/metrics, /healthz, /readyz); off when empty")
+	fs.StringVar(&f.admin, "admin", "", "`host:port` of the admin listener (/metrics, /healthz, /readyz, and the console at /); off when empty")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the admin listener")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate `file` (PEM) for the main listener; reloaded when it changes")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key `file` (PEM) for the main listener")
+	fs.StringVar(&f.consoleTokenFile, "console-token-file", "", "`file` holding the token the console on the admin listener asks for; without it the console answers only on a loopback --admin")
 	fs.IntVar(&f.tokenCacheSize, "token-cache-size", 100000, "verified tokens remembered across requests (`entries`); 0 verifies every request in full")
 }
 
@@ -74,7 +78,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 func (f *serveFlags) settings() serve.Settings {
 	return serve.Settings{DisableAccessLog: f.noAccessLog, ShutdownTimeout: f.shutdownTimeout,
 		ShutdownDelay: f.shutdownDelay, Admin: f.admin, Pprof: f.pprof, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
-		TokenCacheSize: f.tokenCacheSize}
+		TokenCacheSize: f.tokenCacheSize, ConsoleTokenFile: f.consoleTokenFile}
 }
 
 func (f *serveFlags) check() string {
@@ -86,6 +90,9 @@ func (f *serveFlags) check() string {
 	}
 	if f.pprof && f.admin == "" {
 		return "--pprof needs --admin"
+	}
+	if f.consoleTokenFile != "" && f.admin == "" {
+		return "--console-token-file needs --admin: the console is on the admin listener"
 	}
 	return ""
 }

@@ -31,6 +31,7 @@ type reloader struct {
 	live    *gateway.Live
 	log     *slog.Logger
 	metrics *gateway.Metrics
+	history *gateway.ConfigHistory
 
 	mu      sync.Mutex
 	version string
@@ -38,10 +39,12 @@ type reloader struct {
 	files   []string
 }
 
-func newReloader(src Source, opts gateway.Options, cfg *config.Gateway, live *gateway.Live, metrics *gateway.Metrics) *reloader {
-	r := &reloader{src: src, opts: opts, live: live, log: opts.Logger, metrics: metrics,
+func newReloader(src Source, opts gateway.Options, cfg *config.Gateway, live *gateway.Live, metrics *gateway.Metrics,
+	history *gateway.ConfigHistory) *reloader {
+	r := &reloader{src: src, opts: opts, live: live, log: opts.Logger, metrics: metrics, history: history,
 		version: Version(cfg), listen: cfg.Listen, files: src.Files(cfg)}
 	metrics.ConfigLive(r.version)
+	history.Add(gateway.ConfigEvent{Time: time.Now(), Cause: "start-up", Result: "loaded", Version: r.version})
 	return r
 }
 
@@ -53,11 +56,16 @@ func (r *reloader) reload(cause string) bool {
 	cfg, g, err := r.src.Load(r.opts)
 	if err != nil {
 		var problems config.Problems
+		var lines []string
 		if errors.As(err, &problems) {
 			for _, p := range problems {
 				r.log.Error("reload: "+p.Error(), "cause", cause, "reason", "invalid_config")
+				lines = append(lines, p.Error())
 			}
+		} else {
+			lines = []string{err.Error()}
 		}
+		r.history.Add(gateway.ConfigEvent{Time: time.Now(), Cause: cause, Result: "refused", Version: r.version, Problems: lines})
 		r.log.Error("reload refused; the running configuration stays live", "cause", cause,
 			"version", r.version, "error", err.Error())
 		r.metrics.ConfigLoaded(r.version, false)
@@ -67,6 +75,7 @@ func (r *reloader) reload(cause string) bool {
 	version := Version(cfg)
 	if version == r.version {
 		r.log.Info("reload: configuration unchanged", "cause", cause, "version", version)
+		r.history.Add(gateway.ConfigEvent{Time: time.Now(), Cause: cause, Result: "unchanged", Version: version})
 		r.retainLive()
 		return false
 	}
@@ -88,6 +97,7 @@ func (r *reloader) reload(cause string) bool {
 	r.version, r.files = version, r.src.Files(cfg)
 	r.metrics.ConfigLoaded(version, true)
 	r.log.Info("configuration reloaded", "cause", cause, "version", version)
+	r.history.Add(gateway.ConfigEvent{Time: time.Now(), Cause: cause, Result: "loaded", Version: version})
 	return true
 }
 

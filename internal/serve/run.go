@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/keygate/keygate/internal/console"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -34,7 +36,14 @@ type Settings struct {
 	// TokenCacheSize is how many verified tokens are remembered. Default 0:
 	// every request is verified in full.
 	TokenCacheSize int
+	// ConsoleTokenFile holds the token the console on the admin listener
+	// asks for. Default "": none, and the console answers only when the
+	// admin listener is bound to a loopback address.
+	ConsoleTokenFile string
 }
+
+// minConsoleToken is the shortest console token accepted, in bytes.
+const minConsoleToken = 16
 
 // Run loads the configuration, opens the listeners and serves until ctx is
 // done, reloading on hup and on configuration file changes; then readiness
@@ -42,9 +51,17 @@ type Settings struct {
 // in-flight requests drain. A configuration that does not load is returned
 // as the error (config.Problems) before anything listens.
 func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-chan os.Signal) error {
-	var metrics *gateway.Metrics // nil: nothing to serve them on, so none are kept
+	var metrics *gateway.Metrics   // nil: nothing to serve them on, so none are kept
+	var activity *gateway.Activity // the same for the console's counters
+	var history *gateway.ConfigHistory
+	consoleToken, err := readConsoleToken(set.ConsoleTokenFile)
+	if err != nil {
+		return err
+	}
 	if set.Admin != "" {
 		metrics = gateway.NewMetrics()
+		activity = gateway.NewActivity(time.Now)
+		history = gateway.NewConfigHistory()
 	}
 	keySets := gateway.NewKeySets(log, metrics.ObserveJWKS)
 	metrics.WatchKeySets(keySets)
@@ -54,7 +71,7 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	limits := gateway.NewLimits()
 	metrics.WatchLimits(limits)
 	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, KeySets: keySets,
-		Metrics: metrics, TokenCache: cache, Limits: limits}
+		Metrics: metrics, TokenCache: cache, Limits: limits, Activity: activity}
 	src.PlainHTTP = set.TLSCert == "" // mutual TLS cannot work then: refused at load and reload
 	cfg, g, err := src.Load(opts)
 	if err != nil {
@@ -71,7 +88,7 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	}
 	keySets.Retain(g) // each set at the shortest refresh its deployments ask
 	live := gateway.NewLive(g)
-	r := newReloader(src, opts, cfg, live, metrics)
+	r := newReloader(src, opts, cfg, live, metrics, history)
 	server := gateway.NewServer(live, log)
 	if set.TLSCert != "" {
 		certs, err := gateway.NewCertReloader(set.TLSCert, set.TLSKey, log)
@@ -87,7 +104,8 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	}
 	admin := gateway.NewAdmin(live, metrics, set.Pprof)
 	if set.Admin != "" {
-		adminServer, err := startAdmin(set.Admin, admin, log)
+		c := console.Options{Live: live, KeySets: keySets, Activity: activity, History: history, Token: consoleToken}
+		adminServer, err := startAdmin(set.Admin, admin, c, log)
 		if err != nil {
 			ln.Close()
 			return err
@@ -123,15 +141,47 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	return server.Serve(serveCtx, ln, set.ShutdownTimeout)
 }
 
-// startAdmin serves the admin endpoints on addr. It stays up through the
-// drain, so probes see readiness turn off; the caller closes it at the end.
-func startAdmin(addr string, admin *gateway.Admin, log *slog.Logger) (*http.Server, error) {
+// startAdmin serves the admin endpoints and the console on addr. It stays
+// up through the drain, so probes see readiness turn off; the caller closes
+// it at the end.
+func startAdmin(addr string, admin *gateway.Admin, opts console.Options, log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin listen on %s: %w", addr, err)
 	}
+	tcp, ok := ln.Addr().(*net.TCPAddr)
+	opts.Loopback = ok && tcp.IP.IsLoopback()
+	c, err := console.New(opts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	admin.ServeConsole(c.Handler())
 	srv := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	log.Info("admin listening", "address", ln.Addr().String())
+	access := "off (give --console-token-file, or bind the admin listener to loopback)"
+	switch {
+	case opts.Token != "":
+		access = "token"
+	case opts.Loopback:
+		access = "loopback, no token"
+	}
+	log.Info("admin listening", "address", ln.Addr().String(), "console", access)
 	return srv, nil
+}
+
+// readConsoleToken reads the console token from file ("" for none).
+func readConsoleToken(file string) (string, error) {
+	if file == "" {
+		return "", nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("console token: %w", err)
+	}
+	token := strings.TrimSpace(string(data))
+	if len(token) < minConsoleToken {
+		return "", fmt.Errorf("console token file %s: the token has %d bytes, want at least %d (e.g. openssl rand -hex 32)", file, len(token), minConsoleToken)
+	}
+	return token, nil
 }
