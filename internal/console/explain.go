@@ -28,7 +28,7 @@ const maxExplainBody = 64 << 10
 
 func (c *Console) explainForm(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "explain", pageData{Title: "Token explainer", Nav: "explain",
-		Body: explainData{Methods: explainMethods, Method: "GET", Path: "/"}})
+		Body: explainData{Methods: explainMethods, Method: "GET"}})
 }
 
 // explain runs the pasted request through the live gateway's Decide, as

@@ -2,6 +2,7 @@
 // 5 seconds by fetching the page again; everything else works without it.
 "use strict";
 (function () {
+  document.documentElement.dataset.js = "on";
   if (!document.querySelector("[data-live]")) {
     return;
   }
