@@ -57,7 +57,7 @@ func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 		}
 		if ex.decision == nil {
 			g.metrics.request(ex, r.Method, status)
-			g.activity.request()
+			g.activity.request(ex.start)
 		}
 		if !g.accessLog || ex.dep != nil && !ex.dep.accessLog {
 			return

@@ -63,12 +63,13 @@ func NewActivity(now func() time.Time) *Activity {
 	return &Activity{now: now}
 }
 
-// request counts one answered request.
-func (a *Activity) request() {
+// request counts one answered request, in the minute it started (the
+// gateway's clock read once per request already: no second reading).
+func (a *Activity) request(start time.Time) {
 	if a == nil {
 		return
 	}
-	m := a.now().Unix() / 60
+	m := start.Unix() / 60
 	b := &a.requests[m%activityMinutes]
 	if b.minute.Load() != m {
 		a.mu.Lock()
