@@ -108,6 +108,7 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 			dep.allowed.mutualTLS = c.g.metrics.mutualTLSAllowed(d.PathPrefix)
 		}
 	}
+	dep.policies = deploymentPolicies(spec)
 	specs := make([]authz.RouteSpec, len(spec.Routes))
 	for i, r := range spec.Routes {
 		specs[i] = authz.RouteSpec{Path: r.Path, Methods: r.Methods}
@@ -126,6 +127,36 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 		return nil
 	}
 	return dep
+}
+
+// deploymentPolicies describes the deployment-wide policies besides
+// authentication, one line each, for the console.
+func deploymentPolicies(spec *config.Spec) []string {
+	var out []string
+	if rp := spec.RequestPolicies; rp != nil {
+		if rl := rp.RateLimiting; rl != nil {
+			per := "all clients together (TOTAL)"
+			if rl.RateKey == config.RateKeyClientIP {
+				per = "per CLIENT_IP (IPv6 by /64)"
+			}
+			out = append(out, "rate limit: "+strconv.Itoa(rl.RateInRequestsPerSecond)+" requests/s, "+per+"; 429 beyond")
+		}
+		if rp.Cors != nil {
+			out = append(out, "CORS: "+corsSummary(rp.Cors))
+		}
+		if a := rp.Authentication; a != nil && a.ValidationFailurePolicy != nil {
+			fp := a.ValidationFailurePolicy
+			code := string(fp.ResponseCode)
+			if code == "" {
+				code = "401"
+			}
+			out = append(out, "authentication failure: "+fp.Type+" "+code)
+		}
+	}
+	if level := config.EffectiveLogLevel(spec.LoggingPolicies, nil); level != "" {
+		out = append(out, "execution log: "+level)
+	}
+	return out
 }
 
 // CheckSpec makes the checks New makes while compiling (key material, the

@@ -68,6 +68,8 @@ type deployment struct {
 	// cors is the deployment's cors policy, for routes without their own
 	// and for refusals before a route is known; nil for none.
 	cors *corsPolicy
+	// policies describe the deployment-wide policies for Summary.
+	policies []string
 	// preflights: some route has a cors policy, so a CORS preflight is
 	// routed by the method it asks about.
 	preflights bool

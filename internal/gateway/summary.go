@@ -12,8 +12,11 @@ type DeploymentSummary struct {
 	// MutualTLS is nil for a deployment without a mutualTls block.
 	MutualTLS *MutualTLSSummary
 	// Auth is nil for a deployment whose routes are all open.
-	Auth   *AuthSummary
-	Routes []RouteSummary
+	Auth *AuthSummary
+	// Policies are the deployment-wide policies besides authentication,
+	// one line each ("rate limit: 100 requests/s, per CLIENT_IP ...").
+	Policies []string
+	Routes   []RouteSummary
 }
 
 // MutualTLSSummary describes a deployment's mutualTls.
@@ -78,7 +81,7 @@ type RouteSummary struct {
 func (g *Gateway) Summary() []DeploymentSummary {
 	out := make([]DeploymentSummary, 0, len(g.deployments))
 	for _, d := range g.deployments {
-		ds := DeploymentSummary{PathPrefix: d.prefix, MutualTLS: d.mtlsSummary}
+		ds := DeploymentSummary{PathPrefix: d.prefix, MutualTLS: d.mtlsSummary, Policies: d.policies}
 		if d.auth != nil {
 			s := d.auth.describe()
 			ds.Auth = &s

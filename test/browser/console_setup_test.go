@@ -138,11 +138,13 @@ func startKeygate(t *testing.T, consoleToken string) *keygateEnv {
 		},
 	})
 	writeJSON(t, filepath.Join(env.dir, "partner.json"), map[string]any{
-		"requestPolicies": map[string]any{"authentication": map[string]any{
-			"type": "JWT_AUTHENTICATION", "tokenHeader": "Authorization", "tokenAuthScheme": "Bearer",
-			"issuers": []any{partnerIssuer}, "audiences": []any{consoleAudience},
-			"publicKeys": map[string]any{"type": "REMOTE_JWKS", "uri": jwksServer.URL + "/jwks", "maxCacheDurationInHours": 1},
-		}},
+		"requestPolicies": map[string]any{
+			"rateLimiting": map[string]any{"rateInRequestsPerSecond": 2, "rateKey": "TOTAL"},
+			"authentication": map[string]any{
+				"type": "JWT_AUTHENTICATION", "tokenHeader": "Authorization", "tokenAuthScheme": "Bearer",
+				"issuers": []any{partnerIssuer}, "audiences": []any{consoleAudience},
+				"publicKeys": map[string]any{"type": "REMOTE_JWKS", "uri": jwksServer.URL + "/jwks", "maxCacheDurationInHours": 1},
+			}},
 		"routes": []any{map[string]any{"path": "/reports",
 			"backend":         map[string]any{"type": "STOCK_RESPONSE_BACKEND", "status": 200, "body": "reports"},
 			"requestPolicies": map[string]any{"authorization": map[string]any{"type": "ANY_OF", "allowedScope": []any{"reports:read"}}}}},
@@ -282,12 +284,28 @@ func (env *keygateEnv) traffic(t *testing.T) (sent int, refused []refusal) {
 		{"GET", "/api/nope", good, "no_route", 404},
 		{"GET", "/partner/reports", good, "unknown_kid", 401},
 	} {
+		if c.reason == "unknown_kid" {
+			time.Sleep(1100 * time.Millisecond) // the partner's rate limit (2/s) has room again
+		}
 		status, id := env.call(t, c.method, c.path, c.token)
 		if status != c.status || id == "" {
 			t.Fatalf("%s %s (%s): got %d, id %q; want %d", c.method, c.path, c.reason, status, id, c.status)
 		}
 		refused = append(refused, refusal{requestID: id, reason: c.reason, status: status})
 		sent++
+	}
+	// Beyond the partner's 2 requests a second: refused before its token
+	// is looked at.
+	for i := 0; ; i++ {
+		status, id := env.call(t, "GET", "/partner/reports", partner)
+		sent++
+		if status == 429 {
+			refused = append(refused, refusal{requestID: id, reason: "rate_limited", status: status})
+			break
+		}
+		if status != 200 || i > 10 {
+			t.Fatalf("GET /partner/reports in a burst: got %d after %d requests, want a 429", status, i+1)
+		}
 	}
 	return sent, refused
 }

@@ -105,7 +105,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		if got := text(t, ctx, "#route-count"); got != "4" {
 			t.Errorf("routes: got %q, want 4", got)
 		}
-		mustContain(t, "the latest rejections", text(t, ctx, "#overview-rejections"), refused[len(refused)-1].requestID, "unknown_kid")
+		mustContain(t, "the latest rejections", text(t, ctx, "#overview-rejections"), refused[len(refused)-1].requestID, "rate_limited", "unknown_kid")
 		mustContain(t, "the key sets", text(t, ctx, "main"), "/jwks", "loaded")
 		// The console's script runs under its Content-Security-Policy.
 		if js, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.dataset.js || ""`)); err != nil || js != "on" {
@@ -117,7 +117,8 @@ func TestConsoleInABrowser(t *testing.T) {
 		open(t, ctx, admin+"/deployments")
 		mustContain(t, "/deployments", text(t, ctx, "main"), "Deployment /api", "Deployment /partner",
 			"JWT_AUTHENTICATION", consoleIssuer, "ANY_OF [orders:read]", "ANY_OF [orders:write]", "ANONYMOUS",
-			"https://shop.example.com", "X-Client-Sub", "REMOTE_JWKS", "STOCK_RESPONSE_BACKEND 200")
+			"https://shop.example.com", "X-Client-Sub", "REMOTE_JWKS", "STOCK_RESPONSE_BACKEND 200",
+			"rate limit: 2 requests/s, all clients together (TOTAL)")
 		screenshot(t, ctx, "deployments")
 	})
 	t.Run("keys and key sets", func(t *testing.T) {
