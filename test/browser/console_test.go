@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 
 	"github.com/keygate/keygate/internal/keys"
@@ -29,6 +31,29 @@ func tab(t *testing.T, browser context.Context, scriptsOff bool) context.Context
 		}
 	}
 	return ctx
+}
+
+// cspViolations collects what the tab's console says about the
+// Content-Security-Policy, and returns a func reading it.
+func cspViolations(t *testing.T, ctx context.Context) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*cdplog.EventEntryAdded); ok && strings.Contains(e.Entry.Text, "Content Security Policy") {
+			mu.Lock()
+			seen = append(seen, e.Entry.Text)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
 }
 
 // open loads url in the tab and waits for its heading.
@@ -95,6 +120,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	sent, refused := env.traffic(t)
 	env.reloadRefused(t)
 	ctx := tab(t, browser, false)
+	violations := cspViolations(t, ctx)
 	admin := env.adminURL
 
 	t.Run("overview", func(t *testing.T) {
@@ -235,6 +261,23 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("no page broke its Content-Security-Policy", func(t *testing.T) {
+		if v := violations(); len(v) > 0 {
+			t.Fatalf("the browser reported: %q", v)
+		}
+		// The check sees a violation when there is one: an inline script.
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](
+			`{const s = document.createElement("script"); s.textContent = "window.inline = 1"; document.body.appendChild(s)}`)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for len(violations()) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("an inline script ran or went unreported: the page's policy is not enforced")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
 	t.Run("with JavaScript off every page works, charts included", func(t *testing.T) {
 		off := tab(t, browser, true)
 		for _, page := range []struct{ path, want string }{
