@@ -371,3 +371,20 @@ func TestProbesStayOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileValuesEscaped: a token's kid, iss and sub come from anyone;
+// the rejection list shows them as text, never as markup.
+func TestHostileValuesEscaped(t *testing.T) {
+	f := newFixture(t)
+	const hostile = `<img src=x onerror=alert(1)>`
+	bad := httptest.NewRequest(http.MethodGet, "/api/orders", nil)
+	bad.Header.Set("Authorization", "Bearer "+f.sign(t, map[string]any{"aud": "other", "sub": hostile, "iss": hostile}))
+	f.gw.ServeHTTP(httptest.NewRecorder(), bad)
+	h := f.handler(t, "", true)
+	for _, path := range []string{"/", "/rejections"} {
+		body := serve(h, httptest.NewRequest(http.MethodGet, path, nil), "127.0.0.1").Body.String()
+		if strings.Contains(body, hostile) || !strings.Contains(body, escaped(hostile)) {
+			t.Errorf("%s: the hostile sub is not escaped as text", path)
+		}
+	}
+}
