@@ -388,3 +388,23 @@ func TestHostileValuesEscaped(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainFormPrefilled: a route's link fills method and path; a token
+// in the URL is ignored (URLs are kept in histories and logs).
+func TestExplainFormPrefilled(t *testing.T) {
+	f := newFixture(t)
+	h := f.handler(t, "", true)
+	body := serve(h, httptest.NewRequest(http.MethodGet, "/explain?method=post&path=/api/orders&token=eyJ.secret.x", nil), "127.0.0.1").Body.String()
+	for _, want := range []string{`<option selected>POST</option>`, `value="/api/orders"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the form lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "eyJ.secret.x") {
+		t.Error("the form took the token from the URL")
+	}
+	deployments := serve(h, httptest.NewRequest(http.MethodGet, "/deployments", nil), "127.0.0.1").Body.String()
+	if !strings.Contains(deployments, `href="/explain?method=GET&amp;path=%2fapi%2forders"`) {
+		t.Errorf("the Deployments page does not link /api/orders to the explainer:\n%s", deployments)
+	}
+}

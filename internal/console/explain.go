@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/keygate/keygate/internal/explain"
@@ -26,9 +27,15 @@ var explainMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "
 // maxExplainBody bounds the explainer's form: a token and a path.
 const maxExplainBody = 64 << 10
 
+// explainForm shows the form, filled with ?method= and ?path= when given
+// (the Deployments page links each route here). A token is never taken
+// from the URL: URLs end up in histories and logs.
 func (c *Console) explainForm(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "explain", pageData{Title: "Token explainer", Nav: "explain",
-		Body: explainData{Methods: explainMethods, Method: "GET"}})
+	d := explainData{Methods: explainMethods, Method: "GET", Path: r.URL.Query().Get("path")}
+	if m := strings.ToUpper(r.URL.Query().Get("method")); slices.Contains(explainMethods, m) {
+		d.Method = m
+	}
+	c.render(w, r, http.StatusOK, "explain", pageData{Title: "Token explainer", Nav: "explain", Body: d})
 }
 
 // explain runs the pasted request through the live gateway's Decide, as

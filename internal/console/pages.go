@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,18 @@ func (c *Console) funcs() template.FuncMap {
 		"clock": func(t time.Time) string { return t.UTC().Format("15:04:05") },
 		"ago":   func(t time.Time) string { return ago(c.opts.Now(), t) },
 		"join":  strings.Join,
+		// explainMethod is the method the explainer starts with for a
+		// route: its first, or GET when it takes any.
+		"explainMethod": func(methods []string) string {
+			if len(methods) == 0 || !slices.Contains(explainMethods, methods[0]) {
+				return "GET"
+			}
+			return methods[0]
+		},
+		// routePath is a route's full path under its deployment's prefix.
+		"routePath": func(prefix, path string) string {
+			return strings.TrimSuffix(prefix, "/") + path
+		},
 	}
 }
 

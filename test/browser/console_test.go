@@ -3,6 +3,8 @@ package browser
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,7 +64,19 @@ func open(t *testing.T, ctx context.Context, url string) {
 	c, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := chromedp.Do(c, chromedp.Navigate(url), chromedp.WaitVisible("h1")); err != nil {
-		t.Fatalf("opening %s: %v", url, err)
+		// Say what the server answers, to tell a slow browser from a page
+		// that is not the console's.
+		answer := "no answer"
+		client := &http.Client{Timeout: 5 * time.Second}
+		if resp, herr := client.Get(url); herr == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 2000))
+			resp.Body.Close()
+			answer = fmt.Sprintf("%d %s", resp.StatusCode, body)
+		} else {
+			answer = herr.Error()
+		}
+		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML.slice(0, 2000)`))
+		t.Fatalf("opening %s: %v\nthe server answers: %s\nthe tab shows: %s", url, err, answer, shown)
 	}
 }
 
