@@ -178,7 +178,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		mustContain(t, "/deployments", text(t, ctx, "main"), "Deployment /api", "Deployment /partner",
 			"JWT_AUTHENTICATION", consoleIssuer, "ANY_OF [orders:read]", "ANY_OF [orders:write]", "ANONYMOUS",
 			"https://shop.example.com", "X-Client-Sub", "REMOTE_JWKS", "STOCK_RESPONSE_BACKEND 200",
-			"rate limit: 2 requests/s, all clients together (TOTAL)")
+			"rate limit: 2 requests/s, all clients together (TOTAL)", "Idempotency-Key")
 		screenshot(t, ctx, "deployments")
 	})
 	t.Run("keys and key sets", func(t *testing.T) {
