@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -141,20 +142,23 @@ func TestTrustedProxyChainForwarded(t *testing.T) {
 }
 
 // BenchmarkChainRateLimit is a stock route with and without a rate limit
-// (TOTAL, high enough never to refuse): what the policy costs per request.
+// (TOTAL, high enough never to refuse): what the policy costs per request,
+// decided in process and, as replicas share it, in a local redis-server
+// (one round trip over loopback per request).
 func BenchmarkChainRateLimit(b *testing.B) {
-	for _, limited := range []bool{false, true} {
-		name := "none"
-		if limited {
-			name = "TOTAL"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, store := range []string{"none", "TOTAL", "TOTAL-redis"} {
+		b.Run(store, func(b *testing.B) {
 			rp := map[string]any{}
-			if limited {
+			if store != "none" {
 				rp["rateLimiting"] = map[string]any{"rateInRequestsPerSecond": 1 << 30, "rateKey": "TOTAL"}
 			}
+			opts := Options{DisableAccessLog: true}
+			if store == "TOTAL-redis" {
+				rs := startRedis(b, "")
+				opts.Limits = sharedLimitsFor(b, rs.addr, slog.New(slog.DiscardHandler))
+			}
 			g := compileSpec(b, "/x", map[string]any{"requestPolicies": rp, "routes": []any{map[string]any{"path": "/r",
-				"backend": map[string]any{"type": "STOCK_RESPONSE_BACKEND", "status": 200}}}}, nil, Options{DisableAccessLog: true})
+				"backend": map[string]any{"type": "STOCK_RESPONSE_BACKEND", "status": 200}}}}, nil, opts)
 			req := httptest.NewRequest(http.MethodGet, "/x/r", nil)
 			w := httptest.NewRecorder()
 			b.ReportAllocs()

@@ -25,7 +25,7 @@ type redisServer struct {
 // startRedis starts redis-server (Debian's package, which scripts/test.sh
 // installs; in CI a missing one fails the test) on port ("" for a free
 // one), without persistence, and stops it when the test ends.
-func startRedis(t *testing.T, port string) *redisServer {
+func startRedis(t testing.TB, port string) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *redisServer) stop() {
 }
 
 // sharedLimitsFor is a Limits deciding in the Redis at addr.
-func sharedLimitsFor(t *testing.T, addr string, log *slog.Logger) *Limits {
+func sharedLimitsFor(t testing.TB, addr string, log *slog.Logger) *Limits {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
