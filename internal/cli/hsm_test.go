@@ -68,16 +68,9 @@ func TestHSMSeedClientSide(t *testing.T) {
 			}))
 			defer backend.Close()
 			base, logs := startServe(t, "--spec", writeSeedSpec(t, dir, key, backend.URL), "--path-prefix", "/test3", "--listen", "127.0.0.1:0")
-			req, _ := http.NewRequest(http.MethodPost, base+"/test3/1", nil)
-			req.Header.Set("Authorization", "Bearer "+jwt)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || string(body) != "backend reached" {
-				t.Fatalf("got %d %q, want 200 from the backend\n%s", resp.StatusCode, body, logs.String())
+			status, body := post(t, base+"/test3/1", "", map[string]string{"Authorization": "Bearer " + jwt})
+			if status != http.StatusOK || body != "backend reached" {
+				t.Fatalf("got %d %q, want 200 from the backend\n%s", status, body, logs.String())
 			}
 		})
 	}
