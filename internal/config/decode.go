@@ -35,6 +35,7 @@ func LoadGateway(path string, opts ...Option) (*Gateway, error) {
 		return nil, c.probs
 	}
 	c.clientCA(&g, filepath.Dir(path))
+	c.secrets(&g, filepath.Dir(path))
 	c.gateway(&g, filepath.Dir(path))
 	if len(c.probs) > 0 {
 		return nil, c.probs
@@ -55,6 +56,7 @@ func LoadSpecGateway(specPath, pathPrefix, listen string, opts ...Option) (*Gate
 	g := Gateway{Listen: listen, Deployments: []Deployment{{PathPrefix: pathPrefix, SpecificationFile: specPath,
 		Source: Source{File: specPath}}}}
 	c.clientCA(&g, "")
+	c.serving.specOnly = true
 	if data, err := readFile(specPath); err != nil {
 		c.probs = append(c.probs, Problem{File: specPath, Message: readMessage("", err)})
 	} else {

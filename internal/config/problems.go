@@ -93,6 +93,11 @@ type servingFacts struct {
 	clientCA bool
 	// plainHTTP: the listener is known to serve plain HTTP.
 	plainHTTP bool
+	// secrets are the ids of the gateway file's secrets list (nil when
+	// there is no gateway file); specOnly: the spec is served without one
+	// (serve --spec), so no secret it names can be found.
+	secrets  map[string]bool
+	specOnly bool
 }
 
 // SpecCheck checks what a decoded spec's validation does not (key

@@ -29,6 +29,9 @@ type Gateway struct {
 	// SharedState is what replicas share (rate limits). Default nil: each
 	// replica on its own.
 	SharedState *SharedState `json:"sharedState,omitempty"`
+	// Secrets are where keygate reads the secrets that specs name by Vault
+	// OCID (clientSecretId, authenticationSecretId). Default nil: none.
+	Secrets []Secret `json:"secrets,omitempty"`
 	// TLS holds the TLS settings that belong with the deployments rather
 	// than with the listener: the client CA of mutual TLS. Default nil: none.
 	TLS *GatewayTLS `json:"tls,omitempty"`
