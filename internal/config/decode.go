@@ -153,8 +153,10 @@ func (c *checker) decodeInto(data []byte, v any) bool {
 	if len(c.probs)-before != c.softProblems-softBefore {
 		return false // a value of the wrong kind: validating the rest would mislead
 	}
-	if !clean {
-		js = tree.appendJSON(nil) // without the duplicates the walk skipped
+	if !clean || c.rewritten {
+		// Without the duplicates the walk skipped; resources in the form
+		// the walk rewrote them to.
+		js = tree.appendJSON(nil)
 	}
 	if err := json.Unmarshal(js, v); err != nil {
 		if clean {

@@ -77,6 +77,9 @@ type checker struct {
 	// the wrong kind, leave the rest of a document worth validating: unknown
 	// fields and duplicate keys.
 	softProblems int
+	// rewritten: resourceForm changed the tree, so the decoder must read
+	// the tree rather than the text.
+	rewritten bool
 	// clientCAFlag is WithClientCA's file; plainHTTP is WithPlainHTTP.
 	clientCAFlag string
 	plainHTTP    bool

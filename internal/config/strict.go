@@ -89,6 +89,10 @@ func (c *checker) strict(path string, n *node, t reflect.Type) {
 	case t.Kind() == reflect.Map:
 		c.strictMap(path, n, t)
 	case t.Kind() == reflect.Struct:
+		if isOCIResource(t) && !c.resourceForm(path, n) {
+			c.softProblems++
+			return
+		}
 		c.strictObject(path, n, t)
 	default:
 		// Every field type of this package is listed above; reaching here is

@@ -26,12 +26,18 @@ type Gateway struct {
 	// address, and its X-Forwarded-For chain goes on to the backend.
 	// Default nil: the client is the TCP peer and those headers are dropped.
 	TrustedProxies []string `json:"trustedProxies,omitempty"`
-	// SharedState is what replicas share (rate limits). Default nil: each
-	// replica on its own.
+	// SharedState is what replicas share (rate limits, usage plan
+	// counters). Default nil: each replica on its own.
 	SharedState *SharedState `json:"sharedState,omitempty"`
 	// Secrets are where keygate reads the secrets that specs name by Vault
 	// OCID (clientSecretId, authenticationSecretId). Default nil: none.
 	Secrets []Secret `json:"secrets,omitempty"`
+	// UsagePlans are OCI usage plans, as `oci api-gateway usage-plan get`
+	// prints them (see UsagePlan). Default nil: none.
+	UsagePlans []UsagePlan `json:"usagePlans,omitempty"`
+	// Subscribers are OCI subscribers, as `oci api-gateway subscriber get`
+	// prints them (see Subscriber). Default nil: none.
+	Subscribers []Subscriber `json:"subscribers,omitempty"`
 	// TLS holds the TLS settings that belong with the deployments rather
 	// than with the listener: the client CA of mutual TLS. Default nil: none.
 	TLS *GatewayTLS `json:"tls,omitempty"`
@@ -71,6 +77,11 @@ func (g *Gateway) KeepAlive(scheme, host string) bool {
 // Deployment is one OCI API deployment: a path prefix and a specification,
 // given either inline or in a file.
 type Deployment struct {
+	// ID names the deployment in usage plans' targets (deploymentId): the
+	// OCID it has on OCI, so that plans pasted from OCI match, or any name
+	// not starting with '/'. Unique. Default "": targets name it by
+	// PathPrefix.
+	ID string `json:"id,omitempty"`
 	// PathPrefix is prepended to every route path, e.g. "/test3". Required;
 	// no default.
 	PathPrefix string `json:"pathPrefix"`
@@ -131,8 +142,10 @@ type DeploymentRequestPolicies struct {
 	// MutualTls makes clients present a certificate that chains to
 	// keygate's client CA. Default nil: client certificates are ignored.
 	MutualTls *MutualTLS `json:"mutualTls,omitempty"`
-	// UsagePlans is not supported yet by keygate. Default nil.
-	UsagePlans json.RawMessage `json:"usagePlans,omitempty"`
+	// UsagePlans makes the deployment one that usage plans can target:
+	// where requests carry their client token. Default nil: no usage plan
+	// applies.
+	UsagePlans *UsagePlansPolicy `json:"usagePlans,omitempty"`
 	// DynamicAuthentication is not supported yet by keygate. Default nil.
 	DynamicAuthentication json.RawMessage `json:"dynamicAuthentication,omitempty"`
 }

@@ -32,9 +32,10 @@ func (c *checker) spec(p string, s *Spec) {
 		if rp.MutualTls != nil {
 			c.mutualTLS(at(rpp, "mutualTls"), rp.MutualTls)
 		}
-		c.unsupported(rpp, []rawField{
-			{"usagePlans", rp.UsagePlans}, {"dynamicAuthentication", rp.DynamicAuthentication},
-		})
+		if rp.UsagePlans != nil {
+			c.usagePlansPolicy(at(rpp, "usagePlans"), rp.UsagePlans, s.Routes, auth != nil)
+		}
+		c.unsupported(rpp, []rawField{{"dynamicAuthentication", rp.DynamicAuthentication}})
 	}
 	if s.LoggingPolicies != nil {
 		c.logging(at(p, "loggingPolicies"), s.LoggingPolicies)

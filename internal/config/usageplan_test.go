@@ -1,0 +1,92 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUsagePlansAsOCIPrintsThem: a plan and a subscriber pasted from `oci
+// api-gateway usage-plan get` / `subscriber get` (data wrapper, kebab-case,
+// read-only fields) load next to hand-written camelCase ones; enums are
+// stored upper case and tokens come from the config, a file or the
+// environment.
+func TestUsagePlansAsOCIPrintsThem(t *testing.T) {
+	t.Setenv("KEYGATE_TEST_PARTNER_TOKEN", "tok-from-env-51c2")
+	g, err := LoadGateway("testdata/usageplans/gateway.yaml")
+	if err != nil {
+		t.Fatalf("LoadGateway:\n%v", err)
+	}
+	if len(g.UsagePlans) != 2 || len(g.Subscribers) != 2 {
+		t.Fatalf("%d plans, %d subscribers; want 2 and 2", len(g.UsagePlans), len(g.Subscribers))
+	}
+	gold := g.UsagePlans[0]
+	if gold.ID != "ocid1.apiusageplan.oc1.phx.amaaaaaagold" || gold.Label() != "Gold" || gold.CompartmentID == "" {
+		t.Errorf("gold = %+v", gold)
+	}
+	orders, reports := gold.Entitlements[0], gold.Entitlements[1]
+	if orders.RateLimit == nil || *orders.RateLimit != (EntitlementRateLimit{Value: 10, Unit: "SECOND"}) {
+		t.Errorf("orders rateLimit = %+v", orders.RateLimit)
+	}
+	if want := (Quota{Value: 1000, Unit: "HOUR", ResetPolicy: "CALENDAR", OperationOnBreach: "REJECT"}); orders.Quota == nil || *orders.Quota != want {
+		t.Errorf("orders quota = %+v, want %+v", orders.Quota, want)
+	}
+	if orders.Targets[0].DeploymentID != "ocid1.apideployment.oc1.phx.amaaaaaaorders" {
+		t.Errorf("orders targets = %+v", orders.Targets)
+	}
+	if want := (Quota{Value: 5, Unit: "MONTH", ResetPolicy: "CALENDAR", OperationOnBreach: "ALLOW"}); reports.RateLimit != nil || reports.Quota == nil || *reports.Quota != want {
+		t.Errorf("reports = %+v %+v, want no rate limit and quota %+v", reports.RateLimit, reports.Quota, want)
+	}
+	acme, partner := g.Subscribers[0], g.Subscribers[1]
+	if acme.Label() != "Acme" || acme.Clients[0].Token != "tok-web-0d9e" || acme.UsagePlans[0] != gold.ID {
+		t.Errorf("acme = %+v", acme)
+	}
+	if got := partner.Clients[0].Token; got != "tok-from-file-7f3a" {
+		t.Errorf("token from file = %q, want the file's line without its newline", got)
+	}
+	if got, want := partner.Clients[0].TokenFile, filepath.Join("testdata", "usageplans", "partner.token"); got != want {
+		t.Errorf("tokenFile = %q, want %q, relative to the config file (the reload watches it)", got, want)
+	}
+	if got := partner.Clients[1].Token; got != "tok-from-env-51c2" {
+		t.Errorf("token from env = %q", got)
+	}
+	if g.Deployments[0].ID != "ocid1.apideployment.oc1.phx.amaaaaaaorders" {
+		t.Errorf("deployment id = %q", g.Deployments[0].ID)
+	}
+}
+
+// TestUsagePlanProblemsNeverShowTokens: a duplicated or malformed token is
+// reported by the clients' paths, never by its value.
+func TestUsagePlanProblemsNeverShowTokens(t *testing.T) {
+	dir := t.TempDir()
+	secret := "s3cret-client-token-value"
+	cfg := `deployments:
+  - pathPrefix: /a
+    specification:
+      requestPolicies: {usagePlans: {tokenLocations: ["request.headers[client-id]"]}}
+      routes: [{path: /, backend: {type: STOCK_RESPONSE_BACKEND, status: 200}}]
+usagePlans: [{id: p, entitlements: [{name: e, targets: [{deploymentId: /a}]}]}]
+subscribers:
+  - {displayName: one, clients: [{name: c, token: ` + secret + `}], usagePlans: [p]}
+  - {displayName: two, clients: [{name: c, token: ` + secret + `}, {name: d, token: "` + secret + ` x"}, {name: e, token: ` + strings.Repeat("x", 129) + `}], usagePlans: [p]}
+`
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadGateway(path)
+	if err == nil {
+		t.Fatal("loaded")
+	}
+	msg := err.Error()
+	for _, want := range []string{"subscribers[1].clients[0].token: the same token as subscribers[0].clients[0]",
+		"subscribers[1].clients[1].token: the token holds a space", "subscribers[1].clients[2].token: the token has 129 characters"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("problems lack %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, secret) || strings.Contains(msg, "xxxxxxxx") {
+		t.Errorf("a problem shows a token:\n%s", msg)
+	}
+}
