@@ -254,7 +254,7 @@ func writeImport(dir, listen string, deps []imported, force bool) (string, error
 		if err := writeKeyFile(d.file, spec, 0o644, force); err != nil {
 			return "", err
 		}
-		entries[i] = ociimport.Entry{PathPrefix: d.PathPrefix, SpecificationFile: names[i], Comment: origin(d)}
+		entries[i] = ociimport.Entry{PathPrefix: d.PathPrefix, ID: d.ID, SpecificationFile: names[i], Comment: origin(d)}
 	}
 	if err := writeKeyFile(gatewayFile, ociimport.GatewayYAML(listen, entries), 0o644, force); err != nil {
 		return "", err

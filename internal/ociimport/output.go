@@ -61,6 +61,9 @@ func safeName(s string) string {
 type Entry struct {
 	// PathPrefix is the deployment's path prefix. Required.
 	PathPrefix string
+	// ID is the deployment's OCID, which usage plans' targets name.
+	// Default "" (none written).
+	ID string
 	// SpecificationFile is the spec file, relative to the configuration.
 	// Required.
 	SpecificationFile string
@@ -81,6 +84,9 @@ func GatewayYAML(listen string, entries []Entry) []byte {
 			fmt.Fprintf(&b, "  # %s\n", oneLine(e.Comment))
 		}
 		fmt.Fprintf(&b, "  - pathPrefix: %s\n", yamlString(e.PathPrefix))
+		if e.ID != "" {
+			fmt.Fprintf(&b, "    id: %s\n", yamlString(e.ID))
+		}
 		fmt.Fprintf(&b, "    specificationFile: %s\n", yamlString(e.SpecificationFile))
 	}
 	return b.Bytes()
