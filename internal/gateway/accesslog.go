@@ -76,6 +76,9 @@ func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 		if ex.route != nil {
 			attrs = append(attrs, slog.String("route", ex.route.path))
 		}
+		if c := ex.usageClient; c != nil {
+			attrs = append(attrs, slog.String("subscriber", c.subscriber.label))
+		}
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
 }

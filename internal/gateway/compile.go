@@ -81,6 +81,10 @@ type compiler struct {
 	tokenCache *token.Cache
 	transports map[transportKey]*syncTransport
 	problems   config.Problems
+	// usageClients and usageSubscribers are the subscribers' clients,
+	// indexed once for every deployment with usage plans.
+	usageClients     usageClients
+	usageSubscribers []*usageSubscriber
 }
 
 func (c *compiler) problem(src config.Source, path, message string) {
@@ -99,6 +103,9 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 		dep.rateLimit = &rateLimit{limits: c.limits, rate: rl.RateInRequestsPerSecond,
 			perClient: rl.RateKey == config.RateKeyClientIP, key: d.PathPrefix, trusted: c.g.trusted}
 	}
+	if rp := spec.RequestPolicies; rp != nil && rp.UsagePlans != nil {
+		dep.usage = c.usagePolicy(d, rp.UsagePlans)
+	}
 	if rp := spec.RequestPolicies; rp != nil && rp.Cors != nil {
 		dep.cors = compileCORS(rp.Cors, c.g.log, src.Problem("requestPolicies.cors", "").Path)
 	}
@@ -109,6 +116,9 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 		}
 	}
 	dep.policies = deploymentPolicies(spec)
+	if dep.usage != nil {
+		dep.policies = append(dep.policies, dep.usage.summary())
+	}
 	specs := make([]authz.RouteSpec, len(spec.Routes))
 	for i, r := range spec.Routes {
 		specs[i] = authz.RouteSpec{Path: r.Path, Methods: r.Methods}
@@ -357,6 +367,11 @@ func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 				return g.withAuthorization(a, rt, next)
 			}})
 		}
+	}
+	if u := dep.usage; u != nil {
+		policies = append(policies, routePolicy{phaseUsagePlan, func(next http.Handler) http.Handler {
+			return g.withUsagePlans(u, next)
+		}})
 	}
 	if v := rt.validation; v != nil {
 		policies = append(policies, routePolicy{phaseValidate, func(next http.Handler) http.Handler {

@@ -64,6 +64,11 @@ type exchange struct {
 	// are then ignored). ${request.cert[client_base64]} reads it through
 	// clientCertBase64.
 	clientCert *x509.Certificate
+	// usageClient is the subscriber's client the request's client token
+	// named, and usage its entitlement on the deployment (nil when it has
+	// none); both nil on deployments without usage plans.
+	usageClient *usageClient
+	usage       *usageGrant
 	// decision is set when the request is a Decide call, not traffic.
 	decision *Decision
 }

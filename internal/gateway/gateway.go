@@ -65,6 +65,9 @@ type deployment struct {
 	allowed   allowCounters // nil counters without metrics
 	// rateLimit is the deployment's rateLimiting; nil for none.
 	rateLimit *rateLimit
+	// usage is the deployment's usagePlans; nil for none, or when no
+	// entitlement targets the deployment.
+	usage *usagePolicy
 	// cors is the deployment's cors policy, for routes without their own
 	// and for refusals before a route is known; nil for none.
 	cors *corsPolicy

@@ -27,6 +27,7 @@ type Metrics struct {
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 	rateLimits     *prometheus.CounterVec
+	usagePlans     *prometheus.CounterVec
 }
 
 // NewMetrics registers keygate's metrics, plus the Go runtime and process
@@ -64,8 +65,12 @@ func NewMetrics() *Metrics {
 		rateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_rate_limit_decisions_total", Help: "Rate limiting decisions, by deployment and outcome (allow, deny).",
 		}, []string{"deployment", "outcome"}),
+		usagePlans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_usage_plan_decisions_total",
+			Help: "Usage plan decisions, by deployment, usage plan, entitlement, subscriber (its displayName, never a token; empty when the token named none) and outcome (permitted, breached_allowed, usage_rate_limited, quota_exceeded, not_entitled, unknown_client_token, missing_client_token).",
+		}, []string{"deployment", "usage_plan", "entitlement", "subscriber", "outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits,
+	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits, m.usagePlans,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
@@ -85,8 +90,8 @@ func (m *Metrics) rateLimit(ex *exchange, allowed bool) {
 	m.rateLimits.WithLabelValues(ex.dep.prefix, outcome).Inc()
 }
 
-// WatchLimits exports how many rate limiting decisions the shared store
-// (Redis) failed to make, so that an outage shows.
+// WatchLimits exports how many rate limiting and usage plan decisions the
+// shared store (Redis) failed to make, so that an outage shows.
 func (m *Metrics) WatchLimits(l *Limits) {
 	if m == nil {
 		return
@@ -94,7 +99,37 @@ func (m *Metrics) WatchLimits(l *Limits) {
 	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "keygate_rate_limit_shared_errors_total",
 		Help: "Rate limiting decisions Redis did not make in time, taken by the replica alone.",
-	}, func() float64 { return float64(l.SharedErrors()) }))
+	}, func() float64 { return float64(l.SharedErrors()) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "keygate_usage_plan_shared_errors_total",
+		Help: "Usage plan decisions (and quota refunds) Redis did not make in time, taken by the replica alone.",
+	}, func() float64 { return float64(l.SharedUsageErrors()) }))
+}
+
+// usageCounter is the counter of one outcome of a subscriber's
+// entitlement on a deployment; nil without metrics.
+func (m *Metrics) usageCounter(deployment string, g *usageGrant, outcome string) prometheus.Counter {
+	if m == nil {
+		return nil
+	}
+	return m.usagePlans.WithLabelValues(deployment, g.planLabel, g.entitlement, g.subscriber.label, outcome)
+}
+
+// usage counts a usage plan decision other than a plain permit (those are
+// counted on the grant's own counter); g is nil when the request named no
+// subscriber entitled here, c when it named no subscriber.
+func (m *Metrics) usage(deployment string, g *usageGrant, c *usageClient, outcome string) {
+	if m == nil {
+		return
+	}
+	if g == nil {
+		subscriber := ""
+		if c != nil {
+			subscriber = c.subscriber.label
+		}
+		m.usagePlans.WithLabelValues(deployment, "", "", subscriber, outcome).Inc()
+		return
+	}
+	m.usageCounter(deployment, g, outcome).Inc()
 }
 
 // Handler serves the metrics in the Prometheus exposition format.

@@ -34,6 +34,11 @@ const (
 	// phaseAuthorize applies the route's authorization (ANY_OF,
 	// AUTHENTICATION_ONLY) to the authenticated principal.
 	phaseAuthorize
+	// phaseUsagePlan finds the subscriber by its client token and applies
+	// its entitlement's rate limit and quota: after authentication and
+	// authorization (OCI: requests failing them count toward nothing),
+	// before validation.
+	phaseUsagePlan
 	// phaseValidate checks the route's header, query parameter and body
 	// validations (OCI runs them after authentication and authorization,
 	// before transformations), never reading the body.

@@ -16,6 +16,8 @@ type Limits struct {
 	seed   maphash.Seed
 	// shared, when set, decides in Redis (UseRedis).
 	shared atomic.Pointer[sharedLimits]
+	// quotas count usage plan quotas in-process (usage_limits.go).
+	quotas quotaCounters
 }
 
 // limitShards spreads keys so that concurrent requests rarely share a lock.
@@ -36,6 +38,7 @@ func NewLimits() *Limits {
 	l := &Limits{seed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].tat = map[string]int64{}
+		l.quotas.shards[i].n = map[string]*quotaCount{}
 	}
 	return l
 }

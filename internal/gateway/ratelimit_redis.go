@@ -45,6 +45,10 @@ type sharedLimits struct {
 	// it starts and once when it ends.
 	failing atomic.Bool
 	errors  atomic.Uint64
+	// usageFailing and usageErrors are the same for usage plans' counters,
+	// logged under their own codes.
+	usageFailing atomic.Bool
+	usageErrors  atomic.Uint64
 }
 
 // UseRedis makes l decide in Redis, with local state as the fallback.
@@ -60,6 +64,15 @@ func (l *Limits) UseRedis(client redis.UniversalClient, timeout time.Duration, l
 func (l *Limits) SharedErrors() uint64 {
 	if s := l.shared.Load(); s != nil {
 		return s.errors.Load()
+	}
+	return 0
+}
+
+// SharedUsageErrors counts the usage plan decisions Redis did not make
+// (for metrics).
+func (l *Limits) SharedUsageErrors() uint64 {
+	if s := l.shared.Load(); s != nil {
+		return s.usageErrors.Load()
 	}
 	return 0
 }
