@@ -32,6 +32,10 @@ type usageLimit struct {
 	// shared by all targets of an entitlement and all clients of a
 	// subscriber).
 	key string
+	// rateKey and quotaKey are the in-process keys, made once: the rate's
+	// (apart from rateLimiting's), the quota's (with its unit: a changed
+	// unit starts a count of its own).
+	rateKey, quotaKey string
 	// rate is requests per second; 0 for no rate limit.
 	rate int
 	// quota is requests per period of unit; 0 for no quota.
@@ -123,7 +127,7 @@ func (l *Limits) refundQuota(ctx context.Context, u *usageLimit, period int64) {
 	}
 	sh := l.quotaShard(u)
 	sh.mu.Lock()
-	if c := sh.n[u.key+"|"+u.unit]; c != nil && c.period == period && c.used > 0 {
+	if c := sh.n[u.quotaKey]; c != nil && c.period == period && c.used > 0 {
 		c.used--
 	}
 	sh.mu.Unlock()
@@ -146,11 +150,10 @@ func (l *Limits) usageLocal(u *usageLimit, now time.Time) usageDecision {
 		sh := l.quotaShard(u)
 		sh.mu.Lock()
 		defer sh.mu.Unlock()
-		key := u.key + "|" + u.unit // a changed unit starts a count of its own
-		count = sh.n[key]
+		count = sh.n[u.quotaKey]
 		if count == nil {
 			count = &quotaCount{}
-			sh.n[key] = count
+			sh.n[u.quotaKey] = count
 		}
 		if count.period != d.period {
 			count.period, count.used = d.period, 0
@@ -161,7 +164,7 @@ func (l *Limits) usageLocal(u *usageLimit, now time.Time) usageDecision {
 		}
 	}
 	if u.rate > 0 {
-		if ok, wait := l.allow("usage|"+u.key, u.rate, now); !ok {
+		if ok, wait := l.allow(u.rateKey, u.rate, now); !ok {
 			d.outcome, d.wait = usageRateLimited, wait
 			return d
 		}

@@ -146,6 +146,7 @@ func (c *compiler) usageGrant(dep string, s *usageSubscriber, p *config.UsagePla
 	if q := e.Quota; q != nil {
 		g.limit.quota, g.limit.unit, g.limit.reject = q.Value, q.Unit, q.OperationOnBreach == config.BreachReject
 	}
+	g.limit.rateKey, g.limit.quotaKey = "usage|"+g.limit.key, g.limit.key+"|"+g.limit.unit
 	g.permitted = c.g.metrics.usageCounter(dep, g, "permitted")
 	return g
 }

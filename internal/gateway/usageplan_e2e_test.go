@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -524,5 +525,81 @@ func TestQuotaPeriod(t *testing.T) {
 	// A Sunday belongs to the week that began the Monday before.
 	if start, _ := quotaPeriod(time.Date(2026, 3, 8, 23, 0, 0, 0, time.UTC), "WEEK"); start.Day() != 2 {
 		t.Errorf("Sunday 03-08: week starts %v, want Monday 03-02", start)
+	}
+}
+
+// TestUsagePlanPhases: only a deployment an entitlement targets has a
+// usage plan step, after authorization and before validation; one with
+// usagePlans that no plan targets pays nothing.
+func TestUsagePlanPhases(t *testing.T) {
+	if !(phaseAuthorize < phaseUsagePlan && phaseUsagePlan < phaseValidate) {
+		t.Fatal("the usage plan phase is not between authorization and validation (oci-policies.md §13)")
+	}
+	g := usageGateway(t, usagePlanConfig(1, 0, "", ""), Options{})
+	want := map[string][]phase{"/orders": {phaseUsagePlan, phaseSanitize}, "/other": {phaseUsagePlan, phaseSanitize},
+		"/free": {phaseSanitize}}
+	for _, dep := range g.deployments {
+		c := &compiler{g: g}
+		var got []phase
+		for _, p := range c.routePolicies(dep.routes[0], dep) {
+			got = append(got, p.phase)
+		}
+		if !slices.Equal(got, want[dep.prefix]) {
+			t.Errorf("%s: phases %v, want %v", dep.prefix, got, want[dep.prefix])
+		}
+	}
+}
+
+// TestUsagePlanCountsOutliveReload: a configuration rebuilt on the same
+// Limits keeps the subscribers' counts.
+func TestUsagePlanCountsOutliveReload(t *testing.T) {
+	limits := NewLimits()
+	clk := newClock(time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC))
+	first := httptest.NewServer(usageGateway(t, usagePlanConfig(0, 2, "HOUR", "REJECT"), Options{Now: clk.now, Limits: limits}))
+	t.Cleanup(first.Close)
+	call(t, first, "/orders/ok", tokGlobex)
+	reloaded := httptest.NewServer(usageGateway(t, usagePlanConfig(0, 2, "HOUR", "REJECT"), Options{Now: clk.now, Limits: limits}))
+	t.Cleanup(reloaded.Close)
+	if got := call(t, reloaded, "/orders/ok", tokGlobex).StatusCode; got != 200 {
+		t.Fatalf("2nd request after reload: %d", got)
+	}
+	if got := call(t, reloaded, "/orders/ok", tokGlobex).StatusCode; got != 429 {
+		t.Fatalf("3rd request after reload: %d, want 429: the reload reset the quota", got)
+	}
+}
+
+// BenchmarkChainUsagePlan is a stock route of a deployment without usage
+// plans next to the same route of one with a usage plan (rate limit and
+// quota, high enough never to refuse; the token in a header): what the
+// policy costs per request, counted in-process and, as replicas share it,
+// in a local redis-server (one loopback round trip per request).
+func BenchmarkChainUsagePlan(b *testing.B) {
+	cfg := usagePlanConfig(1<<30, 1<<30, "MONTH", "REJECT")
+	cfg["deployments"] = append(cfg["deployments"].([]any), map[string]any{"pathPrefix": "/plain", "specification": map[string]any{
+		"routes": []any{map[string]any{"path": "/ok", "backend": map[string]any{"type": "STOCK_RESPONSE_BACKEND", "status": 200}}}}})
+	for _, row := range []string{"none", "usage-plan", "usage-plan-redis"} {
+		b.Run(row, func(b *testing.B) {
+			opts := Options{DisableAccessLog: true}
+			if row == "usage-plan-redis" {
+				opts.Limits = sharedLimitsFor(b, startRedis(b, "").addr, slog.New(slog.DiscardHandler))
+			}
+			g := usageGateway(b, cfg, opts)
+			path := "/orders/ok"
+			if row == "none" {
+				path = "/plain/ok"
+			}
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Header.Set("client-id", tokGlobex)
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				w.Body.Reset()
+				g.ServeHTTP(w, req)
+			}
+			if w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
+		})
 	}
 }

@@ -44,6 +44,42 @@ func freePort(t *testing.T) string {
 	return port
 }
 
+// The keygate binary the tests run, built once for the package.
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+// keygateBinary builds keygate the first time a test asks for it.
+func keygateBinary(t *testing.T) string {
+	t.Helper()
+	goBin := need(t, "go")
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "keygate-cluster"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "keygate")
+		out, err := exec.Command(goBin, "build", "-o", binPath, "github.com/keygate/keygate/cmd/keygate").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // start runs cmd until the test ends.
 func start(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
@@ -68,13 +104,8 @@ func start(t *testing.T, cmd *exec.Cmd) {
 // not three times it.
 func TestClusterSharesTheRateLimit(t *testing.T) {
 	redisBin := need(t, "redis-server")
-	goBin := need(t, "go")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "keygate")
-	build := exec.Command(goBin, "build", "-o", bin, "github.com/keygate/keygate/cmd/keygate")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := keygateBinary(t)
 	redisPort := freePort(t)
 	start(t, exec.Command(redisBin, "--port", redisPort, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir))
 
