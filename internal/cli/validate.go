@@ -92,6 +92,9 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 	} else {
 		fmt.Fprintln(w, "  no authentication: every route is open")
 	}
+	if d.UsagePlans != "" {
+		fmt.Fprintf(w, "  %s\n", d.UsagePlans)
+	}
 	for _, r := range d.Routes {
 		fmt.Fprintf(w, "  route %-8s %-24s %-22s -> %s\n", strings.Join(r.Methods, ","), r.Path, r.Authorization, r.Backend)
 		if r.CORS != "" {

@@ -1,7 +1,7 @@
 package config
 
 // SharedState is where replicas of keygate keep what they must share: rate
-// limit counters today.
+// limit counters, and usage plans' rate limits and quotas.
 type SharedState struct {
 	// Redis is a Redis (or Redis-compatible) server every replica uses.
 	// Default nil: each replica counts on its own.

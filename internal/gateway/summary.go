@@ -16,6 +16,9 @@ type DeploymentSummary struct {
 	// Policies are the deployment-wide policies besides authentication,
 	// one line each ("rate limit: 100 requests/s, per CLIENT_IP ...").
 	Policies []string
+	// UsagePlans says where the client token is and how many subscribers
+	// are entitled; "" when no usage plan targets the deployment.
+	UsagePlans string
 	Routes   []RouteSummary
 }
 
@@ -82,6 +85,9 @@ func (g *Gateway) Summary() []DeploymentSummary {
 	out := make([]DeploymentSummary, 0, len(g.deployments))
 	for _, d := range g.deployments {
 		ds := DeploymentSummary{PathPrefix: d.prefix, MutualTLS: d.mtlsSummary, Policies: d.policies}
+		if d.usage != nil {
+			ds.UsagePlans = d.usage.summary()
+		}
 		if d.auth != nil {
 			s := d.auth.describe()
 			ds.Auth = &s

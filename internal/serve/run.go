@@ -84,7 +84,7 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 		}
 		defer client.Close()
 		limits.UseRedis(client, time.Duration(s.Redis.TimeoutMillis)*time.Millisecond, log)
-		log.Info("rate limits are shared in Redis", "addr", client.Options().Addr, "db", client.Options().DB)
+		log.Info("rate limits and usage plan counters are shared in Redis", "addr", client.Options().Addr, "db", client.Options().DB)
 	}
 	keySets.Retain(g) // each set at the shortest refresh its deployments ask
 	live := gateway.NewLive(g)
