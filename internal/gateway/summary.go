@@ -19,7 +19,7 @@ type DeploymentSummary struct {
 	// UsagePlans says where the client token is and how many subscribers
 	// are entitled; "" when no usage plan targets the deployment.
 	UsagePlans string
-	Routes   []RouteSummary
+	Routes     []RouteSummary
 }
 
 // MutualTLSSummary describes a deployment's mutualTls.
