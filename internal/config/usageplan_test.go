@@ -90,3 +90,35 @@ subscribers:
 		t.Errorf("a problem shows a token:\n%s", msg)
 	}
 }
+
+// FuzzUsagePlanForms: decoding keygate's config with usage plans and
+// subscribers in any form (the oci CLI's, the API's, broken ones) and
+// validating them never panics, and fails only with Problems.
+func FuzzUsagePlanForms(f *testing.F) {
+	for _, file := range []string{"testdata/usageplans/gateway.yaml", "testdata/invalid/gateway_usageplans.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"usagePlans": [{"data": {"data": {}}, "etag": 1}], "subscribers": [{"data": []}, {"clients": [{"token-file": ""}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := newChecker("fuzz.yaml", nil)
+		var g Gateway
+		if !c.decodeInto(data, &g) {
+			if len(c.probs) == 0 {
+				t.Fatal("decoding failed without a problem")
+			}
+			return
+		}
+		c.usagePlansAndSubscribers(&g, t.TempDir())
+		for _, s := range g.Subscribers {
+			for _, cl := range s.Clients {
+				if cl.TokenFile != "" && !strings.HasPrefix(cl.TokenFile, "/") && len(c.probs) == 0 {
+					t.Fatalf("tokenFile %q not made absolute against the config's directory", cl.TokenFile)
+				}
+			}
+		}
+	})
+}

@@ -30,8 +30,15 @@ type usageSubscriber struct {
 	label string
 }
 
+// maxClientToken is the longest client token OCI allows; a longer value
+// is no client's, and is not hashed.
+const maxClientToken = 128
+
 // lookup returns the client whose token is tok, or nil.
 func (uc usageClients) lookup(tok string) *usageClient {
+	if len(tok) > maxClientToken {
+		return nil
+	}
 	c := uc[sha256.Sum256([]byte(tok))]
 	if c == nil || subtle.ConstantTimeCompare(c.token, []byte(tok)) != 1 {
 		return nil

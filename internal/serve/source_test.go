@@ -22,6 +22,16 @@ func TestSourceLoadAndFiles(t *testing.T) {
 	if err := os.WriteFile(gw, []byte("listen: 127.0.0.1:9999\ndeployments:\n  - pathPrefix: /a\n    specificationFile: spec.json\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A client token in a file: watched like the specs.
+	token := filepath.Join(dir, "acme.token")
+	if err := os.WriteFile(token, []byte("acme-token-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plans := filepath.Join(dir, "plans.yaml")
+	if err := os.WriteFile(plans, []byte("deployments:\n  - pathPrefix: /a\n    specificationFile: spec.json\n"+
+		"subscribers: [{displayName: Acme, clients: [{name: c, tokenFile: acme.token}], usagePlans: []}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		src        Source
@@ -29,6 +39,7 @@ func TestSourceLoadAndFiles(t *testing.T) {
 		wantFiles  []string
 	}{
 		{"config file", Source{ConfigFile: gw}, "127.0.0.1:9999", []string{gw, spec}},
+		{"config file with a client token file", Source{ConfigFile: plans}, config.DefaultListen, []string{plans, spec, token}},
 		{"config file, listen overridden", Source{ConfigFile: gw, Listen: "127.0.0.1:1"}, "127.0.0.1:1", []string{gw, spec}},
 		{"spec file", Source{SpecFile: spec, PathPrefix: "/p"}, config.DefaultListen, []string{spec}},
 	}
