@@ -45,6 +45,9 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		fmt.Fprintf(w, "ACCEPT: serve would pass %s to the backend\n", v.request)
 		printField(w, "deployment", orNone(d.Deployment))
 		printField(w, "route", orNone(d.Route))
+		if d.Subscriber != "" {
+			printField(w, "subscriber", d.Subscriber+" (token verify counts nothing)")
+		}
 		switch {
 		case auth == nil && v.hasToken:
 			printField(w, "token", "not checked: deployment "+d.Deployment+" has no authentication")
@@ -87,6 +90,9 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		printField(w, "token", "from "+v.tokenFrom+"; UNVERIFIED "+describeToken(d.Token, time.Now()))
 	default:
 		printField(w, "token", "from "+v.tokenFrom)
+	}
+	if d.Subscriber != "" {
+		printField(w, "subscriber", d.Subscriber)
 	}
 	printField(w, "log", d.Code+": "+d.Detail)
 	if len(d.Checks) > 0 {
@@ -279,6 +285,8 @@ func (v *gatewayView) reasonAdvice(d gateway.Decision, auth *gateway.AuthSummary
 		return v.noRouteAdvice(d)
 	case "bad_path":
 		return d.Detail + ": send a plain absolute path (no dot segments, no encoded slashes)"
+	case "missing_client_token", "unknown_client_token", "not_entitled":
+		return d.Detail + ": the deployment's usage plans admit only requests whose client token names a subscriber entitled to it; token verify sends no header but the token's, so put the client token in a claim read by request.auth[...] or check the request with curl against serve"
 	case "keys_unavailable":
 		return d.Detail + ": the deployment's keys could not be loaded; check publicKeys (keygate validate)"
 	}

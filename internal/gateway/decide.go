@@ -31,6 +31,10 @@ type Decision struct {
 	// authorization would refuse its (unverified) scopes as well: the 403
 	// the caller meets once the token verifies.
 	ScopeRefusedToo bool
+	// Subscriber names the usage plan subscriber the request's client token
+	// named, its client and its entitlement ("" on deployments without
+	// usage plans, or when the token named none). Never the token.
+	Subscriber string
 	// Warnings are log lines that do not stop the request (an invalid
 	// token on an ANONYMOUS route).
 	Warnings []string
@@ -83,6 +87,12 @@ func (d *Decision) record(ex *exchange, e *httpError, logOnly bool) {
 }
 
 func (d *Decision) locate(ex *exchange) {
+	if c := ex.usageClient; c != nil {
+		d.Subscriber = c.subscriber.label + " (client " + c.name + ")"
+		if g := ex.usage; g != nil {
+			d.Subscriber += ", entitlement " + g.entitlement + " of usage plan " + g.planLabel
+		}
+	}
 	if ex.dep != nil {
 		d.Deployment = ex.dep.prefix
 	}

@@ -279,7 +279,7 @@ func TestUsagePlanCounting(t *testing.T) {
 			for range 5 {
 				req := httptest.NewRequest(http.MethodGet, "/orders/ok", nil)
 				req.Header.Set("client-id", tokGlobex)
-				if d := g.Decide(req); !d.Accepted {
+				if d := g.Decide(req); !d.Accepted || d.Subscriber != "Globex (client app), entitlement orders of usage plan Gold" {
 					t.Fatalf("Decide: %+v", d)
 				}
 			}
