@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestUsagePlanSharedAcrossReplicas: two gateways sharing one Redis admit
+// a subscriber's quota once between them, whichever of its clients calls
+// which replica.
+func TestUsagePlanSharedAcrossReplicas(t *testing.T) {
+	rs := startRedis(t, "")
+	clk := newClock(time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC))
+	var replicas []*httptest.Server
+	for range 2 {
+		g := usageGateway(t, usagePlanConfig(0, 5, "WEEK", "REJECT"), Options{Now: clk.now,
+			Limits: sharedLimitsFor(t, rs.addr, slog.New(slog.DiscardHandler))})
+		srv := httptest.NewServer(g)
+		t.Cleanup(srv.Close)
+		replicas = append(replicas, srv)
+	}
+	admitted := 0
+	for i := range 12 {
+		tok := []string{tokAcmeWeb, tokAcmeBatch, tokAcmeBatch}[i%3]
+		switch got := call(t, replicas[i%2], "/orders/ok", tok).StatusCode; got {
+		case 200:
+			admitted++
+		case 429:
+		default:
+			t.Fatalf("request %d: %d", i, got)
+		}
+	}
+	if admitted != 5 {
+		t.Errorf("two replicas admitted %d of 12 requests, want 5 (one WEEK quota between them)", admitted)
+	}
+	// Wednesday 2026-03-04: the week began Monday 03-02, the next begins 03-09.
+	resp := call(t, replicas[0], "/orders/ok", tokAcmeWeb)
+	if want := "396000"; resp.Header.Get("Retry-After") != want {
+		t.Errorf("Retry-After %q, want %s (Wednesday 10:00 to Monday 00:00 UTC)", resp.Header.Get("Retry-After"), want)
+	}
+}
+
+// TestUsagePlanRedisOutage: with Redis stopped under concurrent load every
+// request is still answered by the replica's own counters (no 5xx, no
+// transport error), the outage is logged once and counted; once Redis is
+// back the counters are shared again, and no goroutine is left behind.
+func TestUsagePlanRedisOutage(t *testing.T) {
+	rs := startRedis(t, "")
+	logs := &syncBuffer{}
+	limits := sharedLimitsFor(t, rs.addr, slog.New(slog.NewJSONHandler(logs, nil)))
+	before := countGoroutines()
+	g := usageGateway(t, usagePlanConfig(100000, 1000000, "DAY", "REJECT"), Options{Limits: limits})
+	srv := httptest.NewServer(g)
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	stop := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			tok := []string{tokAcmeWeb, tokGlobex}[w%2]
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodGet, srv.URL+"/orders/ok", nil)
+				req.Header.Set("client-id", tok)
+				resp, err := client.Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					bad.Add(1)
+				}
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	rs.stop()
+	time.Sleep(300 * time.Millisecond)
+	errorsDuringOutage := limits.SharedUsageErrors()
+	port := rs.addr[strings.LastIndexByte(rs.addr, ':')+1:]
+	startRedis(t, port)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "usagePlans.sharedStateRestored") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	srv.Close()
+	if n := bad.Load(); n != 0 {
+		t.Errorf("%d requests failed or were refused; the outage must not refuse traffic", n)
+	}
+	if n := strings.Count(logs.String(), "usagePlans.sharedStateFailed"); n != 1 {
+		t.Errorf("the outage was logged %d times, want once", n)
+	}
+	if !strings.Contains(logs.String(), "usagePlans.sharedStateRestored") {
+		t.Error("no sharedStateRestored after Redis came back")
+	}
+	if errorsDuringOutage == 0 {
+		t.Error("SharedUsageErrors did not count the outage")
+	}
+	waitGoroutines(t, before)
+}
+
+// countGoroutines counts the goroutines now running.
+func countGoroutines() int { return runtime.NumGoroutine() }
+
+// waitGoroutines fails if, after a grace period, more goroutines run than
+// before (plus a few the runtime and the Redis client's pool may keep).
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		now := countGoroutines()
+		if now <= before+3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d goroutines before the load, %d after: a leak", before, now)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
