@@ -41,14 +41,44 @@ type sharedLimits struct {
 	client  redis.UniversalClient
 	timeout time.Duration
 	log     *slog.Logger
-	// failing is set while Redis is failing, so an outage logs once when
-	// it starts and once when it ends.
-	failing atomic.Bool
-	errors  atomic.Uint64
-	// usageFailing and usageErrors are the same for usage plans' counters,
-	// logged under their own codes.
-	usageFailing atomic.Bool
-	usageErrors  atomic.Uint64
+	// rate and usage follow Redis outages as rate limiting and usage
+	// plans see them, each logged under its own codes.
+	rate, usage outage
+}
+
+// outage follows whether Redis is failing, so that an outage is logged
+// once when it starts and once when it ends, also under concurrent
+// decisions: only a decision that began after the latest failure was seen
+// can end it (one that was in flight when Redis went away and succeeded
+// late cannot).
+type outage struct {
+	// seq numbers the decisions as they begin.
+	seq atomic.Uint64
+	// lastFailed is the number of the latest decision that failed.
+	lastFailed atomic.Uint64
+	failing    atomic.Bool
+	errors     atomic.Uint64
+}
+
+// begin numbers a decision about to ask Redis.
+func (o *outage) begin() uint64 { return o.seq.Add(1) }
+
+// failed counts decision n's failure and reports whether it starts an
+// outage.
+func (o *outage) failed(n uint64) bool {
+	o.errors.Add(1)
+	for {
+		last := o.lastFailed.Load()
+		if n <= last || o.lastFailed.CompareAndSwap(last, n) {
+			break
+		}
+	}
+	return o.failing.CompareAndSwap(false, true)
+}
+
+// succeeded reports whether decision n's success ends an outage.
+func (o *outage) succeeded(n uint64) bool {
+	return o.failing.Load() && n > o.lastFailed.Load() && o.failing.CompareAndSwap(true, false)
 }
 
 // UseRedis makes l decide in Redis, with local state as the fallback.
@@ -63,7 +93,7 @@ func (l *Limits) UseRedis(client redis.UniversalClient, timeout time.Duration, l
 // SharedErrors counts the decisions Redis did not make (for metrics).
 func (l *Limits) SharedErrors() uint64 {
 	if s := l.shared.Load(); s != nil {
-		return s.errors.Load()
+		return s.rate.errors.Load()
 	}
 	return 0
 }
@@ -72,7 +102,7 @@ func (l *Limits) SharedErrors() uint64 {
 // (for metrics).
 func (l *Limits) SharedUsageErrors() uint64 {
 	if s := l.shared.Load(); s != nil {
-		return s.usageErrors.Load()
+		return s.usage.errors.Load()
 	}
 	return 0
 }
@@ -83,16 +113,16 @@ func (l *Limits) decide(ctx context.Context, key string, rate int, now time.Time
 	if s == nil {
 		return l.allow(key, rate, now)
 	}
+	n := s.rate.begin()
 	ok, wait, err := s.allow(ctx, key, rate)
 	if err != nil {
-		s.errors.Add(1)
-		if !s.failing.Swap(true) {
+		if s.rate.failed(n) {
 			s.log.Warn("rate limiting: Redis does not answer; each replica limits on its own until it does",
 				"code", "rateLimiting.sharedStateFailed", "error", err.Error())
 		}
 		return l.allow(key, rate, now)
 	}
-	if s.failing.Swap(false) {
+	if s.rate.succeeded(n) {
 		s.log.Info("rate limiting: Redis answers again; limits are shared", "code", "rateLimiting.sharedStateRestored")
 	}
 	return ok, wait

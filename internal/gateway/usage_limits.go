@@ -101,16 +101,16 @@ func (l *Limits) decideUsage(ctx context.Context, u *usageLimit, now time.Time) 
 	if s == nil {
 		return l.usageLocal(u, now)
 	}
-	d, err := s.usage(ctx, u, now)
+	n := s.usage.begin()
+	d, err := s.decideUsage(ctx, u, now)
 	if err != nil {
-		s.usageErrors.Add(1)
-		if !s.usageFailing.Swap(true) {
+		if s.usage.failed(n) {
 			s.log.Warn("usage plans: Redis does not answer; each replica counts rate limits and quotas on its own until it does",
 				"code", "usagePlans.sharedStateFailed", "error", err.Error())
 		}
 		return l.usageLocal(u, now)
 	}
-	if s.usageFailing.Swap(false) {
+	if s.usage.succeeded(n) {
 		s.log.Info("usage plans: Redis answers again; rate limits and quotas are shared", "code", "usagePlans.sharedStateRestored")
 	}
 	return d
@@ -119,11 +119,11 @@ func (l *Limits) decideUsage(ctx context.Context, u *usageLimit, now time.Time) 
 // refundQuota gives back the quota a request took (its response was a 5xx,
 // which OCI counts toward the rate limit only).
 func (l *Limits) refundQuota(ctx context.Context, u *usageLimit, period int64) {
-	if s := l.shared.Load(); s != nil && !s.usageFailing.Load() {
+	if s := l.shared.Load(); s != nil && !s.usage.failing.Load() {
 		if err := s.refund(ctx, u, period); err == nil {
 			return
 		}
-		s.usageErrors.Add(1)
+		s.usage.errors.Add(1)
 	}
 	sh := l.quotaShard(u)
 	sh.mu.Lock()
@@ -230,9 +230,9 @@ func usageKeys(u *usageLimit, period int64) []string {
 	return []string{base + "r", base + "q:" + u.unit + ":" + strconv.FormatInt(period, 10)}
 }
 
-// usage decides in Redis. The quota's period comes from now (the
+// decideUsage decides in Redis. The quota's period comes from now (the
 // replica's clock, which may be injected), the rate's clock is Redis's.
-func (s *sharedLimits) usage(ctx context.Context, u *usageLimit, now time.Time) (usageDecision, error) {
+func (s *sharedLimits) decideUsage(ctx context.Context, u *usageLimit, now time.Time) (usageDecision, error) {
 	var d usageDecision
 	interval, burst, ttl := int64(0), int64(0), int64(0)
 	var end time.Time
