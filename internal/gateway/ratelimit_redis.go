@@ -48,16 +48,17 @@ type sharedLimits struct {
 
 // outage follows whether Redis is failing, so that an outage is logged
 // once when it starts and once when it ends, also under concurrent
-// decisions: only a decision that began after the latest failure was seen
-// can end it (one that was in flight when Redis went away and succeeded
-// late cannot).
+// decisions, which finish in any order: a decision that began before the
+// latest success cannot start an outage (Redis has answered since), and
+// one that began before the latest failure cannot end it.
 type outage struct {
 	// seq numbers the decisions as they begin.
 	seq atomic.Uint64
-	// lastFailed is the number of the latest decision that failed.
-	lastFailed atomic.Uint64
-	failing    atomic.Bool
-	errors     atomic.Uint64
+	// lastFailed and lastOK are the numbers of the latest decisions that
+	// failed and that succeeded.
+	lastFailed, lastOK atomic.Uint64
+	failing            atomic.Bool
+	errors             atomic.Uint64
 }
 
 // begin numbers a decision about to ask Redis.
@@ -67,18 +68,25 @@ func (o *outage) begin() uint64 { return o.seq.Add(1) }
 // outage.
 func (o *outage) failed(n uint64) bool {
 	o.errors.Add(1)
-	for {
-		last := o.lastFailed.Load()
-		if n <= last || o.lastFailed.CompareAndSwap(last, n) {
-			break
-		}
-	}
-	return o.failing.CompareAndSwap(false, true)
+	raise(&o.lastFailed, n)
+	return n > o.lastOK.Load() && o.failing.CompareAndSwap(false, true)
 }
 
-// succeeded reports whether decision n's success ends an outage.
+// succeeded notes decision n's success and reports whether it ends an
+// outage.
 func (o *outage) succeeded(n uint64) bool {
+	raise(&o.lastOK, n)
 	return o.failing.Load() && n > o.lastFailed.Load() && o.failing.CompareAndSwap(true, false)
+}
+
+// raise sets v to n if n is larger.
+func raise(v *atomic.Uint64, n uint64) {
+	for {
+		old := v.Load()
+		if n <= old || v.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 // UseRedis makes l decide in Redis, with local state as the fallback.

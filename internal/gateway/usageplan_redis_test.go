@@ -136,3 +136,31 @@ func waitGoroutines(t *testing.T, before int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestOutageOrdering: decisions finish in any order; only a failure newer
+// than every success starts an outage, and only a success newer than every
+// failure ends it.
+func TestOutageOrdering(t *testing.T) {
+	var o outage
+	n1, n2, n3 := o.begin(), o.begin(), o.begin()
+	if !o.failed(n2) {
+		t.Fatal("the first failure does not start the outage")
+	}
+	if o.succeeded(n1) {
+		t.Error("a decision begun before the failure ended the outage")
+	}
+	if o.failed(n3) {
+		t.Error("a second failure started the outage again")
+	}
+	if n4 := o.begin(); !o.succeeded(n4) {
+		t.Error("a decision begun after the failures did not end the outage")
+	}
+	n5, n6 := o.begin(), o.begin()
+	o.succeeded(n6)
+	if o.failed(n5) {
+		t.Error("a decision begun before the latest success started an outage")
+	}
+	if got := o.errors.Load(); got != 3 {
+		t.Errorf("errors = %d, want 3", got)
+	}
+}
