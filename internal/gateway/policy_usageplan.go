@@ -56,6 +56,14 @@ func (g *Gateway) withUsagePlans(u *usagePolicy, next http.Handler) http.Handler
 			next.ServeHTTP(w, r)
 			return
 		}
+		if grant.limit.rate == 0 && grant.limit.quota == 0 {
+			// An entitlement without limits: access, and nothing to count.
+			if grant.permitted != nil {
+				grant.permitted.Inc()
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
 		d := u.limits.decideUsage(r.Context(), &grant.limit, g.now())
 		switch d.outcome {
 		case usageRateLimited:

@@ -164,3 +164,23 @@ func TestOutageOrdering(t *testing.T) {
 		t.Errorf("errors = %d, want 3", got)
 	}
 }
+
+// TestUsagePlanWithoutLimitsAsksNothing: an entitlement with neither rate
+// limit nor quota gives access without a round trip to Redis.
+func TestUsagePlanWithoutLimitsAsksNothing(t *testing.T) {
+	limits := sharedLimitsFor(t, closedAddr(t), slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(usageGateway(t, usagePlanConfig(1, 0, "", ""), Options{Limits: limits}))
+	t.Cleanup(srv.Close)
+	for range 3 {
+		if got := call(t, srv, "/other/ok", tokInitech).StatusCode; got != 200 {
+			t.Fatalf("status %d, want 200", got)
+		}
+	}
+	if n := limits.SharedUsageErrors(); n != 0 {
+		t.Errorf("%d decisions were asked of Redis for an entitlement without limits", n)
+	}
+	call(t, srv, "/orders/ok", tokGlobex) // a rate limit: asked, and failing
+	if limits.SharedUsageErrors() == 0 {
+		t.Error("the test's Redis address answered; it must not")
+	}
+}
