@@ -146,6 +146,8 @@ func TestUsagePlanStatuses(t *testing.T) {
 		{"entitled", "/orders/ok", tokGlobex, "", 200, ""},
 		{"the query location when the header has none", "/orders/ok", "", "?client_id=" + tokGlobex, 200, ""},
 		{"over the rate of 2 per second", "/orders/ok", tokGlobex, "", 429, "usage_rate_limited"},
+		// The first location holding a value wins: Globex (over its rate), not Acme.
+		{"the header wins over the query", "/orders/ok", tokGlobex, "?client_id=" + tokAcmeWeb, 429, "usage_rate_limited"},
 		// Acme's first plan has no entitlement on /orders: its second does.
 		{"first plan with an entitlement here", "/orders/ok", tokAcmeWeb, "", 200, ""},
 		{"the first plan's on its own deployment", "/other/ok", tokAcmeWeb, "", 200, ""},
@@ -184,7 +186,7 @@ func TestUsagePlanStatuses(t *testing.T) {
 	body := scrape(t, metrics)
 	for _, want := range []string{
 		`keygate_usage_plan_decisions_total{deployment="/orders",entitlement="orders",outcome="permitted",subscriber="Globex",usage_plan="Gold"} 2`,
-		`keygate_usage_plan_decisions_total{deployment="/orders",entitlement="orders",outcome="usage_rate_limited",subscriber="Globex",usage_plan="Gold"} 1`,
+		`keygate_usage_plan_decisions_total{deployment="/orders",entitlement="orders",outcome="usage_rate_limited",subscriber="Globex",usage_plan="Gold"} 2`,
 		`keygate_usage_plan_decisions_total{deployment="/orders",entitlement="",outcome="not_entitled",subscriber="Initech",usage_plan=""} 1`,
 		`keygate_usage_plan_decisions_total{deployment="/orders",entitlement="",outcome="unknown_client_token",subscriber="",usage_plan=""} 3`,
 	} {
