@@ -59,17 +59,45 @@ type outage struct {
 	lastFailed, lastOK atomic.Uint64
 	failing            atomic.Bool
 	errors             atomic.Uint64
+	// probedAt is when, during an outage, a decision last asked Redis
+	// (unix nanoseconds).
+	probedAt atomic.Int64
+}
+
+// probeEvery is how often, while Redis is failing, one decision asks it
+// again; the others decide alone at once. An outage where Redis does not
+// answer at all (a dead host, a partition) then costs one timeout per
+// probe, not one per request.
+const probeEvery = time.Second
+
+// ask reports whether a decision at now should ask Redis: always, but
+// during an outage only the first decision of each probeEvery. A decision
+// that does not ask counts as one Redis did not make.
+func (o *outage) ask(now time.Time) bool {
+	if !o.failing.Load() {
+		return true
+	}
+	last := o.probedAt.Load()
+	if now.UnixNano()-last >= int64(probeEvery) && o.probedAt.CompareAndSwap(last, now.UnixNano()) {
+		return true
+	}
+	o.errors.Add(1)
+	return false
 }
 
 // begin numbers a decision about to ask Redis.
 func (o *outage) begin() uint64 { return o.seq.Add(1) }
 
-// failed counts decision n's failure and reports whether it starts an
-// outage.
-func (o *outage) failed(n uint64) bool {
+// failed counts decision n's failure at now and reports whether it starts
+// an outage.
+func (o *outage) failed(n uint64, now time.Time) bool {
 	o.errors.Add(1)
 	raise(&o.lastFailed, n)
-	return n > o.lastOK.Load() && o.failing.CompareAndSwap(false, true)
+	if n > o.lastOK.Load() && o.failing.CompareAndSwap(false, true) {
+		o.probedAt.Store(now.UnixNano())
+		return true
+	}
+	return false
 }
 
 // succeeded notes decision n's success and reports whether it ends an
@@ -121,10 +149,13 @@ func (l *Limits) decide(ctx context.Context, key string, rate int, now time.Time
 	if s == nil {
 		return l.allow(key, rate, now)
 	}
+	if !s.rate.ask(time.Now()) {
+		return l.allow(key, rate, now)
+	}
 	n := s.rate.begin()
 	ok, wait, err := s.allow(ctx, key, rate)
 	if err != nil {
-		if s.rate.failed(n) {
+		if s.rate.failed(n, time.Now()) {
 			s.log.Warn("rate limiting: Redis does not answer; each replica limits on its own until it does",
 				"code", "rateLimiting.sharedStateFailed", "error", err.Error())
 		}

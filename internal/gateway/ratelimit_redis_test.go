@@ -70,10 +70,13 @@ func (s *redisServer) stop() {
 // sharedLimitsFor is a Limits deciding in the Redis at addr.
 func sharedLimitsFor(t testing.TB, addr string, log *slog.Logger) *Limits {
 	t.Helper()
-	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	// As serve makes it: every step bounded by the decision's timeout.
+	const timeout = 200 * time.Millisecond
+	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true,
+		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout})
 	t.Cleanup(func() { client.Close() })
 	l := NewLimits()
-	l.UseRedis(client, 200*time.Millisecond, log)
+	l.UseRedis(client, timeout, log)
 	return l
 }
 

@@ -101,10 +101,13 @@ func (l *Limits) decideUsage(ctx context.Context, u *usageLimit, now time.Time) 
 	if s == nil {
 		return l.usageLocal(u, now)
 	}
+	if !s.usage.ask(time.Now()) {
+		return l.usageLocal(u, now)
+	}
 	n := s.usage.begin()
 	d, err := s.decideUsage(ctx, u, now)
 	if err != nil {
-		if s.usage.failed(n) {
+		if s.usage.failed(n, time.Now()) {
 			s.log.Warn("usage plans: Redis does not answer; each replica counts rate limits and quotas on its own until it does",
 				"code", "usagePlans.sharedStateFailed", "error", err.Error())
 		}

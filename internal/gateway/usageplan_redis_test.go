@@ -3,6 +3,7 @@ package gateway
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -143,13 +144,13 @@ func waitGoroutines(t *testing.T, before int) {
 func TestOutageOrdering(t *testing.T) {
 	var o outage
 	n1, n2, n3 := o.begin(), o.begin(), o.begin()
-	if !o.failed(n2) {
+	if !o.failed(n2, time.Now()) {
 		t.Fatal("the first failure does not start the outage")
 	}
 	if o.succeeded(n1) {
 		t.Error("a decision begun before the failure ended the outage")
 	}
-	if o.failed(n3) {
+	if o.failed(n3, time.Now()) {
 		t.Error("a second failure started the outage again")
 	}
 	if n4 := o.begin(); !o.succeeded(n4) {
@@ -157,7 +158,7 @@ func TestOutageOrdering(t *testing.T) {
 	}
 	n5, n6 := o.begin(), o.begin()
 	o.succeeded(n6)
-	if o.failed(n5) {
+	if o.failed(n5, time.Now()) {
 		t.Error("a decision begun before the latest success started an outage")
 	}
 	if got := o.errors.Load(); got != 3 {
@@ -182,5 +183,76 @@ func TestUsagePlanWithoutLimitsAsksNothing(t *testing.T) {
 	call(t, srv, "/orders/ok", tokGlobex) // a rate limit: asked, and failing
 	if limits.SharedUsageErrors() == 0 {
 		t.Error("the test's Redis address answered; it must not")
+	}
+}
+
+// blackhole is a TCP server that accepts connections and never answers, as
+// a Redis on a dead host or behind a partition looks.
+func blackhole(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestRedisThatNeverAnswers: when Redis accepts connections but never
+// answers, a replica waits for it once per probe (a second), not once per
+// request: the rest decide alone at once, counted as decisions Redis did
+// not make. Rate limiting and usage plans alike.
+func TestRedisThatNeverAnswers(t *testing.T) {
+	for _, kind := range []string{"rateLimiting", "usagePlans"} {
+		t.Run(kind, func(t *testing.T) {
+			limits := sharedLimitsFor(t, blackhole(t), slog.New(slog.DiscardHandler)) // 200 ms per decision
+			var g *Gateway
+			path, tok := "/rl/a", ""
+			if kind == "rateLimiting" {
+				g = rateLimitGateway(t, 1000, "TOTAL", nil, limits)
+			} else {
+				g = usageGateway(t, usagePlanConfig(1000, 0, "", ""), Options{Limits: limits})
+				path, tok = "/orders/ok", tokGlobex
+			}
+			srv := httptest.NewServer(g)
+			t.Cleanup(srv.Close)
+			begin := time.Now()
+			for i := range 20 {
+				if got := call(t, srv, path, tok).StatusCode; got != 200 {
+					t.Fatalf("request %d: %d, want 200", i, got)
+				}
+			}
+			// Asking Redis every time would take 20 × 200 ms = 4 s.
+			if took := time.Since(begin); took > 2*time.Second {
+				t.Errorf("20 requests took %v; each waited for Redis", took)
+			}
+			errs := limits.SharedErrors() + limits.SharedUsageErrors()
+			if errs != 20 {
+				t.Errorf("%d decisions counted as not made by Redis, want 20", errs)
+			}
+		})
 	}
 }
