@@ -34,6 +34,7 @@ func LoadGateway(path string, opts ...Option) (*Gateway, error) {
 	if !c.decodeInto(data, &g) {
 		return nil, c.probs
 	}
+	g.ResourceFiles = c.resourceFiles
 	c.clientCA(&g, filepath.Dir(path))
 	c.secrets(&g, filepath.Dir(path))
 	c.gateway(&g, filepath.Dir(path))

@@ -80,6 +80,12 @@ type checker struct {
 	// rewritten: resourceForm changed the tree, so the decoder must read
 	// the tree rather than the text.
 	rewritten bool
+	// resourceFiles are the files resources were read from ({"file": ...}
+	// entries), for the reload to watch.
+	resourceFiles []string
+	// unloaded are the paths of {"file": ...} entries whose file did not
+	// load: validation has nothing to say about them.
+	unloaded map[string]bool
 	// clientCAFlag is WithClientCA's file; plainHTTP is WithPlainHTTP.
 	clientCAFlag string
 	plainHTTP    bool

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"reflect"
 	"strings"
 )
@@ -22,10 +23,16 @@ var ociResourceType = reflect.TypeFor[ociResource]()
 func isOCIResource(t reflect.Type) bool { return t.Implements(ociResourceType) }
 
 // resourceForm rewrites n, a resource at path, in place; it reports a
-// problem and false when n is the output of a list command.
+// problem and false when n is the output of a list command, or names a
+// file that does not load.
 func (c *checker) resourceForm(path string, n *node) bool {
 	if n.kind != kindObject {
 		return true
+	}
+	if len(n.members) == 1 && n.members[0].key == "file" && n.members[0].val.kind == kindString {
+		if !c.resourceFile(path, n) {
+			return false
+		}
 	}
 	if data, ok := wrapped(n); ok {
 		*n = *data
@@ -40,6 +47,41 @@ func (c *checker) resourceForm(path string, n *node) bool {
 	if camelMembers(n) {
 		c.rewritten = true
 	}
+	return true
+}
+
+// resourceFile replaces n, {"file": NAME}, with the resource the file
+// holds (JSON or YAML, e.g. the output of `oci api-gateway usage-plan get`
+// saved as it is), NAME relative to the gateway file. Problems inside it
+// are reported at the entry's path, as if it had been pasted there.
+func (c *checker) resourceFile(path string, n *node) bool {
+	name := n.members[0].val.str
+	file := name
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(filepath.Dir(c.file), file)
+	}
+	if c.unloaded == nil {
+		c.unloaded = map[string]bool{}
+	}
+	data, err := readFile(file)
+	if err != nil {
+		c.addf(at(path, "file"), "%s", readMessage(name, err))
+		c.unloaded[path] = true
+		return false
+	}
+	js, _, err := toJSON(file, data)
+	var tree *node
+	if err == nil {
+		tree, err = parseTree(js)
+	}
+	if err != nil {
+		c.addf(at(path, "file"), "%s: %s", name, err)
+		c.unloaded[path] = true
+		return false
+	}
+	*n = *tree
+	c.rewritten = true
+	c.resourceFiles = append(c.resourceFiles, file)
 	return true
 }
 

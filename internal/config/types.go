@@ -33,11 +33,17 @@ type Gateway struct {
 	// OCID (clientSecretId, authenticationSecretId). Default nil: none.
 	Secrets []Secret `json:"secrets,omitempty"`
 	// UsagePlans are OCI usage plans, as `oci api-gateway usage-plan get`
-	// prints them (see UsagePlan). Default nil: none.
+	// prints them (see UsagePlan), each inline or {"file": NAME}, NAME
+	// holding it, relative to this file. Default nil: none.
 	UsagePlans []UsagePlan `json:"usagePlans,omitempty"`
 	// Subscribers are OCI subscribers, as `oci api-gateway subscriber get`
-	// prints them (see Subscriber). Default nil: none.
+	// prints them (see Subscriber), inline or {"file": NAME}. Default nil:
+	// none.
 	Subscribers []Subscriber `json:"subscribers,omitempty"`
+	// ResourceFiles are the files usage plans and subscribers were read
+	// from ({"file": NAME} entries). Never read from the file; filled by
+	// the loader.
+	ResourceFiles []string `json:"-"`
 	// TLS holds the TLS settings that belong with the deployments rather
 	// than with the listener: the client CA of mutual TLS. Default nil: none.
 	TLS *GatewayTLS `json:"tls,omitempty"`

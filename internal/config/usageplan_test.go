@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -121,4 +122,24 @@ func FuzzUsagePlanForms(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUsagePlansFromFiles: an entry {file: NAME} is the resource NAME
+// holds, saved as the oci CLI printed it (JSON) or as YAML; the files are
+// listed for the reload to watch.
+func TestUsagePlansFromFiles(t *testing.T) {
+	g, err := LoadGateway("testdata/usageplans/gateway_files.yaml")
+	if err != nil {
+		t.Fatalf("LoadGateway:\n%v", err)
+	}
+	if len(g.UsagePlans) != 1 || g.UsagePlans[0].Label() != "Gold" || g.UsagePlans[0].Entitlements[0].Quota.Unit != "HOUR" {
+		t.Errorf("usage plans = %+v", g.UsagePlans)
+	}
+	if len(g.Subscribers) != 1 || g.Subscribers[0].Clients[0].Token != "tok-web-0d9e" || g.Subscribers[0].UsagePlans[0] != g.UsagePlans[0].ID {
+		t.Errorf("subscribers = %+v", g.Subscribers)
+	}
+	want := []string{filepath.Join("testdata", "usageplans", "acme.yaml"), filepath.Join("testdata", "usageplans", "gold.json")}
+	if slices.Sort(g.ResourceFiles); !slices.Equal(g.ResourceFiles, want) {
+		t.Errorf("ResourceFiles = %q, want %q", g.ResourceFiles, want)
+	}
 }

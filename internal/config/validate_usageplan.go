@@ -86,6 +86,9 @@ func (c *checker) usagePlansAndSubscribers(g *Gateway, dir string) {
 	for i := range g.UsagePlans {
 		p := idx("usagePlans", i)
 		up := &g.UsagePlans[i]
+		if c.unloaded[p] {
+			continue
+		}
 		switch j, dup := plans[up.ID]; {
 		case up.ID == "":
 			c.addf(at(p, "id"), "missing; give the plan an id (its OCID, or a name) for subscribers' usagePlans to name")
@@ -105,6 +108,9 @@ func (c *checker) usagePlansAndSubscribers(g *Gateway, dir string) {
 	for i := range g.Subscribers {
 		p := idx("subscribers", i)
 		s := &g.Subscribers[i]
+		if c.unloaded[p] {
+			continue
+		}
 		c.lifecycle(p, s.LifecycleState)
 		switch j, dup := labels[s.Label()]; {
 		case s.Label() == "":

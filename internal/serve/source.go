@@ -75,7 +75,7 @@ func (s Source) Load(opts gateway.Options) (*config.Gateway, *gateway.Gateway, e
 // Files lists the files a loaded configuration was read from: the config
 // or spec file given, every specification file it names, and the client CA
 // file (so a renewed CA is picked up like an edited spec), and the files of
-// client tokens.
+// usage plans, subscribers and client tokens.
 func (s Source) Files(cfg *config.Gateway) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -98,6 +98,9 @@ func (s Source) Files(cfg *config.Gateway) []string {
 	}
 	if cfg.ClientCA != nil {
 		add(cfg.ClientCA.File)
+	}
+	for _, f := range cfg.ResourceFiles {
+		add(f)
 	}
 	for _, sub := range cfg.Subscribers {
 		for _, c := range sub.Clients {

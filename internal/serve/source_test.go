@@ -27,9 +27,14 @@ func TestSourceLoadAndFiles(t *testing.T) {
 	if err := os.WriteFile(token, []byte("acme-token-1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	plan := filepath.Join(dir, "plan.json")
+	if err := os.WriteFile(plan, []byte(`{"data": {"id": "p", "entitlements": []}, "etag": "1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	plans := filepath.Join(dir, "plans.yaml")
 	if err := os.WriteFile(plans, []byte("deployments:\n  - pathPrefix: /a\n    specificationFile: spec.json\n"+
-		"subscribers: [{displayName: Acme, clients: [{name: c, tokenFile: acme.token}], usagePlans: []}]\n"), 0o600); err != nil {
+		"usagePlans: [{file: plan.json}]\n"+
+		"subscribers: [{displayName: Acme, clients: [{name: c, tokenFile: acme.token}], usagePlans: [p]}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -39,7 +44,7 @@ func TestSourceLoadAndFiles(t *testing.T) {
 		wantFiles  []string
 	}{
 		{"config file", Source{ConfigFile: gw}, "127.0.0.1:9999", []string{gw, spec}},
-		{"config file with a client token file", Source{ConfigFile: plans}, config.DefaultListen, []string{plans, spec, token}},
+		{"config file with usage plan and client token files", Source{ConfigFile: plans}, config.DefaultListen, []string{plans, spec, plan, token}},
 		{"config file, listen overridden", Source{ConfigFile: gw, Listen: "127.0.0.1:1"}, "127.0.0.1:1", []string{gw, spec}},
 		{"spec file", Source{SpecFile: spec, PathPrefix: "/p"}, config.DefaultListen, []string{spec}},
 	}
