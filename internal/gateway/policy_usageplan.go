@@ -30,12 +30,7 @@ const (
 func (g *Gateway) withUsagePlans(u *usagePolicy, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeFrom(r)
-		tok := ""
-		for _, v := range u.locations {
-			if tok = evalVariable(r, ex, v); tok != "" {
-				break
-			}
-		}
+		tok := u.token(r, ex)
 		if tok == "" {
 			g.usageRefused(w, ex, http.StatusForbidden, reasonNoClientToken, nil, "no client token at "+u.locationText)
 			return
@@ -75,12 +70,7 @@ func (g *Gateway) withUsagePlans(u *usagePolicy, next http.Handler) http.Handler
 				"the entitlement's quota of "+strconv.Itoa(grant.limit.quota)+" requests per "+grant.limit.unit+" is used up")
 			return
 		case usageBreachedAllowed:
-			g.metrics.usage(ex.dep.prefix, grant, client, "breached_allowed")
-			if ex.executionLogEnabled(slog.LevelInfo) {
-				attrs := append([]slog.Attr{slog.String("code", codeUsageBreachedAllowed), slog.String("opcRequestId", ex.requestID),
-					slog.String("deployment", ex.dep.prefix), slog.String("route", ex.route.path)}, usageAttrs(ex, reasonQuotaExceeded)...)
-				g.log.LogAttrs(ex.ctx, slog.LevelInfo, "the entitlement's quota is used up; operationOnBreach ALLOW lets the request through", attrs...)
-			}
+			g.usageBreachedAllowed(ex)
 		default:
 			if grant.permitted != nil {
 				grant.permitted.Inc()
@@ -97,6 +87,28 @@ func (g *Gateway) withUsagePlans(u *usagePolicy, next http.Handler) http.Handler
 			u.limits.refundQuota(r.Context(), &grant.limit, d.period)
 		}
 	})
+}
+
+// token is the request's client token: the value of the first token
+// location that holds one, or "".
+func (u *usagePolicy) token(r *http.Request, ex *exchange) string {
+	for _, v := range u.locations {
+		if tok := evalVariable(r, ex, v); tok != "" {
+			return tok
+		}
+	}
+	return ""
+}
+
+// usageBreachedAllowed counts and logs a request served past its quota
+// (operationOnBreach ALLOW).
+func (g *Gateway) usageBreachedAllowed(ex *exchange) {
+	g.metrics.usage(ex.dep.prefix, ex.usage, ex.usageClient, "breached_allowed")
+	if ex.executionLogEnabled(slog.LevelInfo) {
+		attrs := append([]slog.Attr{slog.String("code", codeUsageBreachedAllowed), slog.String("opcRequestId", ex.requestID),
+			slog.String("deployment", ex.dep.prefix), slog.String("route", ex.route.path)}, usageAttrs(ex, reasonQuotaExceeded)...)
+		g.log.LogAttrs(ex.ctx, slog.LevelInfo, "the entitlement's quota is used up; operationOnBreach ALLOW lets the request through", attrs...)
+	}
 }
 
 // usageRefused writes a usage plan refusal; d is the limits' decision for
