@@ -15,6 +15,7 @@ import (
 
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -43,7 +44,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	}
 	g.trusted = compileTrustedProxies(cfg.TrustedProxies)
 	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets,
-		tokenCache: opts.TokenCache, limits: opts.Limits}
+		tokenCache: opts.TokenCache, limits: opts.Limits, functions: opts.Functions}
 	if c.limits == nil {
 		c.limits = NewLimits()
 	}
@@ -80,7 +81,10 @@ type compiler struct {
 	keySets    *KeySets
 	tokenCache *token.Cache
 	transports map[transportKey]*syncTransport
-	problems   config.Problems
+	// functions invokes function backends; nil in CheckSpec and where
+	// nothing may be invoked (validate).
+	functions function.Invoker
+	problems  config.Problems
 }
 
 func (c *compiler) problem(src config.Source, path, message string) {
@@ -233,6 +237,9 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 		if hb, ok := rt.backend.(*httpBackend); ok && !hb.keepAlive {
 			rt.summary.Backend += " (keepAlive false: a connection per request)"
 		}
+	case config.BackendFunction:
+		rt.backend = c.functionBackend(&r.Backend, dep, rt.metrics)
+		rt.summary.Backend = r.Backend.Type + " " + r.Backend.FunctionID
 	}
 	rt.cors = dep.cors
 	if rq := r.RequestPolicies; rq != nil && rq.Cors != nil {
