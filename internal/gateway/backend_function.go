@@ -243,7 +243,6 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-
 // describeBackend records on d what backend r would reach, never calling it.
 func describeBackend(d *Decision, backend http.Handler, r *http.Request) {
 	switch b := backend.(type) {
