@@ -254,6 +254,8 @@ func describeBackend(d *Decision, backend http.Handler, r *http.Request) {
 		d.Backend = "ORACLE_FUNCTIONS_BACKEND " + b.id
 	case *stockBackend:
 		d.Backend = "STOCK_RESPONSE_BACKEND " + strconv.Itoa(b.status)
+	case *dynamicBackend:
+		b.describe(d, r)
 	}
 }
 

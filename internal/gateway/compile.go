@@ -240,6 +240,11 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 	case config.BackendFunction:
 		rt.backend = c.functionBackend(&r.Backend, dep, rt.metrics)
 		rt.summary.Backend = r.Backend.Type + " " + r.Backend.FunctionID
+	case config.BackendDynamic:
+		if d := c.dynamicBackend(&r.Backend, r.Path, dep, src, at, rt.metrics); d != nil {
+			rt.backend = d
+		}
+		rt.summary.Backend = dynamicSummary(&r.Backend)
 	}
 	rt.cors = dep.cors
 	if rq := r.RequestPolicies; rq != nil && rq.Cors != nil {
