@@ -223,3 +223,42 @@ func writeTestFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTokenVerifyNamesFunction: offline, the request's function is named,
+// never called (nothing listens on its socket, and no process starts).
+func TestTokenVerifyNamesFunction(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "spec.json"), `{"routes": [
+	  {"path": "/f", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "ocid1.fnfunc.oc1..f"}},
+	  {"path": "/d", "backend": {"type": "DYNAMIC_ROUTING_BACKEND",
+	    "selectionSource": {"type": "SINGLE", "selector": "request.query[v]"},
+	    "routingBackends": [{"key": {"type": "ANY_OF", "name": "two", "values": ["2"]},
+	      "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "ocid1.fnfunc.oc1..f"}},
+	      {"key": {"type": "ANY_OF", "name": "rest", "isDefault": true},
+	      "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 204}}]}}]}`)
+	marker := filepath.Join(dir, "started")
+	gw := filepath.Join(dir, "gateway.yaml")
+	writeTestFile(t, gw, `functions:
+  - id: ocid1.fnfunc.oc1..f
+    listener: unix:`+dir+`/f.sock
+    command: [touch, `+marker+`]
+deployments:
+  - pathPrefix: /v1
+    specificationFile: spec.json
+`)
+	out := mustCLI(t, "token", "verify", "--config", gw, "--request", "GET /v1/f")
+	if !strings.Contains(out, "ocid1.fnfunc.oc1..f (not called offline") {
+		t.Errorf("output:\n%s", out)
+	}
+	out = mustCLI(t, "token", "verify", "--config", gw, "--request", "GET /v1/d?v=2")
+	if !strings.Contains(out, "routing key") || !strings.Contains(out, "two") || !strings.Contains(out, "ocid1.fnfunc.oc1..f (not called offline") {
+		t.Errorf("output:\n%s", out)
+	}
+	out = mustCLI(t, "token", "verify", "--config", gw, "--request", "GET /v1/d?v=9")
+	if !strings.Contains(out, "rest (default)") || !strings.Contains(out, "STOCK_RESPONSE_BACKEND 204") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("token verify started the function's command")
+	}
+}
