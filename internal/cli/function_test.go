@@ -262,3 +262,72 @@ deployments:
 		t.Error("token verify started the function's command")
 	}
 }
+
+// TestServeFunctionReload: across a reload, an unchanged function keeps its
+// process, a changed one is restarted, a removed one is stopped.
+func TestServeFunctionReload(t *testing.T) {
+	fnDir := nodeEcho(t)
+	sockDir, err := os.MkdirTemp("/tmp", "kgfn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "spec.json"), `{"routes": [
+	  {"path": "/a", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "a"}},
+	  {"path": "/b", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "b"}}]}`)
+	entry := func(id string, timeout int) string {
+		return fmt.Sprintf("  - id: %s\n    listener: unix:%s/%s.sock\n    command: [node, func.js]\n    dir: %s\n    timeoutMillis: %d\n",
+			id, sockDir, id, fnDir, timeout)
+	}
+	gatewayFile := filepath.Join(dir, "gateway.yaml")
+	write := func(functions, spec string) {
+		writeTestFile(t, filepath.Join(dir, "spec.json"), spec)
+		writeTestFile(t, gatewayFile, "listen: 127.0.0.1:0\nfunctions:\n"+functions+"deployments:\n  - pathPrefix: /api\n    specificationFile: spec.json\n")
+	}
+	bothRoutes := `{"routes": [
+	  {"path": "/a", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "a"}},
+	  {"path": "/b", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "b"}}]}`
+	write(entry("a", 5000)+entry("b", 5000), bothRoutes)
+	hup := make(chan os.Signal, 1)
+	p := startServeProcess(t, hup, "--config", gatewayFile)
+	defer p.stop()
+	pid := func(path string) int {
+		got := callFunction(t, "GET", p.base+path, "", nil)
+		n, _ := strconv.Atoi(got.header.Get("X-Fn-Pid"))
+		if got.status != 200 || n == 0 {
+			t.Fatalf("%s: %d %q\n%s", path, got.status, got.body, p.logs.String())
+		}
+		return n
+	}
+	reloads := func() int { return strings.Count(p.logs.String(), "configuration reloaded") }
+	reload := func() {
+		before := reloads()
+		hup <- syscall.SIGHUP
+		for deadline := time.Now().Add(10 * time.Second); reloads() == before; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no reload\n%s", p.logs.String())
+			}
+		}
+	}
+	pidA, pidB := pid("/api/a"), pid("/api/b")
+
+	write(entry("a", 5000)+entry("b", 4000), bothRoutes)
+	reload()
+	if got := pid("/api/a"); got != pidA {
+		t.Errorf("unchanged function a: pid %d, want %d kept", got, pidA)
+	}
+	newB := pid("/api/b")
+	if newB == pidB || syscall.Kill(pidB, 0) == nil {
+		t.Errorf("changed function b: pid %d (old %d still there: %v), want a new process", newB, pidB, syscall.Kill(pidB, 0) == nil)
+	}
+
+	write(entry("a", 5000), `{"routes": [{"path": "/a", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "a"}}]}`)
+	reload()
+	if err := syscall.Kill(newB, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("removed function b: process %d still there", newB)
+	}
+	if got := pid("/api/a"); got != pidA {
+		t.Errorf("function a after b's removal: pid %d, want %d", got, pidA)
+	}
+}
