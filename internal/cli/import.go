@@ -111,6 +111,7 @@ func runImport(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "\nconfiguration is valid: listen %s, %d deployment(s), version %s\n",
 		cfg.Listen, len(cfg.Deployments), serve.Version(cfg))
+	printFunctions(e.stdout, cfg.Functions)
 	for _, d := range g.Summary() {
 		printDeployment(e.stdout, d)
 	}
