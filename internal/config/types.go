@@ -44,6 +44,10 @@ type Gateway struct {
 	// from ({"file": NAME} entries). Never read from the file; filled by
 	// the loader.
 	ResourceFiles []string `json:"-"`
+	// Functions is the function registry: where each functionId the specs
+	// name runs (README "Functions"). Default nil: a spec naming a function
+	// does not load.
+	Functions []Function `json:"functions,omitempty"`
 	// TLS holds the TLS settings that belong with the deployments rather
 	// than with the listener: the client CA of mutual TLS. Default nil: none.
 	TLS *GatewayTLS `json:"tls,omitempty"`
@@ -101,6 +105,9 @@ type Deployment struct {
 	// Source records where the spec text came from, for later reports.
 	// Never read from the file; filled by the loader.
 	Source Source `json:"-"`
+	// functionRefs are the functionIds the spec names, found also when it
+	// failed validation; filled by the loader.
+	functionRefs []FunctionRef
 }
 
 // Source locates a specification's text so that later stages (route

@@ -31,6 +31,8 @@ func (c *checker) gateway(g *Gateway, dir string) {
 	}
 	c.backendOrigins(g)
 	c.usagePlansAndSubscribers(g, dir)
+	c.functions(g, dir)
+	c.functionRefs(g)
 	if s := g.SharedState; s != nil && s.Redis != nil {
 		c.redis("sharedState.redis", s.Redis, dir)
 	}
@@ -132,6 +134,7 @@ func (c *checker) deploymentSpec(p string, d *Deployment, dir string) {
 		c.addf(p, "both specificationFile and specification are set; keep one")
 	case d.Specification != nil:
 		d.Source = Source{File: c.file, Path: at(p, "specification")}
+		d.functionRefs = d.Specification.FunctionRefs()
 		if c.validSpec(d.Source.Path, d.Specification, len(c.probs)) {
 			applySpecDefaults(d.Specification)
 		}
@@ -148,6 +151,7 @@ func (c *checker) deploymentSpec(p string, d *Deployment, dir string) {
 		}
 		sub := c.sub(file)
 		d.Specification = sub.loadSpec(data)
+		d.functionRefs = sub.specRefs
 		c.probs = append(c.probs, sub.probs...)
 	default:
 		c.addf(p, "no specification; set specificationFile or specification")

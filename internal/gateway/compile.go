@@ -15,6 +15,7 @@ import (
 
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -43,7 +44,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	}
 	g.trusted = compileTrustedProxies(cfg.TrustedProxies)
 	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets,
-		tokenCache: opts.TokenCache, limits: opts.Limits}
+		tokenCache: opts.TokenCache, limits: opts.Limits, functions: opts.Functions}
 	if c.limits == nil {
 		c.limits = NewLimits()
 	}
@@ -85,6 +86,9 @@ type compiler struct {
 	// indexed once for every deployment with usage plans.
 	usageClients     usageClients
 	usageSubscribers []*usageSubscriber
+	// functions invokes function backends; nil in CheckSpec and where
+	// nothing may be invoked (validate).
+	functions function.Invoker
 }
 
 func (c *compiler) problem(src config.Source, path, message string) {
@@ -243,6 +247,14 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 		if hb, ok := rt.backend.(*httpBackend); ok && !hb.keepAlive {
 			rt.summary.Backend += " (keepAlive false: a connection per request)"
 		}
+	case config.BackendFunction:
+		rt.backend = c.functionBackend(&r.Backend, dep, rt.metrics)
+		rt.summary.Backend = r.Backend.Type + " " + r.Backend.FunctionID
+	case config.BackendDynamic:
+		if d := c.dynamicBackend(&r.Backend, r.Path, dep, src, at, rt.metrics); d != nil {
+			rt.backend = d
+		}
+		rt.summary.Backend = dynamicSummary(&r.Backend)
 	}
 	rt.cors = dep.cors
 	if rq := r.RequestPolicies; rq != nil && rq.Cors != nil {

@@ -39,9 +39,23 @@ type Decision struct {
 	// token on an ANONYMOUS route).
 	Warnings []string
 	// Forward is what an HTTP_BACKEND would receive when Accepted, after
-	// the route's transformations and the gateway's own headers; nil for
-	// other backends and for rejections.
+	// the route's transformations and the gateway's own headers (for an
+	// ORACLE_FUNCTIONS_BACKEND: the HTTP request delivered through the
+	// function, its URL the path and query as received); nil for other
+	// backends and for rejections.
 	Forward *Forwarded
+	// Function is the functionId the request would reach when Accepted
+	// and the backend (or the one dynamic routing chose) is an
+	// ORACLE_FUNCTIONS_BACKEND; Decide never calls it.
+	Function string
+	// Backend describes the backend the request would reach when
+	// Accepted, e.g. "ORACLE_FUNCTIONS_BACKEND ocid1.fnfunc..." or
+	// "HTTP_BACKEND https://api.example.com/v1".
+	Backend string
+	// RoutingKey names the routingBackends key a DYNAMIC_ROUTING_BACKEND
+	// chose, with "(default)" when its isDefault key was taken; "" for
+	// other backends.
+	RoutingKey string
 }
 
 // Forwarded is the request a backend would receive.

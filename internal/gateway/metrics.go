@@ -28,6 +28,7 @@ type Metrics struct {
 	configInfo     *prometheus.GaugeVec
 	rateLimits     *prometheus.CounterVec
 	usagePlans     *prometheus.CounterVec
+	functionCalls  *prometheus.CounterVec
 }
 
 // NewMetrics registers keygate's metrics, plus the Go runtime and process
@@ -69,13 +70,27 @@ func NewMetrics() *Metrics {
 			Name: "keygate_usage_plan_decisions_total",
 			Help: "Usage plan decisions, by deployment, usage plan, entitlement, subscriber (its displayName, never a token; empty when the token named none) and outcome (permitted, breached_allowed, usage_rate_limited, quota_exceeded, not_entitled, unknown_client_token, missing_client_token).",
 		}, []string{"deployment", "usage_plan", "entitlement", "subscriber", "outcome"}),
+		functionCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_function_invocations_total",
+			Help: "Function backend invocations, by functionId and result (the execution log code: functionBackend.successfulRequest, .timeout, .badGateway, ...).",
+		}, []string{"function", "result"}),
 	}
-	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits, m.usagePlans,
+	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits,
+		m.usagePlans,
+		m.functionCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
 	}
 	return m
+}
+
+// functionCall counts one function backend invocation by its result.
+func (m *Metrics) functionCall(id, result string) {
+	if m == nil {
+		return
+	}
+	m.functionCalls.WithLabelValues(id, result).Inc()
 }
 
 // rateLimit counts one rate limiting decision.
