@@ -29,6 +29,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 		log:           opts.Logger,
 		now:           opts.Now,
 		accessLog:     !opts.DisableAccessLog,
+		accessLines:   opts.AccessLog,
 		buffers:       newBufferPool(),
 		metrics:       opts.Metrics,
 		activity:      opts.Activity,
@@ -68,6 +69,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	slices.SortStableFunc(g.deployments, func(a, b *deployment) int {
 		return cmp.Compare(len(b.prefix), len(a.prefix))
 	})
+	g.preencodeAccessLog()
 	g.handler = g.chain()
 	return g, nil
 }

@@ -26,6 +26,8 @@ type Gateway struct {
 	log         *slog.Logger
 	now         func() time.Time
 	accessLog   bool
+	// accessLines encodes and writes access lines; nil: they go to log.
+	accessLines *AccessLog
 	buffers     *bufferPool
 	// remoteRefresh holds the REMOTE_JWKS sets the deployments verify with,
 	// each with the shortest refresh period a deployment asks of it.
@@ -78,6 +80,8 @@ type deployment struct {
 	mtls *mutualTLS
 	// mtlsSummary describes a mutualTls block, on or off; nil for none.
 	mtlsSummary *MutualTLSSummary
+	// accessTail is the access line's deployment field, pre-encoded.
+	accessTail []byte
 }
 
 // route is one compiled route of a deployment.
@@ -99,6 +103,9 @@ type route struct {
 	execLog                                       logPolicy
 	summary                                       RouteSummary
 	metrics                                       *routeMetrics // nil without metrics
+	// accessTail is the access line's deployment and route fields,
+	// pre-encoded.
+	accessTail []byte
 }
 
 // logPolicy is a compiled loggingPolicies.executionLog.
@@ -115,6 +122,10 @@ type Options struct {
 	Now func() time.Time
 	// DisableAccessLog turns the per-request access line off. Default: false.
 	DisableAccessLog bool
+	// AccessLog encodes and writes the access lines (AccessLog: the shape
+	// of Logger's lines, without its cost). Default nil: they go to Logger
+	// as slog records at INFO.
+	AccessLog *AccessLog
 	// KeySets holds the remote key sets, shared across reloads. Default: a
 	// new registry that is never started, so no JWKS is fetched (validate).
 	KeySets *KeySets
