@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -167,5 +168,13 @@ func TestAccessLineAllocations(t *testing.T) {
 	a.write(&f)
 	if n := testing.AllocsPerRun(100, func() { a.write(&f) }); n != 0 {
 		t.Errorf("a line costs %v allocations, want 0", n)
+	}
+}
+
+// TestRequestIDKeyIsCanonical: the hot path indexes header maps with
+// requestIDKey directly, which finds the header only in canonical form.
+func TestRequestIDKeyIsCanonical(t *testing.T) {
+	if got := http.CanonicalHeaderKey(requestIDHeader); got != requestIDKey {
+		t.Fatalf("canonical %q is %q, requestIDKey is %q", requestIDHeader, got, requestIDKey)
 	}
 }

@@ -151,7 +151,7 @@ func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 	}
 	pr.SetXForwarded()
-	pr.Out.Header.Set(requestIDHeader, ex.requestID)
+	pr.Out.Header[requestIDKey] = ex.requestIDValues[1:2:2]
 	// Connection: close, and the connection never pooled, after exchanges
 	// that could leave bytes on it for the next client: a request body a
 	// backend may ignore (R13), a HEAD response a backend may give a body
@@ -187,11 +187,19 @@ func (b *httpBackend) forwarded(r *http.Request) *Forwarded {
 // the gateway's is set again when ReverseProxy cleared the response headers
 // after forwarding a 1xx.
 func keepRequestID(resp *http.Response) error {
-	resp.Header.Del(requestIDHeader)
-	if ex := exchangeFrom(resp.Request); ex != nil && ex.header.Get(requestIDHeader) == "" {
-		ex.header.Set(requestIDHeader, ex.requestID)
+	delete(resp.Header, requestIDKey)
+	if ex := exchangeFrom(resp.Request); ex != nil && firstValue(ex.header[requestIDKey]) == "" {
+		ex.header[requestIDKey] = []string{ex.requestID}
 	}
 	return nil
+}
+
+// firstValue is what http.Header.Get gives for a key's values.
+func firstValue(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
 }
 
 // query joins the backend url's query and the client's, without the token.
