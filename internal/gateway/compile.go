@@ -44,7 +44,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	}
 	g.trusted = compileTrustedProxies(cfg.TrustedProxies)
 	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets,
-		tokenCache: opts.TokenCache, limits: opts.Limits}
+		tokenCache: opts.TokenCache, limits: opts.Limits, noInline: opts.DisableInlineUpstream}
 	if c.limits == nil {
 		c.limits = NewLimits()
 	}
@@ -83,6 +83,8 @@ type compiler struct {
 	tokenCache *token.Cache
 	transports map[transportKey]*syncTransport
 	problems   config.Problems
+	// noInline is Options.DisableInlineUpstream.
+	noInline bool
 }
 
 func (c *compiler) problem(src config.Source, path, message string) {
@@ -423,6 +425,7 @@ func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deploym
 	t, ok := c.transports[key]
 	if !ok {
 		t = newSyncTransport(key, newTransport(key))
+		t.inlineOff = c.noInline
 		c.transports[key] = t
 	}
 	queryParam := ""

@@ -141,6 +141,10 @@ type Options struct {
 	// Activity receives per-minute counts and recent rejections for the
 	// admin console. Default nil: none are kept.
 	Activity *Activity
+	// DisableInlineUpstream sends every backend exchange through
+	// http.Transport, never the inline path of upstream.go. Default false:
+	// bodyless requests to http:// backends go inline.
+	DisableInlineUpstream bool
 }
 
 // ServeHTTP runs the request through the compiled middleware chain.

@@ -186,10 +186,24 @@ func (b *httpBackend) forwarded(r *http.Request) *Forwarded {
 // a backend's own is dropped (it would be added beside the gateway's), and
 // the gateway's is set again when ReverseProxy cleared the response headers
 // after forwarding a 1xx.
+//
+// It also keeps a response without a Content-Type without one: net/http
+// would otherwise sniff one from the first body bytes, or not, depending on
+// whether ReverseProxy's immediate flush of a streamed response (no
+// Content-Length) runs before its first write, a race whose outcome
+// differed between the two upstream paths (TestUpstreamPathsAgree). A
+// proxy passes on the backend's headers; it does not guess new ones.
 func keepRequestID(resp *http.Response) error {
 	delete(resp.Header, requestIDKey)
-	if ex := exchangeFrom(resp.Request); ex != nil && firstValue(ex.header[requestIDKey]) == "" {
+	ex := exchangeFrom(resp.Request)
+	if ex == nil {
+		return nil
+	}
+	if firstValue(ex.header[requestIDKey]) == "" {
 		ex.header[requestIDKey] = []string{ex.requestID}
+	}
+	if _, typed := resp.Header["Content-Type"]; !typed && resp.StatusCode >= 200 {
+		ex.header["Content-Type"] = nil // present but empty: net/http does not sniff
 	}
 	return nil
 }
