@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/serve"
 )
 
@@ -124,7 +126,13 @@ func serveCommand(ctx context.Context, e *env, args []string, hup <-chan os.Sign
 	if err != nil {
 		return usageError(e, fs.Name(), err.Error())
 	}
-	if err := serve.Run(ctx, src.source(), sf.settings(), log, hup); err != nil {
+	set := sf.settings()
+	if !set.DisableAccessLog && log.Enabled(ctx, slog.LevelInfo) {
+		// newLogger accepted the format, so this cannot fail.
+		format, _ := gateway.ParseAccessLogFormat(sf.logFormat)
+		set.AccessLog = gateway.NewAccessLog(logOut, format)
+	}
+	if err := serve.Run(ctx, src.source(), set, log, hup); err != nil {
 		var problems config.Problems
 		if errors.As(err, &problems) {
 			printProblems(e.stderr, fs.Name(), err)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // recorder remembers the status and body size of a response for the access
@@ -42,7 +43,9 @@ func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
 // withAccessLog writes one line per request once it is answered, and counts
 // it in the metrics. The path is logged without its query string: a token
-// may travel there (RFC 6750 §5.3).
+// may travel there (RFC 6750 §5.3). The line goes to Options.AccessLog,
+// encoded without slog, or else to the logger as a slog record with the
+// same fields.
 func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 	if !g.accessLog && g.metrics == nil && g.activity == nil {
 		return next
@@ -62,12 +65,25 @@ func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 		if !g.accessLog || ex.dep != nil && !ex.dep.accessLog {
 			return
 		}
+		end := g.now()
+		if g.accessLines != nil {
+			f := accessFields{at: end, requestID: ex.requestID, method: r.Method, path: ex.loggedPath(r),
+				status: status, durationMs: durationMs(end.Sub(ex.start)), bytes: rec.bytes}
+			switch {
+			case ex.route != nil:
+				f.tail = ex.route.accessTail
+			case ex.dep != nil:
+				f.tail = ex.dep.accessTail
+			}
+			g.accessLines.write(&f)
+			return
+		}
 		attrs := []slog.Attr{
 			slog.String("opcRequestId", ex.requestID),
 			slog.String("method", r.Method),
 			slog.String("path", ex.loggedPath(r)),
 			slog.Int("status", status),
-			slog.Float64("durationMs", float64(g.now().Sub(ex.start).Microseconds())/1000),
+			slog.Float64("durationMs", durationMs(end.Sub(ex.start))),
 			slog.Int64("bytes", rec.bytes),
 		}
 		if ex.dep != nil {
@@ -81,6 +97,23 @@ func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 		}
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
+}
+
+// durationMs is d in milliseconds with microsecond precision.
+func durationMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// preencodeAccessLog encodes each deployment's and route's fields of the
+// access line once, so a request only copies them.
+func (g *Gateway) preencodeAccessLog() {
+	if g.accessLines == nil {
+		return
+	}
+	for _, dep := range g.deployments {
+		dep.accessTail = g.accessLines.accessTail(dep.prefix, "")
+		for _, rt := range dep.routes {
+			rt.accessTail = g.accessLines.accessTail(dep.prefix, rt.path)
+		}
+	}
 }
 
 // loggedPath is the path the access log shows: the canonical request path

@@ -49,11 +49,19 @@ func benchToken(b *testing.B) string {
 	return tok
 }
 
+// accessLogMode is how a benchmark gateway writes its access lines.
+type accessLogMode int
+
+const (
+	accessLogOff  accessLogMode = iota // --no-access-log, as in compare.sh's *-nolog targets
+	accessLogFast                      // gateway.AccessLog, as keygate serve writes them
+	accessLogSlog                      // slog records through slog.JSONHandler (Options.AccessLog nil)
+)
+
 // benchGateway compiles the benchmark spec: /anon and /jwt answer from a
 // stock response, /proxy forwards to backendURL (skipped when empty). The
-// access log is off, as in compare.sh, unless accessLog is set (then it is
-// JSON written to io.Discard).
-func benchGateway(b *testing.B, backendURL string, cache *token.Cache, accessLog bool) *Gateway {
+// access log, when on, is JSON written to io.Discard.
+func benchGateway(b *testing.B, backendURL string, cache *token.Cache, accessLog accessLogMode) *Gateway {
 	b.Helper()
 	jwk, err := keys.PublicJWK(benchRSA(b).Public())
 	if err != nil {
@@ -95,11 +103,15 @@ func benchGateway(b *testing.B, backendURL string, cache *token.Cache, accessLog
 	cfg := &config.Gateway{Listen: "127.0.0.1:0", Deployments: []config.Deployment{
 		{PathPrefix: benchPrefix, Specification: s, Source: config.Source{File: "bench.json"}},
 	}}
-	g, err := New(cfg, Options{
+	opts := Options{
 		Logger:           slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		DisableAccessLog: !accessLog,
+		DisableAccessLog: accessLog == accessLogOff,
 		TokenCache:       cache,
-	})
+	}
+	if accessLog == accessLogFast {
+		opts.AccessLog = NewAccessLog(io.Discard, AccessLogJSON)
+	}
+	g, err := New(cfg, opts)
 	if err != nil {
 		b.Fatalf("building the gateway: %v", err)
 	}
@@ -165,25 +177,34 @@ func runChain(b *testing.B, g *Gateway, path, tok string) {
 // BenchmarkChainAnonymousStock is an ANONYMOUS route without a token,
 // answered by a stock response: the chain's fixed cost.
 func BenchmarkChainAnonymousStock(b *testing.B) {
-	runChain(b, benchGateway(b, "", nil, false), "/anon", "")
+	runChain(b, benchGateway(b, "", nil, accessLogOff), "/anon", "")
 }
 
 // BenchmarkChainJWTCached is an ANY_OF api:read route whose token is in
 // the verified-token cache (every request after the first is a hit).
 func BenchmarkChainJWTCached(b *testing.B) {
-	runChain(b, benchGateway(b, "", token.NewCache(1000), false), "/jwt", benchToken(b))
+	runChain(b, benchGateway(b, "", token.NewCache(1000), accessLogOff), "/jwt", benchToken(b))
 }
 
 // BenchmarkChainJWTCachedAccessLog is BenchmarkChainJWTCached with the
-// access log on (JSON to io.Discard): what one log line costs.
+// access log on as keygate serve writes it (gateway.AccessLog, JSON to
+// io.Discard): what encoding one line costs. The writer's share (a copy
+// under a mutex, one write(2) per batch) is in cli's BenchmarkAsyncWriter.
 func BenchmarkChainJWTCachedAccessLog(b *testing.B) {
-	runChain(b, benchGateway(b, "", token.NewCache(1000), true), "/jwt", benchToken(b))
+	runChain(b, benchGateway(b, "", token.NewCache(1000), accessLogFast), "/jwt", benchToken(b))
+}
+
+// BenchmarkChainJWTCachedAccessLogSlog is the same line as a slog record
+// through slog.JSONHandler: the way access lines were written before
+// gateway.AccessLog, and still are when Options.AccessLog is nil.
+func BenchmarkChainJWTCachedAccessLogSlog(b *testing.B) {
+	runChain(b, benchGateway(b, "", token.NewCache(1000), accessLogSlog), "/jwt", benchToken(b))
 }
 
 // BenchmarkChainJWTCold is the same route without a cache: every request
 // pays a full RS256 verification.
 func BenchmarkChainJWTCold(b *testing.B) {
-	runChain(b, benchGateway(b, "", nil, false), "/jwt", benchToken(b))
+	runChain(b, benchGateway(b, "", nil, accessLogOff), "/jwt", benchToken(b))
 }
 
 // BenchmarkChainJWTProxy is the cached JWT route forwarding to an
@@ -197,5 +218,5 @@ func BenchmarkChainJWTProxy(b *testing.B) {
 		_, _ = w.Write(body)
 	}))
 	b.Cleanup(backend.Close)
-	runChain(b, benchGateway(b, backend.URL, token.NewCache(1000), false), "/proxy", benchToken(b))
+	runChain(b, benchGateway(b, backend.URL, token.NewCache(1000), accessLogOff), "/proxy", benchToken(b))
 }

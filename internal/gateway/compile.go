@@ -30,6 +30,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 		log:           opts.Logger,
 		now:           opts.Now,
 		accessLog:     !opts.DisableAccessLog,
+		accessLines:   opts.AccessLog,
 		buffers:       newBufferPool(),
 		metrics:       opts.Metrics,
 		activity:      opts.Activity,
@@ -44,7 +45,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	}
 	g.trusted = compileTrustedProxies(cfg.TrustedProxies)
 	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets,
-		tokenCache: opts.TokenCache, limits: opts.Limits, functions: opts.Functions}
+		tokenCache: opts.TokenCache, limits: opts.Limits, functions: opts.Functions, noInline: opts.DisableInlineUpstream}
 	if c.limits == nil {
 		c.limits = NewLimits()
 	}
@@ -69,6 +70,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	slices.SortStableFunc(g.deployments, func(a, b *deployment) int {
 		return cmp.Compare(len(b.prefix), len(a.prefix))
 	})
+	g.preencodeAccessLog()
 	g.handler = g.chain()
 	return g, nil
 }
@@ -89,6 +91,8 @@ type compiler struct {
 	// functions invokes function backends; nil in CheckSpec and where
 	// nothing may be invoked (validate).
 	functions function.Invoker
+	// noInline is Options.DisableInlineUpstream.
+	noInline bool
 }
 
 func (c *compiler) problem(src config.Source, path, message string) {
@@ -448,6 +452,7 @@ func (c *compiler) httpBackend(b *config.Backend, routePath string, dep *deploym
 	t, ok := c.transports[key]
 	if !ok {
 		t = newSyncTransport(key, newTransport(key))
+		t.inlineOff = c.noInline
 		c.transports[key] = t
 	}
 	queryParam := ""

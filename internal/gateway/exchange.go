@@ -18,8 +18,14 @@ import (
 // It is made once per request by the request-id middleware and filled in by
 // the later ones, so that each step reads what the previous ones decided.
 type exchange struct {
+	// parent is the context the request came with; ctx is the exchange
+	// itself as the request's context (see Value).
+	parent    context.Context
 	ctx       context.Context
 	requestID string
+	// requestIDValues back the opc-request-id header values of the response
+	// ([0]) and of the upstream request ([1]), so neither is an allocation.
+	requestIDValues [2]string
 	// method is the request's method, for the console's rejection list.
 	method string
 	// header is the response's header map, where requestID is set.
@@ -75,6 +81,21 @@ type exchange struct {
 
 type exchangeKey struct{}
 
+// The exchange is also the request's context, which saves a
+// context.WithValue per request: Value answers exchangeKey with the
+// exchange and passes everything else, like Deadline, Done and Err, to the
+// context the request came with. Contexts derived from it still find the
+// parent's cancellation (context.WithCancel looks it up through Value).
+func (ex *exchange) Deadline() (time.Time, bool) { return ex.parent.Deadline() }
+func (ex *exchange) Done() <-chan struct{}       { return ex.parent.Done() }
+func (ex *exchange) Err() error                  { return ex.parent.Err() }
+func (ex *exchange) Value(key any) any {
+	if _, ok := key.(exchangeKey); ok {
+		return ex
+	}
+	return ex.parent.Value(key)
+}
+
 // exchangeFrom returns the exchange the request-id middleware attached.
 func exchangeFrom(r *http.Request) *exchange {
 	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
@@ -93,8 +114,13 @@ func (ex *exchange) executionLogEnabled(level slog.Level) bool {
 	return true
 }
 
-// requestIDHeader is OCI's request id header, echoed on every response.
-const requestIDHeader = "opc-request-id"
+// requestIDHeader is OCI's request id header, echoed on every response;
+// requestIDKey is its canonical form, the key of an http.Header map (used
+// directly on the hot path: canonicalising a key allocates).
+const (
+	requestIDHeader = "opc-request-id"
+	requestIDKey    = "Opc-Request-Id"
+)
 
 // validRequestID accepts a caller's opc-request-id only if it is short and
 // plain, so that it can go into logs and headers as it is.
@@ -155,14 +181,16 @@ func upper(hexDigits []byte) {
 // makes one, sets it on the response, and attaches the exchange.
 func (g *Gateway) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(requestIDHeader)
-		if !validRequestID(id) || len(r.Header.Values(requestIDHeader)) > 1 {
+		var id string
+		if ids := r.Header[requestIDKey]; len(ids) == 1 && validRequestID(ids[0]) {
+			id = ids[0]
+		} else {
 			id = g.requestIDs.new()
 		}
-		w.Header().Set(requestIDHeader, id)
-		ex := &exchange{requestID: id, method: r.Method, header: w.Header(), start: g.now(), decision: decisionFrom(r.Context())}
-		ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
-		ex.ctx = ctx
-		next.ServeHTTP(w, r.WithContext(ctx))
+		ex := &exchange{parent: r.Context(), requestID: id, requestIDValues: [2]string{id, id}, method: r.Method,
+			header: w.Header(), start: g.now(), decision: decisionFrom(r.Context())}
+		ex.ctx = ex
+		w.Header()[requestIDKey] = ex.requestIDValues[0:1:1]
+		next.ServeHTTP(w, r.WithContext(ex))
 	})
 }

@@ -27,6 +27,8 @@ type Gateway struct {
 	log         *slog.Logger
 	now         func() time.Time
 	accessLog   bool
+	// accessLines encodes and writes access lines; nil: they go to log.
+	accessLines *AccessLog
 	buffers     *bufferPool
 	// remoteRefresh holds the REMOTE_JWKS sets the deployments verify with,
 	// each with the shortest refresh period a deployment asks of it.
@@ -82,6 +84,8 @@ type deployment struct {
 	mtls *mutualTLS
 	// mtlsSummary describes a mutualTls block, on or off; nil for none.
 	mtlsSummary *MutualTLSSummary
+	// accessTail is the access line's deployment field, pre-encoded.
+	accessTail []byte
 }
 
 // route is one compiled route of a deployment.
@@ -103,6 +107,9 @@ type route struct {
 	execLog                                       logPolicy
 	summary                                       RouteSummary
 	metrics                                       *routeMetrics // nil without metrics
+	// accessTail is the access line's deployment and route fields,
+	// pre-encoded.
+	accessTail []byte
 }
 
 // logPolicy is a compiled loggingPolicies.executionLog.
@@ -119,6 +126,10 @@ type Options struct {
 	Now func() time.Time
 	// DisableAccessLog turns the per-request access line off. Default: false.
 	DisableAccessLog bool
+	// AccessLog encodes and writes the access lines (AccessLog: the shape
+	// of Logger's lines, without its cost). Default nil: they go to Logger
+	// as slog records at INFO.
+	AccessLog *AccessLog
 	// KeySets holds the remote key sets, shared across reloads. Default: a
 	// new registry that is never started, so no JWKS is fetched (validate).
 	KeySets *KeySets
@@ -139,6 +150,10 @@ type Options struct {
 	// *function.Registry, shared across reloads. Default nil: a spec naming
 	// a function does not compile.
 	Functions function.Invoker
+	// DisableInlineUpstream sends every backend exchange through
+	// http.Transport, never the inline path of upstream.go. Default false:
+	// bodyless requests to http:// backends go inline.
+	DisableInlineUpstream bool
 }
 
 // ServeHTTP runs the request through the compiled middleware chain.

@@ -151,7 +151,7 @@ func (b *httpBackend) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 	}
 	pr.SetXForwarded()
-	pr.Out.Header.Set(requestIDHeader, ex.requestID)
+	pr.Out.Header[requestIDKey] = ex.requestIDValues[1:2:2]
 	// Connection: close, and the connection never pooled, after exchanges
 	// that could leave bytes on it for the next client: a request body a
 	// backend may ignore (R13), a HEAD response a backend may give a body
@@ -186,12 +186,34 @@ func (b *httpBackend) forwarded(r *http.Request) *Forwarded {
 // a backend's own is dropped (it would be added beside the gateway's), and
 // the gateway's is set again when ReverseProxy cleared the response headers
 // after forwarding a 1xx.
+//
+// It also keeps a response without a Content-Type without one: net/http
+// would otherwise sniff one from the first body bytes, or not, depending on
+// whether ReverseProxy's immediate flush of a streamed response (no
+// Content-Length) runs before its first write, a race whose outcome
+// differed between the two upstream paths (TestUpstreamPathsAgree). A
+// proxy passes on the backend's headers; it does not guess new ones.
 func keepRequestID(resp *http.Response) error {
-	resp.Header.Del(requestIDHeader)
-	if ex := exchangeFrom(resp.Request); ex != nil && ex.header.Get(requestIDHeader) == "" {
-		ex.header.Set(requestIDHeader, ex.requestID)
+	delete(resp.Header, requestIDKey)
+	ex := exchangeFrom(resp.Request)
+	if ex == nil {
+		return nil
+	}
+	if firstValue(ex.header[requestIDKey]) == "" {
+		ex.header[requestIDKey] = []string{ex.requestID}
+	}
+	if _, typed := resp.Header["Content-Type"]; !typed && resp.StatusCode >= 200 {
+		ex.header["Content-Type"] = nil // present but empty: net/http does not sniff
 	}
 	return nil
+}
+
+// firstValue is what http.Header.Get gives for a key's values.
+func firstValue(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
 }
 
 // query joins the backend url's query and the client's, without the token.

@@ -50,6 +50,8 @@ type syncTransport struct {
 	maxIdlePerHost int
 	idleTimeout    time.Duration
 	now            func() time.Time
+	// inlineOff sends everything to fallback (Options.DisableInlineUpstream).
+	inlineOff bool
 
 	// drainers holds a slot per abandoned exchange being drained (handOff).
 	drainers chan struct{}
@@ -139,7 +141,7 @@ func (c *upstreamConn) Read(p []byte) (int, error) {
 
 // RoundTrip implements http.RoundTripper.
 func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !handledInline(req) {
+	if t.inlineOff || !handledInline(req) {
 		return t.fallback.RoundTrip(req)
 	}
 	ctx := req.Context()

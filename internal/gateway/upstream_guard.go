@@ -146,7 +146,15 @@ func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			gc.expectResponse(method)
 		}
 	}}
-	return t.Transport.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	resp, err := t.Transport.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if err == nil && resp.StatusCode < 100 {
+		// http.Transport passes "HTTP/1.1 099" on, and ReverseProxy's
+		// WriteHeader(99) panics: a 502 instead, as on the inline path
+		// (found by TestUpstreamPathsAgree).
+		resp.Body.Close()
+		return nil, errBadStatus
+	}
+	return resp, err
 }
 
 // dialTLSGuarded is http.Transport's DialTLSContext: it makes the TLS

@@ -21,6 +21,9 @@ import (
 type Settings struct {
 	// DisableAccessLog turns the per-request access line off. Default false.
 	DisableAccessLog bool
+	// AccessLog writes the access lines. Default nil: they go to the
+	// logger as slog records.
+	AccessLog *gateway.AccessLog
 	// ShutdownTimeout bounds how long in-flight requests may take to
 	// finish once the listener closed. Default 0: they are cut at once.
 	ShutdownTimeout time.Duration
@@ -77,8 +80,11 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	// when Run returns, after the listener drained.
 	functions := function.NewRegistry(log)
 	defer functions.Close()
-	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, KeySets: keySets,
-		Metrics: metrics, TokenCache: cache, Limits: limits, Activity: activity, Functions: functions}
+	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, AccessLog: set.AccessLog,
+		KeySets: keySets,
+		Metrics: metrics, TokenCache: cache, Limits: limits, Activity: activity,
+		Functions: functions,
+	}
 	src.PlainHTTP = set.TLSCert == "" // mutual TLS cannot work then: refused at load and reload
 	cfg, g, err := src.Load(opts)
 	if err != nil {

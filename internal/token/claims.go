@@ -42,30 +42,37 @@ func (c Claims) Subject() string {
 // dropped. Anything else, including an array holding a non-string, gives
 // nil, so a malformed claim grants no scope.
 func (c Claims) Scopes() []string {
+	return c.appendScopes(nil)
+}
+
+// appendScopes appends Scopes to dst, or returns nil when there are none.
+// Scopes of a string claim are slices of it.
+func (c Claims) appendScopes(dst []string) []string {
 	switch v := c["scope"].(type) {
 	case string:
-		var scopes []string
 		for s := range strings.SplitSeq(v, " ") {
 			if s != "" {
-				scopes = append(scopes, s)
+				dst = append(dst, s)
 			}
 		}
-		return scopes
+		if len(dst) == 0 {
+			return nil
+		}
+		return dst
 	case []any:
-		scopes := make([]string, 0, len(v))
 		for _, e := range v {
 			s, ok := e.(string)
 			if !ok {
 				return nil
 			}
 			if s != "" {
-				scopes = append(scopes, s)
+				dst = append(dst, s)
 			}
 		}
-		if len(scopes) == 0 {
+		if len(dst) == 0 {
 			return nil
 		}
-		return scopes
+		return dst
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 // decodedClaims decodes payload JSON as Verify does.
 func decodedClaims(t *testing.T, payload string) Claims {
 	t.Helper()
-	c, err := decodeClaims([]byte(payload))
+	c, err := decodeClaims(&compact{payload: []byte(payload), payloadText: payload})
 	if err != nil {
 		t.Fatalf("decodeClaims(%s): %v", payload, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -26,8 +27,15 @@ func checkJSONObject(b []byte) error {
 	if !utf8.Valid(b) {
 		return errors.New("not valid UTF-8")
 	}
-	var names [2 * linearNames][]byte // one allocation for the names of most tokens
-	s := jsonScanner{b: b, names: names[:0]}
+	names := scanNames.Get().(*[][]byte)
+	s := jsonScanner{b: b, names: (*names)[:0]}
+	defer func() {
+		if cap(s.names) <= 8*linearNames { // one huge header must not stay
+			clear(s.names[:cap(s.names)]) // nor keep b reachable
+			*names = s.names[:0]
+			scanNames.Put(names)
+		}
+	}()
 	s.skipSpace()
 	if s.i >= len(b) || b[s.i] != '{' {
 		return errors.New("not a JSON object")
@@ -41,6 +49,13 @@ func checkJSONObject(b []byte) error {
 	}
 	return nil
 }
+
+// scanNames recycles jsonScanner.names: the scanner recurses, so a names
+// array on checkJSONObject's stack would escape to the heap on every call.
+var scanNames = sync.Pool{New: func() any {
+	names := make([][]byte, 0, 2*linearNames)
+	return &names
+}}
 
 // jsonScanner walks a JSON text without building values.
 type jsonScanner struct {

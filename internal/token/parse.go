@@ -1,10 +1,9 @@
 package token
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -22,11 +21,16 @@ var segmentNames = [3]string{"header", "payload", "signature"}
 
 // compact is a token split into its segments and decoded from base64url.
 type compact struct {
-	// signingInput is "header.payload" as sent: what the signature covers.
+	// signingInput is "header.payload" as sent: what the signature covers;
+	// signingBytes is the same bytes.
 	signingInput string
+	signingBytes []byte
 	header       []byte
 	payload      []byte
 	signature    []byte
+	// headerText and payloadText are header and payload as strings, slices
+	// of one copy: decoded names and values are slices of them.
+	headerText, payloadText string
 }
 
 // split checks the size and shape of raw and decodes its segments. It does
@@ -54,7 +58,8 @@ func split(raw string) (compact, error) {
 		size += strictBase64.DecodedLen(len(seg))
 	}
 	// One buffer holds a byte copy of raw (the decoder reads []byte) and
-	// the three decoded segments: one allocation per token.
+	// the three decoded segments, then one string holds the decoded header
+	// and payload: two allocations per token.
 	buf := make([]byte, len(raw)+size)
 	src, dst := buf[:copy(buf, raw)], buf[len(raw):]
 	bounds := [3][2]int{{0, first}, {first + 1, second}, {second + 1, len(raw)}}
@@ -67,7 +72,9 @@ func split(raw string) (compact, error) {
 		}
 		out[i], dst = dst[:n:n], dst[n:]
 	}
-	return compact{signingInput: raw[:second], header: out[0], payload: out[1], signature: out[2]}, nil
+	text := string(buf[len(raw) : len(raw)+len(out[0])+len(out[1])])
+	return compact{signingInput: raw[:second], signingBytes: src[:second], header: out[0], payload: out[1],
+		signature: out[2], headerText: text[:len(out[0])], payloadText: text[len(out[0]):]}, nil
 }
 
 // segmentCountError explains a token that does not have three segments.
@@ -111,11 +118,11 @@ func isBase64URL(c byte) bool {
 // decodeHeader checks and decodes the header JSON. A map, not a struct,
 // keeps member names case-sensitive: encoding/json would fill an Alg field
 // from "ALG".
-func decodeHeader(b []byte) (map[string]any, error) {
-	if err := checkJSONObject(b); err != nil {
+func decodeHeader(parts *compact) (map[string]any, error) {
+	if err := checkJSONObject(parts.header); err != nil {
 		return nil, newError(ErrMalformed, "token header: "+err.Error())
 	}
-	m, err := decodeObject(b)
+	m, err := decodeObject(parts.headerText)
 	if err != nil {
 		return nil, newError(ErrMalformed, "token header: "+err.Error())
 	}
@@ -125,37 +132,80 @@ func decodeHeader(b []byte) (map[string]any, error) {
 // decodeClaims checks and decodes the payload JSON, keeping numbers as
 // json.Number so that exp, large integers and claim values keep the
 // digits the issuer wrote.
-func decodeClaims(b []byte) (Claims, error) {
-	if err := checkJSONObject(b); err != nil {
+func decodeClaims(parts *compact) (Claims, error) {
+	if err := checkJSONObject(parts.payload); err != nil {
 		return nil, newError(ErrMalformed, "token payload: "+err.Error())
 	}
-	m, err := decodeObject(b)
+	m, err := decodeObject(parts.payloadText)
 	if err != nil {
 		return nil, newError(ErrMalformed, "token payload: "+err.Error())
 	}
 	return Claims(m), nil
 }
 
-// decodeObject decodes a checked JSON object with numbers as json.Number:
-// a float64 would lose digits, and refuse 1e400 outright.
-func decodeObject(b []byte) (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil {
-		return nil, err
-	}
-	return m, nil
+// joseHeader is what Verify reads of a token's header: the members it
+// checks, without building a map of the whole header. Names compare
+// case-sensitively after unescaping, as they do in a decoded map.
+type joseHeader struct {
+	// alg, kid and typ are the members' values when they are strings.
+	alg, kid, typ string
+	// hasAlg and hasKid: the member is present; algString and kidString:
+	// and a string.
+	hasAlg, algString, hasKid, kidString bool
+	// forbidden is the first of forbiddenHeaders present, "" for none.
+	forbidden string
 }
 
-// headerOf picks the members keygate reports from a decoded header; members
-// of the wrong type come out empty.
-func headerOf(m map[string]any) Header {
-	var h Header
-	h.KeyID, _ = m["kid"].(string)
-	h.Algorithm, _ = m["alg"].(string)
-	h.Type, _ = m["typ"].(string)
-	return h
+// readHeader checks the header JSON as decodeHeader does and reads the
+// members Verify needs from it.
+func readHeader(parts *compact) (joseHeader, error) {
+	var h joseHeader
+	if err := checkJSONObject(parts.header); err != nil {
+		return h, newError(ErrMalformed, "token header: "+err.Error())
+	}
+	forbidden := len(forbiddenHeaders)
+	d := jsonBuilder{text: parts.headerText}
+	d.space()
+	more, err := d.openObject()
+	for more && err == nil {
+		var name, v string
+		if name, err = d.memberName(); err != nil {
+			break
+		}
+		if i := slices.Index(forbiddenHeaders[:], name); i >= 0 {
+			forbidden = min(forbidden, i)
+		}
+		isString := d.text[d.i] == '"'
+		if isString {
+			v, err = d.str()
+		} else {
+			err = d.skip()
+		}
+		switch name {
+		case "alg":
+			h.hasAlg, h.algString, h.alg = true, isString, v
+		case "kid":
+			h.hasKid, h.kidString, h.kid = true, isString, v
+		case "typ":
+			h.typ = v
+		}
+		if err == nil {
+			more, err = d.nextMember()
+		}
+	}
+	if err != nil {
+		return h, newError(ErrMalformed, "token header: "+err.Error())
+	}
+	if forbidden < len(forbiddenHeaders) {
+		h.forbidden = forbiddenHeaders[forbidden]
+	}
+	return h, nil
+}
+
+// headerOf is the Header a joseHeader reports; members of the wrong type
+// come out empty.
+func headerOf(h joseHeader) Header {
+	return Header{KeyID: h.kid, Algorithm: h.alg, Type: h.typ}
 }
 
 // forbiddenHeaders are header members keygate refuses outright: keys and
@@ -166,26 +216,23 @@ var forbiddenHeaders = [...]string{"crit", "jwk", "jku", "x5u", "x5c"}
 // checkHeader applies the header rules in order: alg a string, kid a
 // non-empty string, no forbidden member. It returns the alg and kid
 // problems apart, since Check can still use whichever of the two is sound.
-func checkHeader(m map[string]any) (algErr, kidErr, forbiddenErr error) {
-	switch alg, ok := m["alg"]; {
-	case !ok:
+func checkHeader(h joseHeader) (algErr, kidErr, forbiddenErr error) {
+	switch {
+	case !h.hasAlg:
 		algErr = newError(ErrMalformed, `token header has no "alg"`)
-	case !isString(alg):
+	case !h.algString:
 		algErr = newError(ErrMalformed, `token header "alg" is not a string`)
 	}
-	switch kid, ok := m["kid"]; {
-	case !ok:
+	switch {
+	case !h.hasKid:
 		kidErr = newError(ErrMissingKID, `token header has no "kid"; keygate selects the key by kid only`)
-	case !isString(kid):
+	case !h.kidString:
 		kidErr = newError(ErrMissingKID, `token header "kid" is not a string`)
-	case kid == "":
+	case h.kid == "":
 		kidErr = newError(ErrMissingKID, `token header "kid" is empty`)
 	}
-	for _, name := range forbiddenHeaders {
-		if _, ok := m[name]; ok {
-			forbiddenErr = forbiddenHeaderError(name)
-			break
-		}
+	if h.forbidden != "" {
+		forbiddenErr = forbiddenHeaderError(h.forbidden)
 	}
 	return algErr, kidErr, forbiddenErr
 }
@@ -196,9 +243,4 @@ func forbiddenHeaderError(name string) error {
 		why = "keygate understands no critical JWS extension"
 	}
 	return newError(ErrForbiddenHeader, fmt.Sprintf("token header carries %q; %s", name, why))
-}
-
-func isString(v any) bool {
-	_, ok := v.(string)
-	return ok
 }

@@ -22,11 +22,11 @@ func DecodeUnverified(raw string) (*Unverified, error) {
 	if err != nil {
 		return nil, err
 	}
-	header, err := decodeHeader(parts.header)
+	header, err := decodeHeader(&parts)
 	if err != nil {
 		return nil, err
 	}
-	claims, err := decodeClaims(parts.payload)
+	claims, err := decodeClaims(&parts)
 	if err != nil {
 		return nil, err
 	}

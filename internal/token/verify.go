@@ -141,6 +141,10 @@ func (c *collector) add(err error) bool {
 	return c.all
 }
 
+// inlineScopes is how many scopes a verified token holds without an
+// allocation of their own.
+const inlineScopes = 4
+
 // run is Verify when all is false and Check when all is true. The order of
 // the checks is the order the errors are reported in.
 func (v *Verifier) run(raw string, all bool) (*Token, []error) {
@@ -148,15 +152,21 @@ func (v *Verifier) run(raw string, all bool) (*Token, []error) {
 	if err != nil {
 		return nil, []error{err}
 	}
-	header, err := decodeHeader(parts.header)
+	header, err := readHeader(&parts)
 	if err != nil {
 		return nil, []error{err}
 	}
-	tok := &Token{Header: headerOf(header)}
-	if tok.Claims, err = decodeClaims(parts.payload); err != nil {
+	// One allocation holds the token and room for its first scopes.
+	made := &struct {
+		tok    Token
+		scopes [inlineScopes]string
+	}{tok: Token{Header: headerOf(header)}}
+	tok := &made.tok
+	if tok.Claims, err = decodeClaims(&parts); err != nil {
 		return tok, []error{err}
 	}
-	tok.Scopes = tok.Claims.Scopes()
+	tok.Scopes = tok.Claims.appendScopes(made.scopes[:0])
+	tok.Scopes = tok.Scopes[:len(tok.Scopes):len(tok.Scopes)] // an append by a caller never writes into made
 	c := collector{all: all}
 	if v.checkSignature(&parts, header, tok.Header, &c) {
 		v.checkClaims(tok.Claims, &c)
@@ -166,7 +176,7 @@ func (v *Verifier) run(raw string, all bool) (*Token, []error) {
 
 // checkSignature applies the header rules, finds the key and verifies the
 // signature. It reports whether checking should go on.
-func (v *Verifier) checkSignature(parts *compact, header map[string]any, h Header, c *collector) bool {
+func (v *Verifier) checkSignature(parts *compact, header joseHeader, h Header, c *collector) bool {
 	algErr, kidErr, forbiddenErr := checkHeader(header)
 	if !c.add(algErr) || !c.add(kidErr) || !c.add(forbiddenErr) {
 		return false
@@ -188,7 +198,7 @@ func (v *Verifier) checkSignature(parts *compact, header map[string]any, h Heade
 		}
 		return c.all
 	}
-	if err := method.Verify(parts.signingInput, parts.signature, key.Public); err != nil {
+	if err := verifySignature(method, key.Algorithm, parts, key.Public); err != nil {
 		return c.add(newError(ErrBadSignature,
 			fmt.Sprintf("signature does not verify with key %s (%s)", quote(key.ID), key.Algorithm)))
 	}
@@ -204,7 +214,7 @@ func signatureUnderTokenAlg(parts *compact, alg string, key *keys.Key) error {
 	if method == nil || !keyFits(alg, key.Public) {
 		return nil // an alg keygate never verifies, or one this key cannot
 	}
-	if method.Verify(parts.signingInput, parts.signature, key.Public) != nil {
+	if verifySignature(method, alg, parts, key.Public) != nil {
 		return newError(ErrBadSignature, fmt.Sprintf(
 			"signature does not verify with key %s under the token's alg %s either", quote(key.ID), quote(alg)))
 	}

@@ -93,10 +93,12 @@ func Build(spec map[string]any, o Options) (*gateway.Gateway, *Log, error) {
 }
 
 // BuildConfig compiles cfg (several deployments, backends ...) with o's
-// clock and key sets into a gateway that logs to the returned Log.
+// clock and key sets into a gateway that logs to the returned Log, its
+// access lines through gateway.AccessLog as keygate serve writes them.
 func BuildConfig(cfg *config.Gateway, o Options) (*gateway.Gateway, *Log, error) {
 	log := NewLog()
-	g, err := gateway.New(cfg, gateway.Options{Logger: log.Logger(), Now: o.Now, KeySets: o.KeySets})
+	g, err := gateway.New(cfg, gateway.Options{Logger: log.Logger(), Now: o.Now, KeySets: o.KeySets,
+		AccessLog: gateway.NewAccessLog(log, gateway.AccessLogJSON)})
 	return g, log, err
 }
 
