@@ -59,8 +59,13 @@ func LoadSpecGateway(specPath, pathPrefix, listen string, opts ...Option) (*Gate
 		c.probs = append(c.probs, Problem{File: specPath, Message: readMessage("", err)})
 	} else {
 		sub := c.sub(specPath)
-		g.Deployments[0].Specification = sub.loadSpec(data)
+		spec := sub.loadSpec(data)
+		g.Deployments[0].Specification = spec
 		c.probs = append(c.probs, sub.probs...)
+		for _, ref := range spec.FunctionRefs() {
+			c.probs = append(c.probs, Problem{File: specPath, Path: ref.Path, Message: fmt.Sprintf(
+				"function %q: a spec served alone has no function registry; serve it from a gateway file (--config) whose functions: list has an entry with id: %q", ref.ID, ref.ID)})
+		}
 	}
 	if len(c.probs) > 0 {
 		return nil, c.probs

@@ -16,6 +16,11 @@ func applyGatewayDefaults(g *Gateway) {
 	if g.Listen == "" {
 		g.Listen = DefaultListen
 	}
+	for i := range g.Functions {
+		if g.Functions[i].TimeoutMillis == 0 {
+			g.Functions[i].TimeoutMillis = DefaultFunctionTimeoutMillis
+		}
+	}
 }
 
 // applySpecDefaults fills the defaults of a valid spec and normalises case,

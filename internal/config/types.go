@@ -29,6 +29,10 @@ type Gateway struct {
 	// SharedState is what replicas share (rate limits). Default nil: each
 	// replica on its own.
 	SharedState *SharedState `json:"sharedState,omitempty"`
+	// Functions is the function registry: where each functionId the specs
+	// name runs (README "Functions"). Default nil: a spec naming a function
+	// does not load.
+	Functions []Function `json:"functions,omitempty"`
 	// TLS holds the TLS settings that belong with the deployments rather
 	// than with the listener: the client CA of mutual TLS. Default nil: none.
 	TLS *GatewayTLS `json:"tls,omitempty"`

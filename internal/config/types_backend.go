@@ -4,14 +4,21 @@ package config
 const (
 	BackendHTTP          = "HTTP_BACKEND"
 	BackendStockResponse = "STOCK_RESPONSE_BACKEND"
+	BackendFunction      = "ORACLE_FUNCTIONS_BACKEND"
 )
 
 // Backend is a route's backend (ApiSpecificationRouteBackend). It is one
 // struct holding the fields of every supported type; Type says which apply,
 // and a field of another type being set is a validation problem.
 type Backend struct {
-	// Type is HTTP_BACKEND or STOCK_RESPONSE_BACKEND. Required.
+	// Type is HTTP_BACKEND, STOCK_RESPONSE_BACKEND or
+	// ORACLE_FUNCTIONS_BACKEND. Required.
 	Type string `json:"type"`
+
+	// FunctionID is the ORACLE_FUNCTIONS_BACKEND function, an OCID or any
+	// id of keygate's function registry (Gateway.Functions). Required for
+	// ORACLE_FUNCTIONS_BACKEND.
+	FunctionID string `json:"functionId,omitempty"`
 
 	// URL is the HTTP_BACKEND target, http or https; context variables may
 	// appear in its path. Required for HTTP_BACKEND.
@@ -53,7 +60,7 @@ type HeaderField struct {
 // their own fields are not reported as unknown, only the type is.
 func (Backend) opaqueVariants() (string, []string) {
 	return "type", []string{
-		"ORACLE_FUNCTIONS_BACKEND", "DYNAMIC_ROUTING_BACKEND", "OAUTH2_LOGOUT_BACKEND",
+		"DYNAMIC_ROUTING_BACKEND", "OAUTH2_LOGOUT_BACKEND",
 		"OAUTH2_LOGIN_BACKEND", "WEBSOCKET_PROXY_BACKEND",
 	}
 }

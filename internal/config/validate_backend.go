@@ -16,6 +16,9 @@ const (
 	maxSendTimeout    = 300
 )
 
+// supportedBackends names the backend types keygate runs, for messages.
+const supportedBackends = "HTTP_BACKEND, STOCK_RESPONSE_BACKEND or ORACLE_FUNCTIONS_BACKEND"
+
 // contextVariable matches a context variable such as ${request.path[id]};
 // its inner syntax is checked by the route compiler.
 var contextVariable = regexp.MustCompile(`\$\{[^}]*\}`)
@@ -27,18 +30,20 @@ func (c *checker) backend(p string, b *Backend) {
 		c.httpBackend(p, b)
 	case BackendStockResponse:
 		c.stockBackend(p, b)
+	case BackendFunction:
+		c.functionBackend(p, b)
 	case "":
-		if b.URL == "" && b.Status == nil && len(b.Headers) == 0 && b.Body == "" {
-			c.addf(p, "missing; add a backend of type HTTP_BACKEND or STOCK_RESPONSE_BACKEND")
+		if b.URL == "" && b.Status == nil && len(b.Headers) == 0 && b.Body == "" && b.FunctionID == "" {
+			c.addf(p, "missing; add a backend of type %s", supportedBackends)
 			return
 		}
-		c.addf(at(p, "type"), "missing; use HTTP_BACKEND or STOCK_RESPONSE_BACKEND")
+		c.addf(at(p, "type"), "missing; use %s", supportedBackends)
 	default:
 		if _, opaque := (Backend{}).opaqueVariants(); slices.Contains(opaque, b.Type) {
-			c.addf(at(p, "type"), "%s is not supported yet by keygate; use HTTP_BACKEND or STOCK_RESPONSE_BACKEND", b.Type)
+			c.addf(at(p, "type"), "%s is not supported yet by keygate; use %s", b.Type, supportedBackends)
 			return
 		}
-		c.addf(at(p, "type"), "unknown type %q; use HTTP_BACKEND or STOCK_RESPONSE_BACKEND", b.Type)
+		c.addf(at(p, "type"), "unknown type %q; use %s", b.Type, supportedBackends)
 	}
 }
 
@@ -51,6 +56,9 @@ func (c *checker) httpBackend(p string, b *Backend) {
 	c.seconds(at(p, "connectTimeoutInSeconds"), b.ConnectTimeoutInSeconds, maxConnectTimeout, defaultConnectTimeout)
 	c.seconds(at(p, "readTimeoutInSeconds"), b.ReadTimeoutInSeconds, maxReadTimeout, defaultReadTimeout)
 	c.seconds(at(p, "sendTimeoutInSeconds"), b.SendTimeoutInSeconds, maxSendTimeout, defaultSendTimeout)
+	if b.FunctionID != "" {
+		c.addf(at(p, "functionId"), "only for ORACLE_FUNCTIONS_BACKEND; remove it")
+	}
 	const other = "only for STOCK_RESPONSE_BACKEND; remove it"
 	if b.Status != nil {
 		c.addf(at(p, "status"), other)
@@ -193,6 +201,9 @@ func (c *checker) stockBackend(p string, b *Backend) {
 			c.addf(at(hp, "value"), "contains a line break or NUL; remove it")
 		}
 	}
+	if b.FunctionID != "" {
+		c.addf(at(p, "functionId"), "only for ORACLE_FUNCTIONS_BACKEND; remove it")
+	}
 	const other = "only for HTTP_BACKEND; remove it"
 	if b.URL != "" {
 		c.addf(at(p, "url"), other)
@@ -225,4 +236,37 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// functionBackend validates an ORACLE_FUNCTIONS_BACKEND; whether its
+// function is in keygate's registry is checked with the gateway file.
+func (c *checker) functionBackend(p string, b *Backend) {
+	if b.FunctionID == "" {
+		c.addf(at(p, "functionId"), "missing; give the function's OCID (or any id), mapped in keygate's functions: list")
+	}
+	const other = "not a field of ORACLE_FUNCTIONS_BACKEND; remove it"
+	if b.URL != "" {
+		c.addf(at(p, "url"), other)
+	}
+	if b.ConnectTimeoutInSeconds != nil {
+		c.addf(at(p, "connectTimeoutInSeconds"), other)
+	}
+	if b.ReadTimeoutInSeconds != nil {
+		c.addf(at(p, "readTimeoutInSeconds"), other)
+	}
+	if b.SendTimeoutInSeconds != nil {
+		c.addf(at(p, "sendTimeoutInSeconds"), other)
+	}
+	if b.IsSslVerifyDisabled {
+		c.addf(at(p, "isSslVerifyDisabled"), other)
+	}
+	if b.Status != nil {
+		c.addf(at(p, "status"), other)
+	}
+	if b.Body != "" {
+		c.addf(at(p, "body"), other)
+	}
+	if len(b.Headers) > 0 {
+		c.addf(at(p, "headers"), other)
+	}
 }

@@ -30,6 +30,8 @@ func (c *checker) gateway(g *Gateway, dir string) {
 		c.deploymentSpec(p, d, dir)
 	}
 	c.backendOrigins(g)
+	c.functions(g, dir)
+	c.functionRefs(g)
 	if s := g.SharedState; s != nil && s.Redis != nil {
 		c.redis("sharedState.redis", s.Redis, dir)
 	}

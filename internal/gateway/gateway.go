@@ -13,6 +13,7 @@ import (
 
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -130,6 +131,11 @@ type Options struct {
 	// Activity receives per-minute counts and recent rejections for the
 	// admin console. Default nil: none are kept.
 	Activity *Activity
+	// Functions invokes the functions the specs name by functionId
+	// (ORACLE_FUNCTIONS_BACKEND, CUSTOM_AUTHENTICATION): a
+	// *function.Registry, shared across reloads. Default nil: a spec naming
+	// a function does not compile.
+	Functions function.Invoker
 }
 
 // ServeHTTP runs the request through the compiled middleware chain.

@@ -1,0 +1,166 @@
+package function
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The Fn FDK http-stream protocol (fdk-go handler.go, fdk-node fn-fdk.js):
+// every invocation is POST /call on the function's unix socket. The Fn
+// headers say who calls and until when; with Fn-Intent: httprequest the
+// client's request travels in Fn-Http-Method, Fn-Http-Request-Url and one
+// Fn-Http-H-<Name> per client header, Content-Type also unprefixed, the
+// body as is. The FDK answers 200 with the function's status in
+// Fn-Http-Status, its headers as Fn-Http-H-<Name> and Content-Type
+// unprefixed; any other status is the FDK reporting its own failure (fdk-node:
+// 502 for an exception in the function, 500 for a broken request; fdk-go
+// and fdk-python: 502 and 504 with Fn-Fdk-Status).
+const (
+	fnHeaderPrefix = "Fn-Http-H-"
+	// deadlineLayout is RFC 3339 with milliseconds, which every FDK parses
+	// (Go's time.RFC3339, JavaScript's Date.parse, Python's isoformat).
+	deadlineLayout = "2006-01-02T15:04:05.000Z07:00"
+)
+
+// hopHeaders are the connection's own headers, never delivered to a
+// function nor taken from one (RFC 9110 §7.6.1), plus the framing a
+// function's answer cannot dictate.
+var hopHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
+	"Transfer-Encoding": true, "Upgrade": true, "Content-Length": true,
+}
+
+// fdkCaller invokes a function built with an Fn FDK on its unix socket.
+type fdkCaller struct {
+	client *http.Client
+	tr     *http.Transport
+}
+
+func newFDKCaller(socket string) *fdkCaller {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		MaxIdleConns:        128,
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return &fdkCaller{client: &http.Client{Transport: tr}, tr: tr}
+}
+
+func (c *fdkCaller) close() { c.tr.CloseIdleConnections() }
+
+func (c *fdkCaller) call(ctx context.Context, inv invocation) (*Response, error) {
+	body, length := requestBody(inv.Request)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://localhost/call", body)
+	if err != nil {
+		return nil, err
+	}
+	hr.ContentLength = length
+	h := hr.Header
+	h.Set("Fn-Call-Id", inv.callID)
+	h.Set("Fn-Deadline", inv.deadline.UTC().Format(deadlineLayout))
+	ct := inv.ContentType
+	if inv.HTTP {
+		h.Set("Fn-Intent", "httprequest")
+		h.Set("Fn-Invoke-Type", "sync")
+		h.Set("Fn-Http-Method", orDefault(inv.Method, http.MethodGet))
+		h.Set("Fn-Http-Request-Url", orDefault(inv.URL, "/"))
+		for name, values := range inv.Header {
+			if hopHeaders[http.CanonicalHeaderKey(name)] {
+				continue
+			}
+			h[fnHeaderPrefix+http.CanonicalHeaderKey(name)] = append([]string(nil), values...)
+		}
+		if ct == "" {
+			ct = inv.Header.Get("Content-Type")
+		}
+	}
+	if ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	resp, err := c.client.Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fdkFailure(resp)
+	}
+	return decodeFDKResponse(resp, inv.HTTP)
+}
+
+// fdkFailure reads the FDK's own error answer (its body is a short JSON
+// message for keygate's log, never for the client).
+func fdkFailure(resp *http.Response) error {
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	detail := strings.Join(strings.Fields(string(msg)), " ")
+	status := resp.Header.Get("Fn-Fdk-Status")
+	if status == "" {
+		status = strconv.Itoa(resp.StatusCode)
+	}
+	if resp.StatusCode == http.StatusGatewayTimeout || status == "504" {
+		return fmt.Errorf("%w: the FDK answered %d: %s", ErrTimeout, resp.StatusCode, detail)
+	}
+	return fmt.Errorf("%w: the FDK answered %d (Fn-Fdk-Status %s): %s", ErrFailed, resp.StatusCode, status, detail)
+}
+
+// decodeFDKResponse takes the function's status and headers out of the
+// FDK's answer: for an HTTP request from Fn-Http-Status and Fn-Http-H-*,
+// otherwise 200 and the answer's Content-Type (and Fn-Http-H-* all the same,
+// so an authorizer's headers are not lost).
+func decodeFDKResponse(resp *http.Response, httpIntent bool) (*Response, error) {
+	out := &Response{Status: http.StatusOK, Header: http.Header{}, Body: resp.Body}
+	if s := resp.Header.Get("Fn-Http-Status"); s != "" {
+		code, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || code < 100 || code > 599 {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w: Fn-Http-Status %q is not an HTTP status", ErrUnavailable, s)
+		}
+		if httpIntent {
+			out.Status = code
+		}
+	}
+	for name, values := range resp.Header {
+		inner, ok := strings.CutPrefix(name, fnHeaderPrefix)
+		if !ok || inner == "" {
+			continue
+		}
+		inner = http.CanonicalHeaderKey(inner)
+		if hopHeaders[inner] {
+			continue
+		}
+		out.Header[inner] = append(out.Header[inner], values...)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		out.Header.Set("Content-Type", ct)
+	}
+	return out, nil
+}
+
+// requestBody returns req's body and its length for http.Request (-1 for
+// unknown, 0 with a nil body).
+func requestBody(req *Request) (io.Reader, int64) {
+	if req.Body == nil {
+		return http.NoBody, 0
+	}
+	if req.ContentLength == 0 {
+		return req.Body, -1
+	}
+	return req.Body, req.ContentLength
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
