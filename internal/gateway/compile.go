@@ -15,6 +15,7 @@ import (
 
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -43,7 +44,8 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	}
 	g.trusted = compileTrustedProxies(cfg.TrustedProxies)
 	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets,
-		tokenCache: opts.TokenCache, limits: opts.Limits}
+		tokenCache: opts.TokenCache, limits: opts.Limits, functions: opts.Functions,
+		authorizerCacheSize: opts.AuthorizerCacheEntries}
 	if c.limits == nil {
 		c.limits = NewLimits()
 	}
@@ -81,6 +83,10 @@ type compiler struct {
 	tokenCache *token.Cache
 	transports map[transportKey]*syncTransport
 	problems   config.Problems
+	// functions and authorizerCacheSize are Options' Functions and
+	// AuthorizerCacheEntries.
+	functions           function.Invoker
+	authorizerCacheSize int
 }
 
 func (c *compiler) problem(src config.Source, path, message string) {
@@ -92,7 +98,11 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep := &deployment{prefix: d.PathPrefix, accessLog: true, allowed: c.g.metrics.allowCountersFor(d.PathPrefix)}
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
-		dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
+		if rp.Authentication.Type == config.AuthenticationCustom {
+			dep.auth = c.customAuthenticator(rp.Authentication, d.PathPrefix, src)
+		} else {
+			dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
+		}
 	}
 	if rp := spec.RequestPolicies; rp != nil && rp.RateLimiting != nil {
 		rl := rp.RateLimiting

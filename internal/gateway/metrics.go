@@ -27,6 +27,10 @@ type Metrics struct {
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 	rateLimits     *prometheus.CounterVec
+	// authorizer holds the authorizer function metrics, registered by the
+	// first CUSTOM_AUTHENTICATION policy compiled.
+	authorizerOnce sync.Once
+	authorizer     *authorizerVecs
 }
 
 // NewMetrics registers keygate's metrics, plus the Go runtime and process
