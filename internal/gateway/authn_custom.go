@@ -183,53 +183,72 @@ func (a *customAuthenticator) authenticate(r *http.Request, ex *exchange) (princ
 	return principal{scopes: v.scopes, claims: v.context, name: v.principal}, nil
 }
 
-// authorizerInput is the function's input for one request, as JSON.
-type authorizerInput []byte
+// authorizerInput is what the function is asked about one request: the
+// single-argument form's token, or the multi-argument form's values (one
+// list per argument, nil when absent). It becomes JSON only when the
+// function is called, not on a cache hit.
+type authorizerInput struct {
+	token  string
+	args   []authorizerArg // nil: the single-argument form
+	values [][]string
+}
 
-// input builds the function's input and the request's cache key: the
-// single-argument form's token (errNoCredential without one: the
-// function is not called), or the multi-argument form's arguments, each
-// absent one omitted, a repeated header or query parameter as an array.
-func (a *customAuthenticator) input(r *http.Request, ex *exchange) (authorizerInput, cacheKey, error) {
-	if a.args == nil {
-		tok, folded, err := a.token(r)
-		ex.credentialFolded = folded
-		if err != nil {
-			if err == errNoCredential {
-				return nil, cacheKey{}, err
-			}
-			return nil, cacheKey{}, a.credentialError(r, ex, err)
-		}
+// json is the function's input: {"type":"TOKEN","token":...} or
+// {"type":"USER_DEFINED","data":{...}}, an absent argument omitted, a
+// repeated header or query parameter as an array.
+func (in authorizerInput) json() []byte {
+	if in.args == nil {
 		body, _ := json.Marshal(struct {
 			Type  string `json:"type"`
 			Token string `json:"token"`
-		}{"TOKEN", tok})
-		return body, a.cache.key("T", tok), nil
+		}{"TOKEN", in.token})
+		return body
 	}
-	data := make(map[string]any, len(a.args))
-	keyParts := make([]string, 0, 2*len(a.args))
-	for _, arg := range a.args {
-		values, err := a.argument(r, ex, arg)
-		if err != nil {
-			return nil, cacheKey{}, err
-		}
-		switch len(values) {
+	data := make(map[string]any, len(in.args))
+	for i, arg := range in.args {
+		switch values := in.values[i]; len(values) {
 		case 0:
-			continue
 		case 1:
 			data[arg.name] = values[0]
 		default:
 			data[arg.name] = values
-		}
-		if arg.inKey {
-			keyParts = append(keyParts, arg.name, strings.Join(values, "\x00"))
 		}
 	}
 	body, _ := json.Marshal(struct {
 		Type string         `json:"type"`
 		Data map[string]any `json:"data"`
 	}{"USER_DEFINED", data})
-	return body, a.cache.key("U", keyParts...), nil
+	return body
+}
+
+// input reads what the function is asked and the request's cache key: the
+// single-argument form's token (errNoCredential without one: the function
+// is not called), or the multi-argument form's arguments.
+func (a *customAuthenticator) input(r *http.Request, ex *exchange) (authorizerInput, cacheKey, error) {
+	if a.args == nil {
+		tok, folded, err := a.token(r)
+		ex.credentialFolded = folded
+		if err != nil {
+			if err == errNoCredential {
+				return authorizerInput{}, cacheKey{}, err
+			}
+			return authorizerInput{}, cacheKey{}, a.credentialError(r, ex, err)
+		}
+		return authorizerInput{token: tok}, a.cache.key("T", tok), nil
+	}
+	in := authorizerInput{args: a.args, values: make([][]string, len(a.args))}
+	keyParts := make([]string, 0, 2*len(a.args))
+	for i, arg := range a.args {
+		values, err := a.argument(r, ex, arg)
+		if err != nil {
+			return authorizerInput{}, cacheKey{}, err
+		}
+		in.values[i] = values
+		if arg.inKey && len(values) > 0 {
+			keyParts = append(keyParts, arg.name, strings.Join(values, "\x00"))
+		}
+	}
+	return in, a.cache.key("U", keyParts...), nil
 }
 
 // argument reads one argument's values from the request; none when it is

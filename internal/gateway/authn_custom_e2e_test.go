@@ -490,3 +490,37 @@ func TestCustomAuthConcurrentRequestsMakeOneCall(t *testing.T) {
 		t.Errorf("backend got %d requests, want %d", got, 2*n)
 	}
 }
+
+// TestCustomAuthDecide: Decide never calls the function unasked, and,
+// asked, neither reads nor fills the cache.
+func TestCustomAuthDecide(t *testing.T) {
+	backend := newBackend(t)
+	fn := newTestAuthorizer(t, byToken(map[string]string{"k": `{"active": true, "scope": ["orders:read"], "context": {"tenant": "acme"}}`}))
+	gw := startCustomGateway(t, authSpec(customAuth("X-Api-Key"), httpRoute("/d", nil, backend.url(), anyOf("orders:read"))), fn, Options{})
+	req := func() *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, testPrefix+"/d", nil)
+		r.Header.Set("X-Api-Key", "k")
+		return r
+	}
+	d := gw.g.Decide(req())
+	if d.Accepted || d.Status != 0 || len(d.Unchecked) != 1 || fn.calls.Load() != 0 {
+		t.Errorf("offline Decide = accepted %v, status %d, unchecked %v, calls %d; want undecided, 1 unchecked, no call",
+			d.Accepted, d.Status, d.Unchecked, fn.calls.Load())
+	}
+	for range 2 {
+		d = gw.g.DecideWith(req(), DecideOptions{CallFunctions: true})
+		if !d.Accepted || d.Authorizer == nil || !d.Authorizer.Active || d.Authorizer.Context["tenant"] != "acme" {
+			t.Errorf("Decide with functions = %+v, want accepted with the authorizer's answer", d)
+		}
+	}
+	if got := fn.calls.Load(); got != 2 {
+		t.Errorf("two Decide calls made %d function calls, want 2 (no cache)", got)
+	}
+	if n := gw.g.deployments[0].auth.(*customAuthenticator).cache.len(); n != 0 {
+		t.Errorf("Decide filled the cache: %d verdicts", n)
+	}
+	send(t, gw.testGateway, http.MethodGet, testPrefix+"/d", http.Header{"X-Api-Key": {"k"}})
+	if got := fn.calls.Load(); got != 3 {
+		t.Errorf("traffic after Decide made %d calls in all, want 3", got)
+	}
+}

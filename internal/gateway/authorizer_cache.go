@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"sync"
 	"time"
 )
@@ -61,21 +62,14 @@ func newAuthorizerCache(max int) *authorizerCache {
 // key hashes the parts of a cache key, each length-prefixed so that no two
 // lists of parts hash the same input; kind tells the forms apart.
 func (c *authorizerCache) key(kind string, parts ...string) cacheKey {
-	h := sha256.New()
-	h.Write(c.salt[:])
-	h.Write([]byte(kind))
-	var n [8]byte
+	var stack [512]byte
+	b := append(stack[:0], c.salt[:]...)
+	b = append(b, kind...)
 	for _, p := range parts {
-		l := uint64(len(p))
-		for i := range n {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write([]byte(p))
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(p)))
+		b = append(b, p...)
 	}
-	var k cacheKey
-	h.Sum(k[:0])
-	return k
+	return sha256.Sum256(b)
 }
 
 // get returns the verdict cached for k, or nil when there is none or it

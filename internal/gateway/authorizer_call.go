@@ -113,9 +113,10 @@ func (a *customAuthenticator) call(ctx context.Context, input authorizerInput) (
 	if a.functions == nil {
 		return nil, errNoRegistry
 	}
+	body := input.json()
 	start := time.Now()
 	resp, err := a.functions.Invoke(ctx, a.functionID, &function.Request{ContentType: "application/json",
-		Body: bytes.NewReader(input), ContentLength: int64(len(input))})
+		Body: bytes.NewReader(body), ContentLength: int64(len(body))})
 	a.metrics.duration(time.Since(start))
 	if err != nil {
 		a.metrics.invocation("failed")

@@ -14,7 +14,7 @@ type functionsForTest = function.Invoker
 
 // testRegistry is keygate's function registry with a url: entry per id,
 // each call bounded by timeout; closed when the test ends.
-func testRegistry(t *testing.T, urls map[string]string, timeout time.Duration) function.Invoker {
+func testRegistry(t testing.TB, urls map[string]string, timeout time.Duration) function.Invoker {
 	t.Helper()
 	var fns []config.Function
 	for id, u := range urls {
