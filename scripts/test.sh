@@ -31,6 +31,35 @@ if ((${#need[@]})); then
   fi
 fi
 
+# The function tests run a real Fn function written with the Node FDK
+# (test/functions/node-echo). Node is required in CI (installed from Debian
+# when missing); on a dev machine without it those tests skip, saying so.
+# npm ci runs only when the lock file changed since the last install.
+if ! command -v node >/dev/null && [[ -n ${CI:-} ]]; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "installing nodejs npm (Debian packages)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "CI needs node and npm for the function tests: install them (apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+fi
+if command -v npm >/dev/null; then
+  for fn in test/functions/*/; do
+    [[ -f $fn/package-lock.json ]] || continue
+    stamp=$fn/node_modules/.keygate-lock-sha256
+    want=$(sha256sum "$fn/package-lock.json" | cut -d' ' -f1)
+    if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+      echo "npm ci in $fn" >&2
+      (cd "$fn" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
+      echo "$want" >"$stamp"
+    fi
+  done
+else
+  echo "node is not installed: the tests that run the Node Fn function will skip (CI installs it)" >&2
+fi
+
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [[ -n $unformatted ]]; then
   printf 'gofmt needed:\n%s\n' "$unformatted" >&2

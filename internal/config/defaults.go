@@ -52,11 +52,7 @@ func applySpecDefaults(s *Spec) {
 		for j, m := range r.Methods {
 			r.Methods[j] = strings.ToUpper(m)
 		}
-		if r.Backend.Type == BackendHTTP {
-			setDefault(&r.Backend.ConnectTimeoutInSeconds, defaultConnectTimeout)
-			setDefault(&r.Backend.ReadTimeoutInSeconds, defaultReadTimeout)
-			setDefault(&r.Backend.SendTimeoutInSeconds, defaultSendTimeout)
-		}
+		backendDefaults(&r.Backend)
 		upperLogLevel(r.LoggingPolicies)
 		if rq := r.RequestPolicies; rq != nil {
 			if ht := rq.HeaderTransformations; ht != nil {
@@ -141,5 +137,25 @@ func setDefault(p **float64, v float64) {
 func upperLogLevel(lp *LoggingPolicies) {
 	if lp != nil && lp.ExecutionLog != nil {
 		lp.ExecutionLog.LogLevel = strings.ToUpper(lp.ExecutionLog.LogLevel)
+	}
+}
+
+// backendDefaults fills an HTTP_BACKEND's timeouts, also inside a
+// DYNAMIC_ROUTING_BACKEND, whose enums it stores upper case.
+func backendDefaults(b *Backend) {
+	switch b.Type {
+	case BackendHTTP:
+		setDefault(&b.ConnectTimeoutInSeconds, defaultConnectTimeout)
+		setDefault(&b.ReadTimeoutInSeconds, defaultReadTimeout)
+		setDefault(&b.SendTimeoutInSeconds, defaultSendTimeout)
+	case BackendDynamic:
+		if b.SelectionSource != nil {
+			b.SelectionSource.Type = strings.ToUpper(b.SelectionSource.Type)
+		}
+		for i := range b.RoutingBackends {
+			rb := &b.RoutingBackends[i]
+			rb.Key.Type = strings.ToUpper(rb.Key.Type)
+			backendDefaults(&rb.Backend)
+		}
 	}
 }

@@ -5,6 +5,7 @@ const (
 	BackendHTTP          = "HTTP_BACKEND"
 	BackendStockResponse = "STOCK_RESPONSE_BACKEND"
 	BackendFunction      = "ORACLE_FUNCTIONS_BACKEND"
+	BackendDynamic       = "DYNAMIC_ROUTING_BACKEND"
 )
 
 // Backend is a route's backend (ApiSpecificationRouteBackend). It is one
@@ -19,6 +20,14 @@ type Backend struct {
 	// id of keygate's function registry (Gateway.Functions). Required for
 	// ORACLE_FUNCTIONS_BACKEND.
 	FunctionID string `json:"functionId,omitempty"`
+
+	// SelectionSource picks the DYNAMIC_ROUTING_BACKEND's backend by a
+	// context variable. Required for DYNAMIC_ROUTING_BACKEND.
+	SelectionSource *SelectionSource `json:"selectionSource,omitempty"`
+	// RoutingBackends are the DYNAMIC_ROUTING_BACKEND's backends, each with
+	// the key that selects it; 1 to 100. Required for
+	// DYNAMIC_ROUTING_BACKEND.
+	RoutingBackends []RoutingBackend `json:"routingBackends,omitempty"`
 
 	// URL is the HTTP_BACKEND target, http or https; context variables may
 	// appear in its path. Required for HTTP_BACKEND.
@@ -60,7 +69,56 @@ type HeaderField struct {
 // their own fields are not reported as unknown, only the type is.
 func (Backend) opaqueVariants() (string, []string) {
 	return "type", []string{
-		"DYNAMIC_ROUTING_BACKEND", "OAUTH2_LOGOUT_BACKEND",
+		"OAUTH2_LOGOUT_BACKEND",
 		"OAUTH2_LOGIN_BACKEND", "WEBSOCKET_PROXY_BACKEND",
 	}
+}
+
+// Selection source and key types (SingleSelectionSourcePolicy,
+// DynamicSelectionKey "type").
+const (
+	SelectionSingle   = "SINGLE"
+	SelectionAnyOf    = "ANY_OF"
+	SelectionWildcard = "WILDCARD"
+)
+
+// SelectionSource names the context variable whose value selects
+// (SingleSelectionSourcePolicy).
+type SelectionSource struct {
+	// Type is SINGLE (input case-insensitive, stored upper case). Required.
+	Type string `json:"type"`
+	// Selector is a context variable without ${}, e.g.
+	// request.headers[Accept]; with several values the first is used.
+	// Required.
+	Selector string `json:"selector"`
+}
+
+// RoutingBackend is one backend of a DYNAMIC_ROUTING_BACKEND
+// (DynamicRoutingTypeRoutingBackend).
+type RoutingBackend struct {
+	// Key says which selector values choose Backend. Required.
+	Key SelectionKey `json:"key"`
+	// Backend is an HTTP_BACKEND, ORACLE_FUNCTIONS_BACKEND or
+	// STOCK_RESPONSE_BACKEND. Required.
+	Backend Backend `json:"backend"`
+}
+
+// SelectionKey matches selector values (AnyOfSelectionKey,
+// WildcardSelectionKey).
+type SelectionKey struct {
+	// Type is ANY_OF or WILDCARD (input case-insensitive, stored upper
+	// case). Required.
+	Type string `json:"type"`
+	// Name names the key; unique in its list. Required.
+	Name string `json:"name"`
+	// Values are the ANY_OF values, matched exactly but case-insensitively;
+	// unique across the list, at most 100. Default nil.
+	Values []string `json:"values,omitempty"`
+	// Expression is the WILDCARD pattern, matched case-sensitively: one
+	// '*' (zero or more characters) or '+' (one or more) at its start or
+	// end. Required for WILDCARD.
+	Expression string `json:"expression,omitempty"`
+	// IsDefault makes the key match what no other key matches; at most one
+	// per list. Default false.
+	IsDefault bool `json:"isDefault,omitempty"`
 }

@@ -17,7 +17,7 @@ const (
 )
 
 // supportedBackends names the backend types keygate runs, for messages.
-const supportedBackends = "HTTP_BACKEND, STOCK_RESPONSE_BACKEND or ORACLE_FUNCTIONS_BACKEND"
+const supportedBackends = "HTTP_BACKEND, STOCK_RESPONSE_BACKEND, ORACLE_FUNCTIONS_BACKEND or DYNAMIC_ROUTING_BACKEND"
 
 // contextVariable matches a context variable such as ${request.path[id]};
 // its inner syntax is checked by the route compiler.
@@ -32,6 +32,8 @@ func (c *checker) backend(p string, b *Backend) {
 		c.stockBackend(p, b)
 	case BackendFunction:
 		c.functionBackend(p, b)
+	case BackendDynamic:
+		c.dynamicBackend(p, b)
 	case "":
 		if b.URL == "" && b.Status == nil && len(b.Headers) == 0 && b.Body == "" && b.FunctionID == "" {
 			c.addf(p, "missing; add a backend of type %s", supportedBackends)
@@ -59,6 +61,7 @@ func (c *checker) httpBackend(p string, b *Backend) {
 	if b.FunctionID != "" {
 		c.addf(at(p, "functionId"), "only for ORACLE_FUNCTIONS_BACKEND; remove it")
 	}
+	c.noRouting(p, b)
 	const other = "only for STOCK_RESPONSE_BACKEND; remove it"
 	if b.Status != nil {
 		c.addf(at(p, "status"), other)
@@ -204,6 +207,7 @@ func (c *checker) stockBackend(p string, b *Backend) {
 	if b.FunctionID != "" {
 		c.addf(at(p, "functionId"), "only for ORACLE_FUNCTIONS_BACKEND; remove it")
 	}
+	c.noRouting(p, b)
 	const other = "only for HTTP_BACKEND; remove it"
 	if b.URL != "" {
 		c.addf(at(p, "url"), other)
@@ -244,6 +248,7 @@ func (c *checker) functionBackend(p string, b *Backend) {
 	if b.FunctionID == "" {
 		c.addf(at(p, "functionId"), "missing; give the function's OCID (or any id), mapped in keygate's functions: list")
 	}
+	c.noRouting(p, b)
 	const other = "not a field of ORACLE_FUNCTIONS_BACKEND; remove it"
 	if b.URL != "" {
 		c.addf(at(p, "url"), other)

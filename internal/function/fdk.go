@@ -123,7 +123,7 @@ func decodeFDKResponse(resp *http.Response, httpIntent bool) (*Response, error) 
 		code, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || code < 100 || code > 599 {
 			resp.Body.Close()
-			return nil, fmt.Errorf("%w: Fn-Http-Status %q is not an HTTP status", ErrUnavailable, s)
+			return nil, fmt.Errorf("%w: Fn-Http-Status %q is not an HTTP status", ErrBadResponse, s)
 		}
 		if httpIntent {
 			out.Status = code

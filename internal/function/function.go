@@ -9,6 +9,7 @@ package function
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 )
@@ -68,4 +69,7 @@ var (
 	// FDK reported an error in the function's code (an uncaught exception)
 	// instead of the function's response.
 	ErrFailed = errors.New("function failed")
+	// ErrBadResponse is the ErrUnavailable of an answer that does not
+	// follow the protocol (an Fn-Http-Status that is not a status).
+	ErrBadResponse = fmt.Errorf("%w: its answer does not follow the Fn protocol", ErrUnavailable)
 )

@@ -3,4 +3,4 @@ package function
 import "os"
 
 func mkdirTempShort() (string, error) { return os.MkdirTemp("/tmp", "kgfn") }
-func removeAll(dir string)             { _ = os.RemoveAll(dir) }
+func removeAll(dir string)            { _ = os.RemoveAll(dir) }

@@ -99,7 +99,7 @@ func TestInvokeErrors(t *testing.T) {
 	}{
 		{"slow", ErrTimeout},
 		{"exception", ErrFailed},
-		{"badStatus", ErrUnavailable},
+		{"badStatus", ErrBadResponse},
 		{"fdkTimeout", ErrTimeout},
 		{"absent", ErrUnavailable},
 		{"refused", ErrUnavailable},

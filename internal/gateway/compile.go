@@ -82,10 +82,11 @@ type compiler struct {
 	keySets    *KeySets
 	tokenCache *token.Cache
 	transports map[transportKey]*syncTransport
-	problems   config.Problems
-	// functions and authorizerCacheSize are Options' Functions and
-	// AuthorizerCacheEntries.
-	functions           function.Invoker
+	// functions invokes function backends and authorizers; nil in
+	// CheckSpec and where nothing may be invoked (validate).
+	functions function.Invoker
+	problems  config.Problems
+	// authorizerCacheSize is Options.AuthorizerCacheEntries.
 	authorizerCacheSize int
 }
 
@@ -243,6 +244,14 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 		if hb, ok := rt.backend.(*httpBackend); ok && !hb.keepAlive {
 			rt.summary.Backend += " (keepAlive false: a connection per request)"
 		}
+	case config.BackendFunction:
+		rt.backend = c.functionBackend(&r.Backend, dep, rt.metrics)
+		rt.summary.Backend = r.Backend.Type + " " + r.Backend.FunctionID
+	case config.BackendDynamic:
+		if d := c.dynamicBackend(&r.Backend, r.Path, dep, src, at, rt.metrics); d != nil {
+			rt.backend = d
+		}
+		rt.summary.Backend = dynamicSummary(&r.Backend)
 	}
 	rt.cors = dep.cors
 	if rq := r.RequestPolicies; rq != nil && rq.Cors != nil {

@@ -39,6 +39,18 @@ type Decision struct {
 	// the route's transformations and the gateway's own headers; nil for
 	// other backends and for rejections.
 	Forward *Forwarded
+	// Function is the functionId the request would reach when Accepted
+	// and the backend (or the one dynamic routing chose) is an
+	// ORACLE_FUNCTIONS_BACKEND; Decide never calls it.
+	Function string
+	// Backend describes the backend the request would reach when
+	// Accepted, e.g. "ORACLE_FUNCTIONS_BACKEND ocid1.fnfunc..." or
+	// "HTTP_BACKEND https://api.example.com/v1".
+	Backend string
+	// RoutingKey names the routingBackends key a DYNAMIC_ROUTING_BACKEND
+	// chose, with "(default)" when its isDefault key was taken; "" for
+	// other backends.
+	RoutingKey string
 	// Unchecked lists the checks the gateway could not make offline (an
 	// authorizer function not called); with any, the request is neither
 	// accepted nor refused: Accepted is false and Status 0.

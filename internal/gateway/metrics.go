@@ -27,6 +27,7 @@ type Metrics struct {
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 	rateLimits     *prometheus.CounterVec
+	functionCalls  *prometheus.CounterVec
 	// authorizer holds the authorizer function metrics, registered by the
 	// first CUSTOM_AUTHENTICATION policy compiled.
 	authorizerOnce sync.Once
@@ -68,13 +69,25 @@ func NewMetrics() *Metrics {
 		rateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_rate_limit_decisions_total", Help: "Rate limiting decisions, by deployment and outcome (allow, deny).",
 		}, []string{"deployment", "outcome"}),
+		functionCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_function_invocations_total",
+			Help: "Function backend invocations, by functionId and result (the execution log code: functionBackend.successfulRequest, .timeout, .badGateway, ...).",
+		}, []string{"function", "result"}),
 	}
-	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits,
+	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits, m.functionCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
 	}
 	return m
+}
+
+// functionCall counts one function backend invocation by its result.
+func (m *Metrics) functionCall(id, result string) {
+	if m == nil {
+		return
+	}
+	m.functionCalls.WithLabelValues(id, result).Inc()
 }
 
 // rateLimit counts one rate limiting decision.

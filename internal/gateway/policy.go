@@ -79,9 +79,7 @@ func routeTerminal(backend http.Handler) http.Handler {
 			if p := ex.principal; p != nil {
 				ex.decision.Token = p.token
 			}
-			if hb, ok := backend.(*httpBackend); ok {
-				ex.decision.Forward = hb.forwarded(r)
-			}
+			describeBackend(ex.decision, backend, r)
 			ex.decision.locate(ex)
 			return
 		}

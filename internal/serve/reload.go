@@ -12,6 +12,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/gateway"
 )
 
@@ -88,6 +89,13 @@ func (r *reloader) reload(cause string) bool {
 		r.log.Warn("reload: a remote JWKS of the new configuration has not loaded yet; its routes answer 503 until it does")
 	}
 	cancel()
+	if reg, ok := r.opts.Functions.(*function.Registry); ok {
+		// Before the swap: the new configuration's functions are
+		// registered when its routes take traffic.
+		if err := applyFunctions(reg, cfg, r.log); err != nil {
+			r.log.Error("reload: function registry", "error", err.Error())
+		}
+	}
 	r.live.Swap(g)
 	// Tokens verified under the old configuration are checked afresh.
 	r.opts.TokenCache.Purge()

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/console"
+	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/token"
 )
@@ -70,11 +72,19 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	metrics.WatchTokenCache(cache)
 	limits := gateway.NewLimits()
 	metrics.WatchLimits(limits)
+	// The function registry outlives reloads: a function whose entry does
+	// not change keeps its process. It is closed (its processes stopped)
+	// when Run returns, after the listener drained.
+	functions := function.NewRegistry(log)
+	defer functions.Close()
 	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, KeySets: keySets,
-		Metrics: metrics, TokenCache: cache, Limits: limits, Activity: activity}
+		Metrics: metrics, TokenCache: cache, Limits: limits, Activity: activity, Functions: functions}
 	src.PlainHTTP = set.TLSCert == "" // mutual TLS cannot work then: refused at load and reload
 	cfg, g, err := src.Load(opts)
 	if err != nil {
+		return err
+	}
+	if err := applyFunctions(functions, cfg, log); err != nil {
 		return err
 	}
 	if s := cfg.SharedState; s != nil && s.Redis != nil {
@@ -184,4 +194,20 @@ func readConsoleToken(file string) (string, error) {
 		return "", fmt.Errorf("console token file %s: the token has %d bytes, want at least %d (e.g. openssl rand -hex 32)", file, len(token), minConsoleToken)
 	}
 	return token, nil
+}
+
+// applyFunctions makes cfg's function list the registry's, logging it.
+func applyFunctions(functions *function.Registry, cfg *config.Gateway, log *slog.Logger) error {
+	if err := functions.Apply(cfg.Functions); err != nil {
+		return err
+	}
+	for _, f := range cfg.Functions {
+		where := f.URL
+		if where == "" {
+			where = f.Listener
+		}
+		log.Info("function registered", "function", f.ID, "at", where, "supervised", len(f.Command) > 0,
+			"timeout", f.Timeout().String())
+	}
+	return nil
 }
