@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -522,5 +523,37 @@ func TestCustomAuthDecide(t *testing.T) {
 	send(t, gw.testGateway, http.MethodGet, testPrefix+"/d", http.Header{"X-Api-Key": {"k"}})
 	if got := fn.calls.Load(); got != 3 {
 		t.Errorf("traffic after Decide made %d calls in all, want 3", got)
+	}
+}
+
+func TestCustomAuthMetrics(t *testing.T) {
+	backend := newBackend(t)
+	fn := newTestAuthorizer(t, byToken(map[string]string{"k": `{"active": true}`}))
+	m := NewMetrics()
+	gw := startCustomGateway(t, authSpec(customAuth("X-Api-Key"), httpRoute("/m", nil, backend.url(), nil)), fn, Options{Metrics: m})
+	for _, key := range []string{"k", "k", "k", "bad"} {
+		send(t, gw.testGateway, http.MethodGet, testPrefix+"/m", http.Header{"X-Api-Key": {key}})
+	}
+	fn.setAnswer(func(map[string]any) (int, string) { return 500, "" })
+	send(t, gw.testGateway, http.MethodGet, testPrefix+"/m", http.Header{"X-Api-Key": {"other"}})
+	fn.setAnswer(func(map[string]any) (int, string) { return 200, "garbage" })
+	send(t, gw.testGateway, http.MethodGet, testPrefix+"/m", http.Header{"X-Api-Key": {"other2"}})
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	text := rec.Body.String()
+	for _, want := range []string{
+		`keygate_authorizer_cache_lookups_total{deployment="/test3",result="hit"} 2`,
+		`keygate_authorizer_cache_lookups_total{deployment="/test3",result="miss"} 4`,
+		`keygate_authorizer_invocations_total{deployment="/test3",result="success"} 2`,
+		`keygate_authorizer_invocations_total{deployment="/test3",result="failed"} 1`,
+		`keygate_authorizer_invocations_total{deployment="/test3",result="unexpected"} 1`,
+		`keygate_authorizer_duration_seconds_count{deployment="/test3"} 4`,
+		`keygate_auth_decisions_total{deployment="/test3",outcome="deny",reason="authorizer_refused",stage="authentication"} 1`,
+		`keygate_auth_decisions_total{deployment="/test3",outcome="deny",reason="authorizer_failed",stage="authentication"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
