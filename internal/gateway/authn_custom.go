@@ -112,6 +112,9 @@ func (c *compiler) customAuthenticator(a *config.Authentication, prefix string, 
 		}
 		slices.Sort(names)
 		for _, name := range names {
+			if len(auth.args) == maxAuthorizerArgs {
+				break // an invalid spec in CheckSpec: validation named it
+			}
 			v, err := config.ParseAuthorizerArgument(a.Parameters[name])
 			if err != nil {
 				continue // validation named it (CheckSpec on an invalid spec)
@@ -188,10 +191,15 @@ func (a *customAuthenticator) authenticate(r *http.Request, ex *exchange) (princ
 // list per argument, nil when absent). It becomes JSON only when the
 // function is called, not on a cache hit.
 type authorizerInput struct {
-	token  string
-	args   []authorizerArg // nil: the single-argument form
-	values [][]string
+	token string
+	args  []authorizerArg // nil: the single-argument form
+	// values[i] are args[i]'s values (held in place: no allocation on a
+	// cache hit; validation allows at most maxAuthorizerArgs arguments).
+	values [maxAuthorizerArgs][]string
 }
+
+// maxAuthorizerArgs is OCI's limit on an authorizer's parameters.
+const maxAuthorizerArgs = 10
 
 // json is the function's input: {"type":"TOKEN","token":...} or
 // {"type":"USER_DEFINED","data":{...}}, an absent argument omitted, a
@@ -236,8 +244,9 @@ func (a *customAuthenticator) input(r *http.Request, ex *exchange) (authorizerIn
 		}
 		return authorizerInput{token: tok}, a.cache.key("T", tok), nil
 	}
-	in := authorizerInput{args: a.args, values: make([][]string, len(a.args))}
-	keyParts := make([]string, 0, 2*len(a.args))
+	in := authorizerInput{args: a.args}
+	var parts [2 * maxAuthorizerArgs]string
+	keyParts := parts[:0]
 	for i, arg := range a.args {
 		values, err := a.argument(r, ex, arg)
 		if err != nil {

@@ -65,10 +65,10 @@ func (a *customAuthenticator) lookup(r *http.Request, ex *exchange, input author
 			slog.String("functionId", a.functionID))
 		// The call outlives a client that goes away: the others waiting
 		// on it still want the answer; the registry's timeout bounds it.
-		go func(ctx context.Context) {
+		go func(ctx context.Context, input authorizerInput) {
 			v, err := a.call(ctx, input)
 			a.cache.finish(key, call, v, err)
-		}(context.WithoutCancel(r.Context()))
+		}(context.WithoutCancel(r.Context()), input)
 	} else {
 		a.metrics.lookup("shared")
 	}
