@@ -557,3 +557,54 @@ func TestCustomAuthMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomAuthBodyArgumentIsBounded: a request.body argument reads at
+// most 1 MiB; a larger body is 413 without a call.
+func TestCustomAuthBodyArgumentIsBounded(t *testing.T) {
+	backend := newBackend(t)
+	fn := newTestAuthorizer(t, func(map[string]any) (int, string) { return 200, `{"active": true}` })
+	auth := map[string]any{"type": "CUSTOM_AUTHENTICATION", "functionId": testAuthorizerID,
+		"parameters": map[string]any{"body": "request.body"}}
+	gw := startCustomGateway(t, authSpec(auth, httpRoute("/b", nil, backend.url(), nil)), fn, Options{})
+	for _, tt := range []struct {
+		size   int
+		status int
+		calls  int64
+	}{{authorizerBodyLimit, 200, 1}, {authorizerBodyLimit + 1, 413, 0}} {
+		calls := fn.calls.Load()
+		resp, err := gw.srv.Client().Post(gw.srv.URL+testPrefix+"/b", "text/plain", strings.NewReader(strings.Repeat("x", tt.size)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || fn.calls.Load()-calls != tt.calls {
+			t.Errorf("%d bytes: status %d, %d calls; want %d, %d", tt.size, resp.StatusCode, fn.calls.Load()-calls, tt.status, tt.calls)
+		}
+	}
+	if got := backend.requests(); len(got) != 1 || len(got[0].Body) != authorizerBodyLimit {
+		t.Errorf("the backend got %d requests, want the 1 MiB one whole", len(got))
+	}
+}
+
+// TestCustomAuthUnderscoreSpelling: X_Api_Key is X-Api-Key to a backend
+// that folds '_' into '-' (attack R11): beside the real header it is a
+// second token (401, no call); alone it is the token, and the backend
+// gets it under the header's own name only.
+func TestCustomAuthUnderscoreSpelling(t *testing.T) {
+	backend := newBackend(t)
+	fn := newTestAuthorizer(t, byToken(map[string]string{"good": `{"active": true}`}))
+	gw := startCustomGateway(t, authSpec(customAuth("X-Api-Key"), httpRoute("/u", nil, backend.url(), nil)), fn, Options{})
+	r, _ := gw.raw(t, http.MethodGet, testPrefix+"/u", "X-Api-Key: good", "X_Api_Key: evil")
+	if r.StatusCode != 401 || fn.calls.Load() != 0 {
+		t.Errorf("two spellings: status %d after %d calls, want 401 without a call", r.StatusCode, fn.calls.Load())
+	}
+	n := len(backend.requests())
+	r, _ = gw.raw(t, http.MethodGet, testPrefix+"/u", "X_Api_Key: good")
+	if r.StatusCode != 200 {
+		t.Fatalf("underscore spelling alone: status %d, want 200", r.StatusCode)
+	}
+	got := onlyRequestSince(t, backend, n)
+	if got.Header.Get("X-Api-Key") != "good" || len(got.Header["X_Api_Key"]) != 0 {
+		t.Errorf("the backend got %v, want X-Api-Key only", got.Header)
+	}
+}
