@@ -133,8 +133,8 @@ deployments:
 			t.Errorf("no call id or request id: %v", got.header)
 		}
 		deadline, err := time.Parse(time.RFC3339, got.header.Get("X-Fn-Deadline"))
-		if err != nil || time.Until(deadline) > 1500*time.Millisecond || time.Until(deadline) < -time.Second {
-			t.Errorf("the function's deadline %q (%v), want within the 1.5 s timeout", got.header.Get("X-Fn-Deadline"), err)
+		if err != nil || time.Until(deadline) > 2500*time.Millisecond || time.Until(deadline) < -time.Second {
+			t.Errorf("the function's deadline %q (%v), want the 1.5 s timeout (rounded up to the second)", got.header.Get("X-Fn-Deadline"), err)
 		}
 		var echo struct {
 			Method, URL, Body, ContentType string
@@ -221,5 +221,113 @@ func writeTestFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTokenVerifyNamesFunction: offline, the request's function is named,
+// never called (nothing listens on its socket, and no process starts).
+func TestTokenVerifyNamesFunction(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "spec.json"), `{"routes": [
+	  {"path": "/f", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "ocid1.fnfunc.oc1..f"}},
+	  {"path": "/d", "backend": {"type": "DYNAMIC_ROUTING_BACKEND",
+	    "selectionSource": {"type": "SINGLE", "selector": "request.query[v]"},
+	    "routingBackends": [{"key": {"type": "ANY_OF", "name": "two", "values": ["2"]},
+	      "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "ocid1.fnfunc.oc1..f"}},
+	      {"key": {"type": "ANY_OF", "name": "rest", "isDefault": true},
+	      "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 204}}]}}]}`)
+	marker := filepath.Join(dir, "started")
+	gw := filepath.Join(dir, "gateway.yaml")
+	writeTestFile(t, gw, `functions:
+  - id: ocid1.fnfunc.oc1..f
+    listener: unix:`+dir+`/f.sock
+    command: [touch, `+marker+`]
+deployments:
+  - pathPrefix: /v1
+    specificationFile: spec.json
+`)
+	out := mustCLI(t, "token", "verify", "--config", gw, "--request", "GET /v1/f")
+	if !strings.Contains(out, "ocid1.fnfunc.oc1..f (not called offline") {
+		t.Errorf("output:\n%s", out)
+	}
+	out = mustCLI(t, "token", "verify", "--config", gw, "--request", "GET /v1/d?v=2")
+	if !strings.Contains(out, "routing key") || !strings.Contains(out, "two") || !strings.Contains(out, "ocid1.fnfunc.oc1..f (not called offline") {
+		t.Errorf("output:\n%s", out)
+	}
+	out = mustCLI(t, "token", "verify", "--config", gw, "--request", "GET /v1/d?v=9")
+	if !strings.Contains(out, "rest (default)") || !strings.Contains(out, "STOCK_RESPONSE_BACKEND 204") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("token verify started the function's command")
+	}
+}
+
+// TestServeFunctionReload: across a reload, an unchanged function keeps its
+// process, a changed one is restarted, a removed one is stopped.
+func TestServeFunctionReload(t *testing.T) {
+	fnDir := nodeEcho(t)
+	sockDir, err := os.MkdirTemp("/tmp", "kgfn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "spec.json"), `{"routes": [
+	  {"path": "/a", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "a"}},
+	  {"path": "/b", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "b"}}]}`)
+	entry := func(id string, timeout int) string {
+		return fmt.Sprintf("  - id: %s\n    listener: unix:%s/%s.sock\n    command: [node, func.js]\n    dir: %s\n    timeoutMillis: %d\n",
+			id, sockDir, id, fnDir, timeout)
+	}
+	gatewayFile := filepath.Join(dir, "gateway.yaml")
+	write := func(functions, spec string) {
+		writeTestFile(t, filepath.Join(dir, "spec.json"), spec)
+		writeTestFile(t, gatewayFile, "listen: 127.0.0.1:0\nfunctions:\n"+functions+"deployments:\n  - pathPrefix: /api\n    specificationFile: spec.json\n")
+	}
+	bothRoutes := `{"routes": [
+	  {"path": "/a", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "a"}},
+	  {"path": "/b", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "b"}}]}`
+	write(entry("a", 5000)+entry("b", 5000), bothRoutes)
+	hup := make(chan os.Signal, 1)
+	p := startServeProcess(t, hup, "--config", gatewayFile)
+	defer p.stop()
+	pid := func(path string) int {
+		got := callFunction(t, "GET", p.base+path, "", nil)
+		n, _ := strconv.Atoi(got.header.Get("X-Fn-Pid"))
+		if got.status != 200 || n == 0 {
+			t.Fatalf("%s: %d %q\n%s", path, got.status, got.body, p.logs.String())
+		}
+		return n
+	}
+	reloads := func() int { return strings.Count(p.logs.String(), "configuration reloaded") }
+	reload := func() {
+		before := reloads()
+		hup <- syscall.SIGHUP
+		for deadline := time.Now().Add(10 * time.Second); reloads() == before; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no reload\n%s", p.logs.String())
+			}
+		}
+	}
+	pidA, pidB := pid("/api/a"), pid("/api/b")
+
+	write(entry("a", 5000)+entry("b", 4000), bothRoutes)
+	reload()
+	if got := pid("/api/a"); got != pidA {
+		t.Errorf("unchanged function a: pid %d, want %d kept", got, pidA)
+	}
+	newB := pid("/api/b")
+	if newB == pidB || syscall.Kill(pidB, 0) == nil {
+		t.Errorf("changed function b: pid %d (old %d still there: %v), want a new process", newB, pidB, syscall.Kill(pidB, 0) == nil)
+	}
+
+	write(entry("a", 5000), `{"routes": [{"path": "/a", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "a"}}]}`)
+	reload()
+	if err := syscall.Kill(newB, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("removed function b: process %d still there", newB)
+	}
+	if got := pid("/api/a"); got != pidA {
+		t.Errorf("function a after b's removal: pid %d, want %d", got, pidA)
 	}
 }

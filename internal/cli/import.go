@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/keygate/keygate/internal/config"
@@ -110,6 +111,7 @@ func runImport(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "\nconfiguration is valid: listen %s, %d deployment(s), version %s\n",
 		cfg.Listen, len(cfg.Deployments), serve.Version(cfg))
+	printFunctions(e.stdout, cfg.Functions)
 	for _, d := range g.Summary() {
 		printDeployment(e.stdout, d)
 	}
@@ -274,6 +276,7 @@ func origin(d imported) string {
 
 func reportImport(w io.Writer, deps []imported, gatewayFile, listen string) {
 	last := ""
+	var functions []string
 	for _, d := range deps {
 		if d.source != last {
 			fmt.Fprintf(w, "%s: %s\n", d.source, d.form)
@@ -294,8 +297,36 @@ func reportImport(w io.Writer, deps []imported, gatewayFile, listen string) {
 		if len(d.Dropped) > 0 {
 			fmt.Fprintf(w, "    dropped, not part of the specification: %s\n", strings.Join(d.Dropped, ", "))
 		}
+		if ids := importedFunctionIDs(d.file); len(ids) > 0 {
+			fmt.Fprintf(w, "    functions it names: %s\n", strings.Join(ids, ", "))
+			functions = append(functions, ids...)
+		}
 	}
 	fmt.Fprintf(w, "wrote %s: listen %s, %d deployment(s)\n", gatewayFile, listen, len(deps))
+	if len(functions) > 0 {
+		slices.Sort(functions)
+		functions = slices.Compact(functions)
+		fmt.Fprintf(w, "functions to map in %s (functions: entries with each id and its url: or listener:, README \"Functions\"): %s\n",
+			gatewayFile, strings.Join(functions, ", "))
+	}
+}
+
+// importedFunctionIDs lists the distinct functionIds the spec file names.
+func importedFunctionIDs(file string) []string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	refs, err := config.FindFunctionRefs(file, data)
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, r := range refs {
+		ids = append(ids, r.ID)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 func describeConversion(st ociimport.Stats) string {

@@ -69,3 +69,33 @@ func TestImportExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestImportListsFunctions: import names every functionId the specs use
+// (backends, also routed ones), which the written gateway.yaml must map.
+func TestImportListsFunctions(t *testing.T) {
+	dir := t.TempDir()
+	spec := `{"data":{"path-prefix":"/f","specification":{"routes":[
+	  {"path":"/a","backend":{"type":"ORACLE_FUNCTIONS_BACKEND","function-id":"ocid1.fnfunc.oc1.phx.aaa"}},
+	  {"path":"/b","backend":{"type":"DYNAMIC_ROUTING_BACKEND",
+	    "selection-source":{"type":"SINGLE","selector":"request.query[v]"},
+	    "routing-backends":[{"key":{"type":"ANY_OF","name":"x","values":["x"]},
+	      "backend":{"type":"ORACLE_FUNCTIONS_BACKEND","function-id":"ocid1.fnfunc.oc1.phx.bbb"}}]}}]}}}`
+	in := filepath.Join(dir, "get.json")
+	if err := os.WriteFile(in, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"import", "--out", filepath.Join(dir, "gw"), in}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitFail {
+		t.Errorf("exit %d, want 1: the functions are not mapped yet", code)
+	}
+	for _, want := range []string{"functions it names: ocid1.fnfunc.oc1.phx.aaa, ocid1.fnfunc.oc1.phx.bbb",
+		"functions to map in " + filepath.Join(dir, "gw", "gateway.yaml")} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout has no %q:\n%s", want, stdout.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), `function "ocid1.fnfunc.oc1.phx.aaa" is not in keygate's function registry`) {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}

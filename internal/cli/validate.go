@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/serve"
 )
@@ -56,10 +57,30 @@ func runValidate(e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "%s: warning: %s\n", fs.Name(), w.Error())
 		}
 	}
+	printFunctions(e.stdout, cfg.Functions)
 	for _, d := range g.Summary() {
 		printDeployment(e.stdout, d)
 	}
 	return exitOK
+}
+
+// printFunctions lists the function registry: where each function runs,
+// whether keygate starts it, its timeout.
+func printFunctions(w io.Writer, fns []config.Function) {
+	if len(fns) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nfunctions")
+	for _, f := range fns {
+		where := "url " + f.URL
+		if f.Listener != "" {
+			where = "Fn FDK on " + f.Listener
+		}
+		if len(f.Command) > 0 {
+			where += ", started by keygate: " + strings.Join(f.Command, " ") + " (in " + f.Dir + ")"
+		}
+		fmt.Fprintf(w, "  %s -> %s, timeout %s\n", f.ID, where, f.Timeout())
+	}
 }
 
 func printDeployment(w io.Writer, d gateway.DeploymentSummary) {

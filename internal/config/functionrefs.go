@@ -63,3 +63,20 @@ func collectFunctionRefs(path string, n *node, refs *[]FunctionRef) {
 		}
 	}
 }
+
+// FindFunctionRefs lists the functionIds a specification text (JSON or
+// YAML) names, without validating it, for reports on specs that may not
+// load yet (keygate import).
+func FindFunctionRefs(file string, data []byte) ([]FunctionRef, error) {
+	js, _, err := toJSON(file, data)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := parseTree(js)
+	if err != nil {
+		return nil, err
+	}
+	var refs []FunctionRef
+	collectFunctionRefs("", tree, &refs)
+	return refs, nil
+}

@@ -76,6 +76,14 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 				printField(w, "  "+name, value)
 			}
 		}
+		if d.RoutingKey != "" {
+			printField(w, "routing key", d.RoutingKey)
+		}
+		if d.Function != "" {
+			printField(w, "function", d.Function+" (not called offline: its answer decides the response)")
+		} else if d.Forward == nil && d.Backend != "" {
+			printField(w, "backend", d.Backend)
+		}
 		printWarnings(w, d.Warnings)
 		printUnchecked(w, d.Unchecked)
 		return true

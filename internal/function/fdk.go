@@ -22,10 +22,12 @@ import (
 // 502 for an exception in the function, 500 for a broken request; fdk-go
 // and fdk-python: 502 and 504 with Fn-Fdk-Status).
 const (
-	fnHeaderPrefix = "Fn-Http-H-"
-	// deadlineLayout is RFC 3339 with milliseconds, which every FDK parses
-	// (Go's time.RFC3339, JavaScript's Date.parse, Python's isoformat).
-	deadlineLayout = "2006-01-02T15:04:05.000Z07:00"
+	fnHeaderPrefix    = "Fn-Http-H-"
+	maxResponseHeader = 1 << 20
+	// deadlineLayout is RFC 3339 in whole seconds, UTC ("Z"), exactly as
+	// the Fn server and OCI Functions send Fn-Deadline, so every FDK parses
+	// it as it does theirs.
+	deadlineLayout = time.RFC3339
 )
 
 // hopHeaders are the connection's own headers, never delivered to a
@@ -52,6 +54,9 @@ func newFDKCaller(socket string) *fdkCaller {
 		MaxIdleConnsPerHost: 128,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
+		// A function's head is bounded as a backend's is (1 MiB), so it
+		// cannot make keygate buffer without limit.
+		MaxResponseHeaderBytes: maxResponseHeader,
 	}
 	return &fdkCaller{client: &http.Client{Transport: tr}, tr: tr}
 }
@@ -67,7 +72,7 @@ func (c *fdkCaller) call(ctx context.Context, inv invocation) (*Response, error)
 	hr.ContentLength = length
 	h := hr.Header
 	h.Set("Fn-Call-Id", inv.callID)
-	h.Set("Fn-Deadline", inv.deadline.UTC().Format(deadlineLayout))
+	h.Set("Fn-Deadline", fnDeadline(inv.deadline))
 	ct := inv.ContentType
 	if inv.HTTP {
 		h.Set("Fn-Intent", "httprequest")
@@ -163,4 +168,13 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// fnDeadline formats an invocation's deadline for Fn-Deadline, rounded up
+// to the second: a function never sees a deadline before keygate's own.
+func fnDeadline(t time.Time) string {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		t = r.Add(time.Second)
+	}
+	return t.UTC().Format(deadlineLayout)
 }

@@ -24,7 +24,10 @@ func newHTTPCaller(url string) *httpCaller {
 		MaxIdleConnsPerHost: 128,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
-		ForceAttemptHTTP2:   true,
+		// A function's head is bounded as a backend's is (1 MiB), so it
+		// cannot make keygate buffer without limit.
+		MaxResponseHeaderBytes: maxResponseHeader,
+		ForceAttemptHTTP2:      true,
 	}
 	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse // a redirect is the function's answer, for the client
@@ -57,7 +60,7 @@ func (c *httpCaller) call(ctx context.Context, inv invocation) (*Response, error
 		hr.Header.Set("Content-Type", inv.ContentType)
 	}
 	hr.Header.Set("Fn-Call-Id", inv.callID)
-	hr.Header.Set("Fn-Deadline", inv.deadline.UTC().Format(deadlineLayout))
+	hr.Header.Set("Fn-Deadline", fnDeadline(inv.deadline))
 	resp, err := c.client.Do(hr)
 	if err != nil {
 		return nil, err

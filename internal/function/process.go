@@ -126,6 +126,10 @@ func (p *process) supervise() {
 // runOnce starts the process, marks it ready once its socket accepts, and
 // returns when it exited (or was stopped).
 func (p *process) runOnce() error {
+	// The FDK listens in the socket's directory but does not create it.
+	if err := os.MkdirAll(filepath.Dir(p.socket), 0o750); err != nil {
+		return p.failedStart(err)
+	}
 	removeStaleSocket(p.socket)
 	cmd := exec.Command(p.cfg.Command[0], p.cfg.Command[1:]...)
 	cmd.Dir = p.cfg.Dir

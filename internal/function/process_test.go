@@ -51,7 +51,7 @@ func helperEntry(t *testing.T, id, dir string) config.Function {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return config.Function{ID: id, Listener: "unix:" + filepath.Join(dir, id+".sock"), TimeoutMillis: 5000,
+	return config.Function{ID: id, Listener: "unix:" + filepath.Join(dir, "run", id+".sock"), TimeoutMillis: 5000, // run/ is created by keygate
 		Command: []string{exe}, Env: map[string]string{"KEYGATE_FN_HELPER": "1"}, Dir: dir}
 }
 

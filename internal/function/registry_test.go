@@ -57,8 +57,9 @@ func TestInvokeFDKHTTPRequest(t *testing.T) {
 		t.Errorf("Fn-Call-Id %q, want 32 hex digits", resp.Header.Get("X-Call-Id"))
 	}
 	deadline, err := time.Parse(time.RFC3339, resp.Header.Get("X-Deadline"))
-	if err != nil || deadline.Before(before.Add(1900*time.Millisecond)) || deadline.After(time.Now().Add(2*time.Second)) {
-		t.Errorf("Fn-Deadline %q (%v), want about 2s from now", resp.Header.Get("X-Deadline"), err)
+	if err != nil || deadline.Before(before.Add(2*time.Second)) || deadline.After(time.Now().Add(3*time.Second)) ||
+		!strings.HasSuffix(resp.Header.Get("X-Deadline"), "Z") {
+		t.Errorf("Fn-Deadline %q (%v), want the 2 s timeout rounded up to the second, in UTC", resp.Header.Get("X-Deadline"), err)
 	}
 }
 
