@@ -59,10 +59,9 @@ func LoadSpecGateway(specPath, pathPrefix, listen string, opts ...Option) (*Gate
 		c.probs = append(c.probs, Problem{File: specPath, Message: readMessage("", err)})
 	} else {
 		sub := c.sub(specPath)
-		spec := sub.loadSpec(data)
-		g.Deployments[0].Specification = spec
+		g.Deployments[0].Specification = sub.loadSpec(data)
 		c.probs = append(c.probs, sub.probs...)
-		for _, ref := range spec.FunctionRefs() {
+		for _, ref := range sub.specRefs {
 			c.probs = append(c.probs, Problem{File: specPath, Path: ref.Path, Message: fmt.Sprintf(
 				"function %q: a spec served alone has no function registry; serve it from a gateway file (--config) whose functions: list has an entry with id: %q", ref.ID, ref.ID)})
 		}
@@ -90,9 +89,13 @@ func DecodeSpec(file string, data []byte) (*Spec, error) {
 func (c *checker) loadSpec(data []byte) *Spec {
 	var s Spec
 	before := len(c.probs)
+	c.specRefs = nil
 	if !c.decodeInto(data, &s) {
 		return nil
 	}
+	// Taken before validation, so that a spec with other problems also
+	// has its unmapped functions reported.
+	c.specRefs = s.FunctionRefs()
 	if !c.validSpec("", &s, before) {
 		return nil
 	}

@@ -73,6 +73,9 @@ type checker struct {
 	// warns receives warnings: what loads but deserves a look (the spec
 	// being validated holds them); nil drops them.
 	warns *Problems
+	// specRefs are the functionIds of the spec loadSpec last decoded,
+	// valid or not.
+	specRefs []FunctionRef
 	// softProblems counts the structural problems that, unlike a value of
 	// the wrong kind, leave the rest of a document worth validating: unknown
 	// fields and duplicate keys.

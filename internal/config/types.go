@@ -85,6 +85,9 @@ type Deployment struct {
 	// Source records where the spec text came from, for later reports.
 	// Never read from the file; filled by the loader.
 	Source Source `json:"-"`
+	// functionRefs are the functionIds the spec names, found also when it
+	// failed validation; filled by the loader.
+	functionRefs []FunctionRef
 }
 
 // Source locates a specification's text so that later stages (route

@@ -151,9 +151,11 @@ func (c *checker) functionRefs(g *Gateway) {
 		known[f.ID] = true
 	}
 	for _, d := range g.Deployments {
-		for _, ref := range d.Specification.FunctionRefs() {
-			if !known[ref.ID] {
-				c.probs = append(c.probs, d.Source.Problem(ref.Path, unknownFunction(ref.ID)))
+		for _, ref := range d.functionRefs {
+			p := d.Source.Problem(ref.Path, unknownFunction(ref.ID))
+			// An empty or misplaced functionId is already reported.
+			if ref.ID != "" && !known[ref.ID] && !overlaps(c.probs, p) {
+				c.probs = append(c.probs, p)
 			}
 		}
 	}

@@ -133,6 +133,7 @@ func (c *checker) deploymentSpec(p string, d *Deployment, dir string) {
 		c.addf(p, "both specificationFile and specification are set; keep one")
 	case d.Specification != nil:
 		d.Source = Source{File: c.file, Path: at(p, "specification")}
+		d.functionRefs = d.Specification.FunctionRefs()
 		if c.validSpec(d.Source.Path, d.Specification, len(c.probs)) {
 			applySpecDefaults(d.Specification)
 		}
@@ -149,6 +150,7 @@ func (c *checker) deploymentSpec(p string, d *Deployment, dir string) {
 		}
 		sub := c.sub(file)
 		d.Specification = sub.loadSpec(data)
+		d.functionRefs = sub.specRefs
 		c.probs = append(c.probs, sub.probs...)
 	default:
 		c.addf(p, "no specification; set specificationFile or specification")

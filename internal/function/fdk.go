@@ -126,9 +126,9 @@ func decodeFDKResponse(resp *http.Response, httpIntent bool) (*Response, error) 
 	out := &Response{Status: http.StatusOK, Header: http.Header{}, Body: resp.Body}
 	if s := resp.Header.Get("Fn-Http-Status"); s != "" {
 		code, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || code < 100 || code > 599 {
+		if err != nil || !finalStatus(code) {
 			resp.Body.Close()
-			return nil, fmt.Errorf("%w: Fn-Http-Status %q is not an HTTP status", ErrBadResponse, s)
+			return nil, fmt.Errorf("%w: Fn-Http-Status %q is not the status of a final response (200 to 599)", ErrBadResponse, s)
 		}
 		if httpIntent {
 			out.Status = code
@@ -178,3 +178,8 @@ func fnDeadline(t time.Time) string {
 	}
 	return t.UTC().Format(deadlineLayout)
 }
+
+// finalStatus reports whether code can end an exchange: a 1xx is
+// informational (and 101 would hand the client's connection over), so a
+// function answering one breaks the protocol.
+func finalStatus(code int) bool { return code >= 200 && code <= 599 }

@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -64,6 +65,10 @@ func (c *httpCaller) call(ctx context.Context, inv invocation) (*Response, error
 	resp, err := c.client.Do(hr)
 	if err != nil {
 		return nil, err
+	}
+	if !finalStatus(resp.StatusCode) {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: status %d is not that of a final response (200 to 599)", ErrBadResponse, resp.StatusCode)
 	}
 	h := resp.Header.Clone()
 	for name := range h {

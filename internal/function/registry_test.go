@@ -77,6 +77,9 @@ func TestInvokeErrors(t *testing.T) {
 	badStatus := serveFDK(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Fn-Http-Status", "abc")
 	})
+	informational := serveFDK(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Fn-Http-Status", "101")
+	})
 	fdkTimeout := serveFDK(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Fn-Fdk-Status", "504")
 		w.WriteHeader(504)
@@ -86,6 +89,7 @@ func TestInvokeErrors(t *testing.T) {
 		{ID: "exception", Listener: "unix:" + exception, TimeoutMillis: 1000},
 		{ID: "badStatus", Listener: "unix:" + badStatus, TimeoutMillis: 1000},
 		{ID: "fdkTimeout", Listener: "unix:" + fdkTimeout, TimeoutMillis: 1000},
+		{ID: "informational", Listener: "unix:" + informational, TimeoutMillis: 1000},
 		{ID: "absent", Listener: "unix:/tmp/kgfn-no-such-dir/lsnr.sock", TimeoutMillis: 1000},
 		{ID: "refused", URL: "http://127.0.0.1:1", TimeoutMillis: 1000},
 	}
@@ -102,6 +106,7 @@ func TestInvokeErrors(t *testing.T) {
 		{"exception", ErrFailed},
 		{"badStatus", ErrBadResponse},
 		{"fdkTimeout", ErrTimeout},
+		{"informational", ErrBadResponse},
 		{"absent", ErrUnavailable},
 		{"refused", ErrUnavailable},
 		{"nobody", ErrUnknownFunction},

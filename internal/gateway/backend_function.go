@@ -252,6 +252,8 @@ func describeBackend(d *Decision, backend http.Handler, r *http.Request) {
 	case *functionBackend:
 		d.Function = b.id
 		d.Backend = "ORACLE_FUNCTIONS_BACKEND " + b.id
+		req := b.request(r, exchangeFrom(r))
+		d.Forward = &Forwarded{Method: req.Method, URL: req.URL, Header: req.Header}
 	case *stockBackend:
 		d.Backend = "STOCK_RESPONSE_BACKEND " + strconv.Itoa(b.status)
 	case *dynamicBackend:

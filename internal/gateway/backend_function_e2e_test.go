@@ -193,6 +193,9 @@ func TestFunctionBackendDecideNeverCalls(t *testing.T) {
 	if !d.Accepted || d.Function != "ocid1.fnfunc.oc1..x" || d.Backend != "ORACLE_FUNCTIONS_BACKEND ocid1.fnfunc.oc1..x" {
 		t.Errorf("decision %+v, want accepted for the function", d)
 	}
+	if d.Forward == nil || d.Forward.Method != "GET" || d.Forward.URL != "/fn/f" || d.Forward.Header.Get("Opc-Request-Id") == "" {
+		t.Errorf("decision's forwarded request %+v, want what the function would get", d.Forward)
+	}
 	if calls != 0 {
 		t.Errorf("Decide called the function %d times", calls)
 	}

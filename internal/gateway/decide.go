@@ -36,8 +36,10 @@ type Decision struct {
 	// token on an ANONYMOUS route).
 	Warnings []string
 	// Forward is what an HTTP_BACKEND would receive when Accepted, after
-	// the route's transformations and the gateway's own headers; nil for
-	// other backends and for rejections.
+	// the route's transformations and the gateway's own headers (for an
+	// ORACLE_FUNCTIONS_BACKEND: the HTTP request delivered through the
+	// function, its URL the path and query as received); nil for other
+	// backends and for rejections.
 	Forward *Forwarded
 	// Function is the functionId the request would reach when Accepted
 	// and the backend (or the one dynamic routing chose) is an
