@@ -124,3 +124,19 @@ func TestTokenVerifyCallFunctionsNeedsConfig(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want a usage error naming --config", code, errOut)
 	}
 }
+
+func TestTokenVerifyAuthorizerOnAnonymousRoute(t *testing.T) {
+	url, calls := startCountingAuthorizer(t)
+	dir := t.TempDir()
+	spec := `{"requestPolicies": {"authentication": {"type": "CUSTOM_AUTHENTICATION", "functionId": "ocid1.fnfunc.oc1..authz",
+	  "tokenHeader": "X-Api-Key", "isAnonymousAccessAllowed": true}},
+	  "routes": [{"path": "/public", "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 200},
+	    "requestPolicies": {"authorization": {"type": "ANONYMOUS"}}}]}`
+	writeTestFile(t, filepath.Join(dir, "api.json"), spec)
+	gw := filepath.Join(dir, "gateway.yaml")
+	writeTestFile(t, gw, "functions:\n  - id: ocid1.fnfunc.oc1..authz\n    url: "+url+"\ndeployments:\n  - pathPrefix: /api\n    specificationFile: api.json\n")
+	out, _, code := runCLI(t, "", "token", "verify", "--config", gw, "--request", "GET /api/public", "k-acme")
+	if code != exitOK || !strings.Contains(out, "not checked offline, and the route is ANONYMOUS") || calls.Load() != 0 {
+		t.Errorf("exit %d, %d calls:\n%s", code, calls.Load(), out)
+	}
+}

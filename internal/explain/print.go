@@ -54,6 +54,8 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 			printField(w, "token", "not checked: deployment "+d.Deployment+" has no authentication")
 		case d.Authorizer != nil && d.Authorizer.Active:
 			printField(w, "authorizer", describeAuthorizer(d.Authorizer))
+		case len(d.Unchecked) > 0 && v.hasToken:
+			printField(w, "token", "from "+v.tokenFrom+"; not checked offline, and the route is ANONYMOUS: the request passes either way")
 		case d.Token != nil:
 			printField(w, "token", "verified: "+describeToken(d.Token, time.Now()))
 		case v.hasToken:
