@@ -99,7 +99,7 @@ func (c *fdkCaller) call(ctx context.Context, inv invocation) (*Response, error)
 	if resp.StatusCode != http.StatusOK {
 		return nil, fdkFailure(resp)
 	}
-	return decodeFDKResponse(resp, inv.HTTP)
+	return decodeFDKResponse(resp)
 }
 
 // fdkFailure reads the FDK's own error answer (its body is a short JSON
@@ -119,10 +119,10 @@ func fdkFailure(resp *http.Response) error {
 }
 
 // decodeFDKResponse takes the function's status and headers out of the
-// FDK's answer: for an HTTP request from Fn-Http-Status and Fn-Http-H-*,
-// otherwise 200 and the answer's Content-Type (and Fn-Http-H-* all the same,
-// so an authorizer's headers are not lost).
-func decodeFDKResponse(resp *http.Response, httpIntent bool) (*Response, error) {
+// FDK's answer: Fn-Http-Status (200 when absent) and Fn-Http-H-*, plus the
+// unprefixed Content-Type. An input invocation (an authorizer's) is decoded
+// the same way, so a function that sets a status or headers there is heard.
+func decodeFDKResponse(resp *http.Response) (*Response, error) {
 	out := &Response{Status: http.StatusOK, Header: http.Header{}, Body: resp.Body}
 	if s := resp.Header.Get("Fn-Http-Status"); s != "" {
 		code, err := strconv.Atoi(strings.TrimSpace(s))
@@ -130,9 +130,7 @@ func decodeFDKResponse(resp *http.Response, httpIntent bool) (*Response, error) 
 			resp.Body.Close()
 			return nil, fmt.Errorf("%w: Fn-Http-Status %q is not the status of a final response (200 to 599)", ErrBadResponse, s)
 		}
-		if httpIntent {
-			out.Status = code
-		}
+		out.Status = code
 	}
 	for name, values := range resp.Header {
 		inner, ok := strings.CutPrefix(name, fnHeaderPrefix)

@@ -23,7 +23,7 @@ func FuzzFDKResponse(f *testing.F) {
 		}
 		h[name] = []string{value}
 		resp := &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(strings.NewReader("body"))}
-		out, err := decodeFDKResponse(resp, true)
+		out, err := decodeFDKResponse(resp)
 		if err != nil {
 			return
 		}

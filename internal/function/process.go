@@ -152,8 +152,11 @@ func (p *process) runOnce() error {
 	output.Add(2)
 	go p.pipeLines(&output, stdout, "stdout")
 	go p.pipeLines(&output, stderr, "stderr")
-	exited := make(chan struct{})
-	go p.watchSocket(exited)
+	exited, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		p.watchSocket(exited)
+	}()
 	waitErr := make(chan error, 1)
 	go func() {
 		output.Wait() // Wait closes the pipes: read them to the end first
@@ -165,6 +168,7 @@ func (p *process) runOnce() error {
 		err = p.terminate(cmd, waitErr)
 	}
 	close(exited)
+	<-watched // the next run's watcher must be the only one to mark readiness
 	p.setDown(true)
 	return err
 }
@@ -189,14 +193,13 @@ func (p *process) terminate(cmd *exec.Cmd, waitErr <-chan error) error {
 	}
 }
 
-// setDown records the process as down (exited) or starting, and gives a
-// starting process a fresh readiness channel.
+// setDown records the process as down (exited) or starting. An exit
+// after readiness replaces the closed readiness channel with an open one; an
+// open one is kept, so that calls waiting for a start that failed are
+// woken by the next start's readiness.
 func (p *process) setDown(down bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !down && p.down {
-		p.ready = make(chan struct{})
-	}
 	if down {
 		select {
 		case <-p.ready:

@@ -162,3 +162,42 @@ func TestInvokePlainHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestInvokeFDKInput: a request that is not HTTP (an authorizer's input)
+// reaches the FDK as its body with its Content-Type, without the HTTP
+// gateway headers; the answer's status stays 200 and its headers decode.
+func TestInvokeFDKInput(t *testing.T) {
+	var got http.Header
+	var gotBody string
+	socket := serveFDK(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		b, _ := io.ReadAll(r.Body)
+		gotBody = string(b)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Fn-Http-H-X-Extra", "1")
+		_, _ = io.WriteString(w, `{"active":true}`)
+	})
+	r, err := New([]config.Function{{ID: "authz", Listener: "unix:" + socket, TimeoutMillis: 1000}}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	resp, err := r.Invoke(context.Background(), "authz", &Request{ContentType: "application/json",
+		Body: strings.NewReader(`{"type":"TOKEN","token":"t"}`), ContentLength: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.Status != 200 || string(body) != `{"active":true}` || resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("X-Extra") != "1" {
+		t.Errorf("got %d %q %v", resp.Status, body, resp.Header)
+	}
+	if gotBody != `{"type":"TOKEN","token":"t"}` || got.Get("Content-Type") != "application/json" || got.Get("Fn-Call-Id") == "" || got.Get("Fn-Deadline") == "" {
+		t.Errorf("the FDK got %q with %v", gotBody, got)
+	}
+	for _, name := range []string{"Fn-Intent", "Fn-Http-Method", "Fn-Http-Request-Url"} {
+		if got.Get(name) != "" {
+			t.Errorf("%s sent on a non-HTTP invocation", name)
+		}
+	}
+}

@@ -94,6 +94,12 @@ func TestFunctionBackendRoundTrip(t *testing.T) {
 	req.Header.Set("X-Forwarded-For", "6.6.6.6")
 	req.Header.Set("Connection", "X-Hop")
 	req.Header.Set("X-Hop", "dropped")
+	// A client cannot speak the Fn protocol to the function: its Fn-*
+	// headers arrive prefixed, as any header does.
+	req.Header.Set("Fn-Http-Method", "DELETE")
+	req.Header.Set("Fn-Http-Request-Url", "/admin")
+	req.Header.Set("Fn-Intent", "cloudevent")
+	req.Header.Set("Fn_Http_Method", "DELETE")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +118,8 @@ func TestFunctionBackendRoundTrip(t *testing.T) {
 		{"X-Got-X-Hop", ""},
 		{"Content-Type", "text/plain"},
 		{"Connection", ""},
+		{"X-Got-Fn-Http-Method", "DELETE"},
+		{"X-Got-Fn-Intent", "cloudevent"},
 	} {
 		if got := resp.Header.Get(c.name); got != c.want {
 			t.Errorf("%s = %q, want %q", c.name, got, c.want)
@@ -198,5 +206,33 @@ func TestFunctionBackendDecideNeverCalls(t *testing.T) {
 	}
 	if calls != 0 {
 		t.Errorf("Decide called the function %d times", calls)
+	}
+}
+
+func TestFunctionBackendMetrics(t *testing.T) {
+	ok := fnSocket(t, fnEcho)
+	slow := fnSocket(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	fns := []config.Function{{ID: "ok", Listener: "unix:" + ok, TimeoutMillis: 2000}, {ID: "slow", Listener: "unix:" + slow, TimeoutMillis: 100}}
+	reg, err := function.New(fns, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	m := NewMetrics()
+	g := compileSpec(t, "/fn", routesSpec(functionRoute("/ok", "ok"), functionRoute("/slow", "slow")),
+		&config.Gateway{Functions: fns}, Options{Logger: slog.New(slog.DiscardHandler), Functions: reg, Metrics: m})
+	for _, path := range []string{"/fn/ok", "/fn/ok", "/fn/slow"} {
+		g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`keygate_function_invocations_total{function="ok",result="functionBackend.successfulRequest"} 2`,
+		`keygate_function_invocations_total{function="slow",result="functionBackend.timeout"} 1`,
+		`keygate_backend_duration_seconds_count{deployment="/fn",route="/ok"} 2`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("no %s in the metrics", want)
+		}
 	}
 }
