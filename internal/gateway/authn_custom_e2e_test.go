@@ -608,3 +608,38 @@ func TestCustomAuthUnderscoreSpelling(t *testing.T) {
 		t.Errorf("the backend got %v, want X-Api-Key only", got.Header)
 	}
 }
+
+// TestCustomAuthContextSelectsTheBackend: dynamic routing reads the
+// authorizer's context like any other ${request.auth[...]}: each tenant
+// goes to its own backend.
+func TestCustomAuthContextSelectsTheBackend(t *testing.T) {
+	acme, globex := newBackend(t), newBackend(t)
+	fn := newTestAuthorizer(t, byToken(map[string]string{
+		"k-acme": `{"active": true, "context": {"tenant": "acme"}}`, "k-globex": `{"active": true, "context": {"tenant": "globex"}}`,
+		"k-initech": `{"active": true, "context": {"tenant": "initech"}}`}))
+	route := map[string]any{"path": "/t", "backend": map[string]any{"type": "DYNAMIC_ROUTING_BACKEND",
+		"selectionSource": map[string]any{"type": "SINGLE", "selector": "request.auth[tenant]"},
+		"routingBackends": []any{
+			map[string]any{"key": map[string]any{"type": "ANY_OF", "name": "acme", "values": []any{"acme"}},
+				"backend": map[string]any{"type": "HTTP_BACKEND", "url": acme.url()}},
+			map[string]any{"key": map[string]any{"type": "ANY_OF", "name": "globex", "values": []any{"globex"}},
+				"backend": map[string]any{"type": "HTTP_BACKEND", "url": globex.url()}},
+		}}}
+	gw := startCustomGateway(t, authSpec(customAuth("X-Api-Key"), route), fn, Options{})
+	for _, tt := range []struct {
+		key    string
+		status int
+		to     *testBackend
+	}{{"k-acme", 200, acme}, {"k-globex", 200, globex}, {"k-initech", 404, nil}} {
+		na, ng := len(acme.requests()), len(globex.requests())
+		r := send(t, gw.testGateway, http.MethodGet, testPrefix+"/t", http.Header{"X-Api-Key": {tt.key}})
+		if r.resp.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d", tt.key, r.resp.StatusCode, tt.status)
+		}
+		gotA, gotG := len(acme.requests())-na, len(globex.requests())-ng
+		switch {
+		case tt.to == acme && (gotA != 1 || gotG != 0), tt.to == globex && (gotA != 0 || gotG != 1), tt.to == nil && gotA+gotG != 0:
+			t.Errorf("%s: acme got %d, globex %d", tt.key, gotA, gotG)
+		}
+	}
+}
