@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -132,7 +133,8 @@ deployments:
   - pathPrefix: /multi
     specificationFile: multi.json
 `, sockDir, fnDir))
-	p := startServeProcess(t, nil, "--config", gatewayFile)
+	hup := make(chan os.Signal, 1)
+	p := startServeProcess(t, hup, "--config", gatewayFile)
 	defer p.stop()
 	calls := 0
 
@@ -201,6 +203,26 @@ deployments:
 			if s != 200 {
 				t.Errorf("status %d, want 200", s)
 			}
+		}
+		calls++
+		waitCalls(t, p, calls)
+	})
+
+	t.Run("a reload that changes the configuration empties the cache", func(t *testing.T) {
+		spec, err := os.ReadFile(filepath.Join(dir, "single.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same spec with one more route: a new configuration.
+		changed := strings.Replace(string(spec), `"routes": [`, `"routes": [
+	    {"path": "/new", "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 204}},`, 1)
+		writeTestFile(t, filepath.Join(dir, "single.json"), changed)
+		hup <- syscall.SIGHUP
+		if !p.logs.waitFor("configuration reloaded") {
+			t.Fatalf("no reload:\n%s", p.logs.String())
+		}
+		if got := callFunction(t, "GET", p.base+"/api/orders", "", map[string]string{"X-Api-Key": "key-acme"}); got.status != 200 {
+			t.Fatalf("status %d", got.status)
 		}
 		calls++
 		waitCalls(t, p, calls)
