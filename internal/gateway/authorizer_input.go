@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/keygate/keygate/internal/config"
@@ -70,7 +71,7 @@ func (a *customAuthenticator) input(r *http.Request, ex *exchange) (authorizerIn
 		return authorizerInput{token: tok}, a.cache.key("T", tok), nil
 	}
 	in := authorizerInput{args: a.args}
-	var parts [2 * maxAuthorizerArgs]string
+	var parts [3 * maxAuthorizerArgs]string
 	keyParts := parts[:0]
 	for i, arg := range a.args {
 		values, err := a.argument(r, ex, arg)
@@ -79,7 +80,10 @@ func (a *customAuthenticator) input(r *http.Request, ex *exchange) (authorizerIn
 		}
 		in.values[i] = values
 		if arg.inKey && len(values) > 0 {
-			keyParts = append(keyParts, arg.name, strings.Join(values, "\x00"))
+			// Every part is length-prefixed by key: the name, how many
+			// values, then each value, so that ?a=x%00y and ?a=x&a=y differ.
+			keyParts = append(keyParts, arg.name, strconv.Itoa(len(values)))
+			keyParts = append(keyParts, values...)
 		}
 	}
 	return in, a.cache.key("U", keyParts...), nil
