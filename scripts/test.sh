@@ -46,7 +46,8 @@ if ! command -v node >/dev/null && [[ -n ${CI:-} ]]; then
   fi
 fi
 if command -v npm >/dev/null; then
-  for fn in test/functions/*/; do
+  # examples/authorizer: TestExampleAuthorizer runs the example as written.
+  for fn in test/functions/*/ examples/authorizer/; do
     [[ -f $fn/package-lock.json ]] || continue
     stamp=$fn/node_modules/.keygate-lock-sha256
     want=$(sha256sum "$fn/package-lock.json" | cut -d' ' -f1)

@@ -59,6 +59,7 @@ type serveFlags struct {
 	pprof               bool
 	tlsCert, tlsKey     string
 	tokenCacheSize      int
+	authorizerCacheSize int
 	consoleTokenFile    string
 }
 
@@ -74,13 +75,14 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key `file` (PEM) for the main listener")
 	fs.StringVar(&f.consoleTokenFile, "console-token-file", "", "`file` holding the token the console on the admin listener asks for; without it the console answers only on a loopback --admin")
 	fs.IntVar(&f.tokenCacheSize, "token-cache-size", 100000, "verified tokens remembered across requests (`entries`); 0 verifies every request in full")
+	fs.IntVar(&f.authorizerCacheSize, "authorizer-cache-size", gateway.DefaultAuthorizerCacheEntries, "authorizer function verdicts each CUSTOM_AUTHENTICATION deployment remembers (`entries`, least recently used out first)")
 }
 
 // settings are the serve runtime's settings the flags give.
 func (f *serveFlags) settings() serve.Settings {
 	return serve.Settings{DisableAccessLog: f.noAccessLog, ShutdownTimeout: f.shutdownTimeout,
 		ShutdownDelay: f.shutdownDelay, Admin: f.admin, Pprof: f.pprof, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
-		TokenCacheSize: f.tokenCacheSize, ConsoleTokenFile: f.consoleTokenFile}
+		TokenCacheSize: f.tokenCacheSize, AuthorizerCacheSize: f.authorizerCacheSize, ConsoleTokenFile: f.consoleTokenFile}
 }
 
 func (f *serveFlags) check() string {
@@ -89,6 +91,9 @@ func (f *serveFlags) check() string {
 	}
 	if f.tokenCacheSize < 0 {
 		return fmt.Sprintf("--token-cache-size %d: want 0 (no cache) or more", f.tokenCacheSize)
+	}
+	if f.authorizerCacheSize < 1 {
+		return fmt.Sprintf("--authorizer-cache-size %d: want 1 or more (OCI always caches an authorizer's verdicts)", f.authorizerCacheSize)
 	}
 	if f.pprof && f.admin == "" {
 		return "--pprof needs --admin"

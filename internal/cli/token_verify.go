@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/keygate/keygate/internal/explain"
+	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/keys"
 	"github.com/keygate/keygate/internal/token"
@@ -19,15 +21,26 @@ import (
 const tokenVerifyUsage = `keygate token verify: would the gateway accept this token, and if not, why?
 
 USAGE
-  keygate token verify (--spec FILE [--path-prefix P] | --config FILE) --request "METHOD /path[?query]" [TOKEN|-]
+  keygate token verify (--spec FILE [--path-prefix P] | --config FILE) --request "METHOD /path[?query]"
+                       [--header "Name: value"]... [--call-functions] [TOKEN|-]
   keygate token verify (--jwk FILE | --pem FILE [--kid NAME]) --iss ISSUER --aud AUDIENCE [TOKEN|-]
 
 With a spec or config, the request runs through the very code serve runs
 (routing, authentication, authorization; the backend is not called), with
 the token placed where the deployment reads it (its tokenHeader and
 tokenAuthScheme, or tokenQueryParam). Without a TOKEN the request carries
-none; - reads the token from stdin. A REMOTE_JWKS is fetched as serve
-fetches it (for up to 10s); nothing else leaves the machine.
+none; - reads the token from stdin; --header adds request headers (the
+arguments of a multi-argument authorizer). A REMOTE_JWKS is fetched as
+serve fetches it (for up to 10s); nothing else leaves the machine unless
+--call-functions is given.
+
+A deployment with CUSTOM_AUTHENTICATION leaves the verdict to its
+authorizer function. Without --call-functions the function is not called:
+the answer is UNDECIDED when everything keygate can check offline passes,
+and lists what only the function could check. With --call-functions (and
+--config, whose functions: list says where each function runs) the
+function is called once, as serve calls it, and its answer (scopes,
+context, how long serve would cache it) decides; nothing is cached.
 
 The standalone form checks the token against one key (a JWK or JWKS file,
 or a PEM key whose kid is --kid, default its RFC 7638 thumbprint) and the
@@ -36,11 +49,14 @@ when it is - or absent.
 
 Prints ACCEPT, or REJECT with the status the gateway would answer and the
 reason code of its execution log, then every failing check, not just the
-first, each with the fix in words. Exit 0 on ACCEPT, 1 on REJECT.
+first, each with the fix in words. Exit 0 on ACCEPT, 1 on REJECT or
+UNDECIDED.
 
 EXAMPLES
   keygate token verify --spec deployment.json --path-prefix /test3 --request "POST /test3/1" "$TOKEN"
   keygate token sign --key client.key --kid client --iss me --aud api | keygate token verify --config gateway.yaml --request "GET /api/orders" -
+  keygate token verify --config gateway.yaml --request "GET /api/orders" --call-functions "$API_KEY"
+  keygate token verify --config gateway.yaml --request "GET /api/orders" --header "X-Api-Key: $API_KEY" --call-functions
   keygate token verify --jwk client.jwk --iss suitable_issuer --aud suitable_audience "$TOKEN"
   keygate token verify --pem public_key.crt --kid suitable_name --iss suitable_issuer --aud suitable_audience "$TOKEN"
 `
@@ -56,6 +72,10 @@ type verifyFlags struct {
 	kid, alg string
 	iss, aud listFlag
 	skew     time.Duration
+	// headers are --header "Name: value" lines; callFunctions is
+	// --call-functions.
+	headers       listFlag
+	callFunctions bool
 }
 
 func (v *verifyFlags) register(fs *flag.FlagSet) {
@@ -69,6 +89,8 @@ func (v *verifyFlags) register(fs *flag.FlagSet) {
 		}
 	})
 	fs.StringVar(&v.request, "request", "", `the request, "METHOD /path[?query]" with the deployment's prefix, e.g. "POST /test3/1" (a full URL is fine)`)
+	fs.Var(&v.headers, "header", `a request header, "Name: value" (e.g. an authorizer's argument); repeatable`)
+	fs.BoolVar(&v.callFunctions, "call-functions", false, "call the deployment's authorizer function through --config's functions registry (default: not called; the verdict says what only the function could check)")
 	fs.StringVar(&v.jwk, "jwk", "", "standalone: verify with the JWK or JWKS in `FILE`")
 	fs.StringVar(&v.pem, "pem", "", "standalone: verify with the PEM public key in `FILE`")
 	fs.StringVar(&v.kid, "kid", "", "standalone: the `kid` of the --pem key (default: its RFC 7638 thumbprint), or of a --jwk without one")
@@ -82,7 +104,7 @@ func (v *verifyFlags) register(fs *flag.FlagSet) {
 func (v *verifyFlags) check(fs *flag.FlagSet) string {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	gatewayForm := set["spec"] || set["config"] || set["request"] || set["path-prefix"]
+	gatewayForm := set["spec"] || set["config"] || set["request"] || set["path-prefix"] || set["header"] || set["call-functions"]
 	standalone := set["jwk"] || set["pem"]
 	switch {
 	case gatewayForm && standalone:
@@ -95,6 +117,14 @@ func (v *verifyFlags) check(fs *flag.FlagSet) string {
 		}
 		if v.request == "" {
 			return `give --request "METHOD /path", e.g. "POST /test3/1"`
+		}
+		if v.callFunctions && v.src.config == "" {
+			return "--call-functions needs --config FILE: its functions: list says where each function runs"
+		}
+		for _, h := range v.headers {
+			if _, problem := parseHeaderFlag(h); problem != "" {
+				return problem
+			}
 		}
 		for _, name := range []string{"kid", "alg", "iss", "aud", "max-clock-skew"} {
 			if set[name] {
@@ -150,16 +180,49 @@ func runTokenVerify(e *env, args []string) int {
 	discard := slog.New(slog.DiscardHandler)
 	keySets := gateway.NewKeySets(discard, nil)
 	keySets.Start(ctx)
-	cfg, g, err := v.src.load(gateway.Options{Logger: discard, Now: time.Now, DisableAccessLog: true, KeySets: keySets})
+	opts := gateway.Options{Logger: discard, Now: time.Now, DisableAccessLog: true, KeySets: keySets}
+	var functions *function.Registry
+	if v.callFunctions {
+		// Filled from the configuration once it is loaded; the gateway
+		// calls it only in Decide, after that. A function keygate starts
+		// (command:) logs to stderr.
+		log, _ := newLogger(e.stderr, "text", "warn") // constant arguments: no error
+		functions = function.NewRegistry(log)
+		defer functions.Close()
+		opts.Functions = functions
+	}
+	cfg, g, err := v.src.load(opts)
 	if err != nil {
 		printProblems(e.stderr, fs.Name(), err)
 		return exitFail
 	}
+	if functions != nil {
+		if err := functions.Apply(cfg.Functions); err != nil {
+			return failure(e, fs.Name(), err)
+		}
+	}
 	g.WaitReady(ctx)
-	if explain.Gateway(e.stdout, g, cfg, req, raw, explain.Options{NoPrefixGiven: v.src.spec != "" && v.src.prefix() == "/"}) {
+	header := http.Header{}
+	for _, h := range v.headers {
+		kv, _ := parseHeaderFlag(h)
+		header.Add(kv[0], kv[1])
+	}
+	if explain.Gateway(e.stdout, g, cfg, req, raw, explain.Options{NoPrefixGiven: v.src.spec != "" && v.src.prefix() == "/",
+		CallFunctions: v.callFunctions, Header: header}) {
 		return exitOK
 	}
 	return exitFail
+}
+
+// parseHeaderFlag reads --header "Name: value"; problem says what is
+// wrong with it.
+func parseHeaderFlag(s string) (kv [2]string, problem string) {
+	name, value, ok := strings.Cut(s, ":")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+		return kv, fmt.Sprintf(`--header %q: want "Name: value", e.g. "X-Api-Key: abc123"`, s)
+	}
+	return [2]string{http.CanonicalHeaderKey(name), value}, ""
 }
 
 // parseRequestFlag reads --request: "METHOD /path?query", or a full URL

@@ -88,27 +88,13 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 	printMutualTLS(w, d.MutualTLS)
 	if a := d.Auth; a != nil {
 		fmt.Fprintf(w, "  authentication %s, token from %s\n", a.Type, a.TokenFrom)
-		fmt.Fprintf(w, "    issuers   %s\n", listOrAny(a.Issuers))
-		aud := listOrAny(a.Audiences)
-		if len(a.Audiences) == 0 {
-			// RFC 8725 §3.9: a token for another service would be accepted.
-			aud += "; any service's token is accepted, add audiences"
-		}
-		fmt.Fprintf(w, "    audiences %s\n", aud)
-		if a.MaxClockSkew > 0 {
-			fmt.Fprintf(w, "    clock skew %s allowed on exp and nbf\n", a.MaxClockSkew)
-		}
-		for _, c := range a.VerifyClaims {
-			fmt.Fprintf(w, "    claim %s\n", c)
+		if a.Function != "" {
+			printAuthorizer(w, a)
+		} else {
+			printTokenPolicy(w, a)
 		}
 		if a.Anonymous {
 			fmt.Fprintln(w, "    anonymous access allowed on ANONYMOUS routes")
-		}
-		if a.JWKS != "" {
-			fmt.Fprintf(w, "    keys from the JWKS at %s\n", a.JWKS)
-		}
-		for _, k := range a.Keys {
-			fmt.Fprintf(w, "    key kid=%q %s %s %d bits\n", k.KID, k.Algorithm, k.Type, k.Bits)
 		}
 	} else {
 		fmt.Fprintln(w, "  no authentication: every route is open")
@@ -127,6 +113,45 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 		for _, line := range r.Transforms {
 			fmt.Fprintf(w, "    %s\n", line)
 		}
+	}
+}
+
+// printAuthorizer describes a CUSTOM_AUTHENTICATION policy.
+func printAuthorizer(w io.Writer, a *gateway.AuthSummary) {
+	for _, arg := range a.Arguments {
+		fmt.Fprintf(w, "    argument %s\n", arg)
+	}
+	key := "the token"
+	switch {
+	case len(a.CacheKey) > 0:
+		key = "arguments " + strings.Join(a.CacheKey, ", ") + " (cacheKey)"
+	case len(a.Arguments) > 0:
+		key = "every argument but request.body"
+	}
+	fmt.Fprintf(w, "    verdicts cached by %s, for the answer's expiresAt clamped to 60s..1h (60s without one)\n", key)
+}
+
+// printTokenPolicy describes a JWT_AUTHENTICATION or TOKEN_AUTHENTICATION
+// policy.
+func printTokenPolicy(w io.Writer, a *gateway.AuthSummary) {
+	fmt.Fprintf(w, "    issuers   %s\n", listOrAny(a.Issuers))
+	aud := listOrAny(a.Audiences)
+	if len(a.Audiences) == 0 {
+		// RFC 8725 §3.9: a token for another service would be accepted.
+		aud += "; any service's token is accepted, add audiences"
+	}
+	fmt.Fprintf(w, "    audiences %s\n", aud)
+	if a.MaxClockSkew > 0 {
+		fmt.Fprintf(w, "    clock skew %s allowed on exp and nbf\n", a.MaxClockSkew)
+	}
+	for _, c := range a.VerifyClaims {
+		fmt.Fprintf(w, "    claim %s\n", c)
+	}
+	if a.JWKS != "" {
+		fmt.Fprintf(w, "    keys from the JWKS at %s\n", a.JWKS)
+	}
+	for _, k := range a.Keys {
+		fmt.Fprintf(w, "    key kid=%q %s %s %d bits\n", k.KID, k.Algorithm, k.Type, k.Bits)
 	}
 }
 

@@ -7,8 +7,9 @@ import (
 
 // Authentication types (AuthenticationPolicy "type").
 const (
-	AuthenticationJWT   = "JWT_AUTHENTICATION"
-	AuthenticationToken = "TOKEN_AUTHENTICATION"
+	AuthenticationJWT    = "JWT_AUTHENTICATION"
+	AuthenticationToken  = "TOKEN_AUTHENTICATION"
+	AuthenticationCustom = "CUSTOM_AUTHENTICATION"
 )
 
 // Key set types (PublicKeySet and TokenAuthenticationValidationPolicy "type").
@@ -28,10 +29,12 @@ const FailureModifyResponse = "MODIFY_RESPONSE"
 
 // Authentication is the deployment's authentication policy
 // (AuthenticationPolicy). It is one struct holding the fields of
-// JWT_AUTHENTICATION and TOKEN_AUTHENTICATION; use Verification and
-// TokenSource to read it without caring which form was written.
+// JWT_AUTHENTICATION, TOKEN_AUTHENTICATION and CUSTOM_AUTHENTICATION; use
+// Verification and TokenSource to read a token policy without caring which
+// form was written.
 type Authentication struct {
-	// Type is JWT_AUTHENTICATION or TOKEN_AUTHENTICATION. Required.
+	// Type is JWT_AUTHENTICATION, TOKEN_AUTHENTICATION or
+	// CUSTOM_AUTHENTICATION. Required.
 	Type string `json:"type"`
 	// IsAnonymousAccessAllowed lets callers without a token reach ANONYMOUS
 	// routes. Default false.
@@ -67,14 +70,23 @@ type Authentication struct {
 	// (TOKEN_AUTHENTICATION). Required for TOKEN_AUTHENTICATION.
 	ValidationPolicy *ValidationPolicy `json:"validationPolicy,omitempty"`
 	// ValidationFailurePolicy replaces the default 401 response
-	// (TOKEN_AUTHENTICATION). Default nil.
+	// (TOKEN_AUTHENTICATION, CUSTOM_AUTHENTICATION). Default nil.
 	ValidationFailurePolicy *ValidationFailurePolicy `json:"validationFailurePolicy,omitempty"`
-}
 
-// opaqueVariants lists the authentication types keygate knows but does not
-// run; their own fields are not reported as unknown, only the type is.
-func (Authentication) opaqueVariants() (string, []string) {
-	return "type", []string{"CUSTOM_AUTHENTICATION"}
+	// FunctionId names the authorizer function (CUSTOM_AUTHENTICATION): an
+	// OCID, or any id, that keygate config's functions registry maps to
+	// where the function runs. Required for CUSTOM_AUTHENTICATION.
+	FunctionId string `json:"functionId,omitempty"`
+	// Parameters are the multi-argument authorizer's arguments
+	// (CUSTOM_AUTHENTICATION): argument name → one context expression
+	// written without ${}, e.g. "request.headers[X-Api-Key]"; at most 10.
+	// Exclusive with TokenHeader and TokenQueryParam. Default nil (the
+	// single-argument form).
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// CacheKey narrows the authorizer result cache's key to these
+	// Parameters names (CUSTOM_AUTHENTICATION), at most 10. Default nil
+	// (every argument but request.body ones).
+	CacheKey []string `json:"cacheKey,omitempty"`
 }
 
 // KeySet is where verification keys come from (PublicKeySet): STATIC_KEYS

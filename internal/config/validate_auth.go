@@ -44,12 +44,15 @@ func (c *checker) authentication(p string, a *Authentication) {
 			c.failurePolicy(at(p, "validationFailurePolicy"), a.ValidationFailurePolicy)
 		}
 		c.jwtOnlyFields(p, a)
-	case "CUSTOM_AUTHENTICATION":
-		c.addf(at(p, "type"), "CUSTOM_AUTHENTICATION is not supported yet by keygate; use JWT_AUTHENTICATION or TOKEN_AUTHENTICATION")
+	case AuthenticationCustom:
+		c.customAuthentication(p, a)
 	case "":
-		c.addf(at(p, "type"), "missing; use JWT_AUTHENTICATION or TOKEN_AUTHENTICATION")
+		c.addf(at(p, "type"), "missing; use JWT_AUTHENTICATION, TOKEN_AUTHENTICATION or CUSTOM_AUTHENTICATION")
 	default:
-		c.addf(at(p, "type"), "unknown type %q; use JWT_AUTHENTICATION or TOKEN_AUTHENTICATION", a.Type)
+		c.addf(at(p, "type"), "unknown type %q; use JWT_AUTHENTICATION, TOKEN_AUTHENTICATION or CUSTOM_AUTHENTICATION", a.Type)
+	}
+	if a.Type == AuthenticationJWT || a.Type == AuthenticationToken {
+		c.customOnlyFields(p, a)
 	}
 }
 
@@ -136,7 +139,8 @@ func (c *checker) validationPolicy(p string, vp *ValidationPolicy) {
 	}
 }
 
-// failurePolicy checks TOKEN_AUTHENTICATION's validation failure policy.
+// failurePolicy checks the validation failure policy of
+// TOKEN_AUTHENTICATION or CUSTOM_AUTHENTICATION.
 func (c *checker) failurePolicy(p string, fp *ValidationFailurePolicy) {
 	switch fp.Type {
 	case FailureModifyResponse:

@@ -68,6 +68,13 @@ type Options struct {
 	// path prefix was given; a no_route answer then suggests one. Default
 	// false.
 	NoPrefixGiven bool
+	// CallFunctions lets an authorizer function decide (keygate token
+	// verify --call-functions); without it the verdict says what only the
+	// function could check. Default false.
+	CallFunctions bool
+	// Header holds extra request headers (a multi-argument authorizer's
+	// arguments). Default nil.
+	Header http.Header
 }
 
 // Gateway runs r, carrying raw ("" for no token) where the deployment that
@@ -75,7 +82,7 @@ type Options struct {
 // backend, writes the verdict to w and reports whether it is ACCEPT. r must
 // have passed HTTP. raw is never written out.
 func Gateway(w io.Writer, g *gateway.Gateway, cfg *config.Gateway, r Request, raw string, opts Options) bool {
-	d, from := decide(g, cfg, r, raw)
+	d, from := decide(g, cfg, r, raw, opts)
 	view := &gatewayView{cfg: cfg, summary: g.Summary(), request: r, tokenFrom: from, hasToken: raw != "",
 		noPrefixGiven: opts.NoPrefixGiven}
 	if d.Reason == "method_not_allowed" {
@@ -95,19 +102,30 @@ func Standalone(w io.Writer, tok *token.Token, checks []error, issuers, audience
 // deployment that owns the path reads it, found by a first run without one
 // (so the owner is chosen by the gateway's own routing). from says where
 // the token was put.
-func decide(g *gateway.Gateway, cfg *config.Gateway, r Request, raw string) (gateway.Decision, string) {
-	req, _ := r.HTTP() // checked by the caller
-	first := g.Decide(req)
-	if raw == "" {
-		return first, ""
+func decide(g *gateway.Gateway, cfg *config.Gateway, r Request, raw string, opts Options) (gateway.Decision, string) {
+	newRequest := func() *http.Request {
+		req, _ := r.HTTP() // checked by the caller
+		for name, values := range opts.Header {
+			req.Header[name] = append([]string(nil), values...)
+		}
+		return req
 	}
+	decideOpts := gateway.DecideOptions{CallFunctions: opts.CallFunctions}
+	if raw == "" {
+		return g.DecideWith(newRequest(), decideOpts), ""
+	}
+	// The owner is found without calling any function.
+	first := g.Decide(newRequest())
 	ts := config.TokenSource{Header: "Authorization", Scheme: "Bearer"}
 	if a := authenticationOf(cfg, first.Deployment); a != nil {
 		ts = a.TokenSource()
 	}
-	req, _ = r.HTTP()
+	req := newRequest()
 	var from string
 	switch {
+	case ts.QueryParam == "" && ts.Header == "":
+		// A multi-argument authorizer reads parameters, not a token.
+		from = "nowhere: deployment " + first.Deployment + "'s authorizer takes arguments (parameters), not a token; give them with --header"
 	case ts.QueryParam != "":
 		q := req.URL.Query()
 		q.Set(ts.QueryParam, raw)
@@ -120,7 +138,7 @@ func decide(g *gateway.Gateway, cfg *config.Gateway, r Request, raw string) (gat
 		req.Header.Set(ts.Header, raw)
 		from = "header " + ts.Header + ": TOKEN"
 	}
-	return g.Decide(req), from
+	return g.DecideWith(req, decideOpts), from
 }
 
 // allowedMethods lists the methods the gateway routes r's path for,

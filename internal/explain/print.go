@@ -41,6 +41,10 @@ type standaloneView struct {
 // whether it is ACCEPT.
 func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) bool {
 	auth := v.auth(d.Deployment)
+	if !d.Accepted && d.Status == 0 && len(d.Unchecked) > 0 {
+		printUndecided(w, d, v)
+		return false
+	}
 	if d.Accepted {
 		fmt.Fprintf(w, "ACCEPT: serve would pass %s to the backend\n", v.request)
 		printField(w, "deployment", orNone(d.Deployment))
@@ -51,6 +55,10 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		switch {
 		case auth == nil && v.hasToken:
 			printField(w, "token", "not checked: deployment "+d.Deployment+" has no authentication")
+		case d.Authorizer != nil && d.Authorizer.Active:
+			printField(w, "authorizer", describeAuthorizer(d.Authorizer))
+		case len(d.Unchecked) > 0 && v.hasToken:
+			printField(w, "token", "from "+v.tokenFrom+"; not checked offline, and the route is ANONYMOUS: the request passes either way")
 		case d.Token != nil:
 			printField(w, "token", "verified: "+describeToken(d.Token, time.Now()))
 		case v.hasToken:
@@ -82,6 +90,7 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 			printField(w, "backend", d.Backend)
 		}
 		printWarnings(w, d.Warnings)
+		printUnchecked(w, d.Unchecked)
 		return true
 	}
 	d.Token = decodedToken(d, raw)
@@ -103,6 +112,9 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		printField(w, "subscriber", d.Subscriber)
 	}
 	printField(w, "log", d.Code+": "+d.Detail)
+	if d.Authorizer != nil {
+		printField(w, "authorizer", describeAuthorizer(d.Authorizer))
+	}
 	if len(d.Checks) > 0 {
 		p := v.policy(auth)
 		n := len(d.Checks)
@@ -144,6 +156,63 @@ func printStandalone(w io.Writer, tok *token.Token, checks []error, v *standalon
 		fmt.Fprintf(w, "  - %s\n", checkAdvice(err, tok, p))
 	}
 	return false
+}
+
+// printUndecided writes the verdict on a request only an authorizer
+// function could decide, which was not asked.
+func printUndecided(w io.Writer, d gateway.Decision, v *gatewayView) {
+	fmt.Fprintf(w, "UNDECIDED: what keygate can check offline passes; an authorizer function decides %s\n", v.request)
+	printField(w, "deployment", orNone(d.Deployment))
+	printField(w, "route", orNone(d.Route))
+	switch {
+	case v.hasToken:
+		printField(w, "token", "from "+v.tokenFrom+" (opaque to keygate: the function reads it)")
+	default:
+		printField(w, "token", "none")
+	}
+	printUnchecked(w, d.Unchecked)
+	fmt.Fprintf(w, "  run again with --call-functions to ask the function, through the functions registry of --config\n")
+}
+
+// printUnchecked lists the checks that were not made offline.
+func printUnchecked(w io.Writer, unchecked []string) {
+	if len(unchecked) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "not checked offline (%d):\n", len(unchecked))
+	for _, s := range unchecked {
+		fmt.Fprintf(w, "  - %s\n", s)
+	}
+}
+
+// describeAuthorizer says what an authorizer function answered.
+func describeAuthorizer(a *gateway.AuthorizerAnswer) string {
+	verdict := "refused (active: false)"
+	if a.Active {
+		verdict = "accepted (active: true)"
+	}
+	parts := []string{"function " + a.FunctionID + " " + verdict}
+	if a.Principal != "" {
+		parts = append(parts, "principal "+quoteValue(a.Principal))
+	}
+	if len(a.Scopes) > 0 {
+		parts = append(parts, "scope "+quoteList(a.Scopes))
+	}
+	if len(a.Context) > 0 {
+		names := make([]string, 0, len(a.Context))
+		for name := range a.Context {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		ctx := make([]string, len(names))
+		for i, name := range names {
+			value, _ := token.Claims(a.Context).Value(name)
+			ctx[i] = name + "=" + quoteValue(value)
+		}
+		parts = append(parts, "context "+strings.Join(ctx, " "))
+	}
+	parts = append(parts, "serve caches the answer for "+a.CachedFor.String())
+	return strings.Join(parts, ", ")
 }
 
 func printField(w io.Writer, name, value string) {
@@ -297,6 +366,10 @@ func (v *gatewayView) reasonAdvice(d gateway.Decision, auth *gateway.AuthSummary
 		return d.Detail + ": the deployment's usage plans admit only requests whose client token names a subscriber entitled to it; token verify sends no header but the token's, so put the client token in a claim read by request.auth[...] or check the request with curl against serve"
 	case "keys_unavailable":
 		return d.Detail + ": the deployment's keys could not be loaded; check publicKeys (keygate validate)"
+	case "authorizer_refused":
+		return "the authorizer function refused the request (active: false); the function decides, keygate only passes it the " + from
+	case "authorizer_failed", "authorizer_timeout", "authorizer_unexpected_response":
+		return d.Detail + ": serve answers 502 until the function answers 200 with the CUSTOM_AUTHENTICATION contract (check the functions: entry and the function's log)"
 	}
 	if d.Code == validationErrorCode {
 		// token verify sends no header but the token's, and no body.

@@ -44,6 +44,9 @@ type principal struct {
 	// token is the verified token that made the principal; nil when
 	// another mechanism did.
 	token *token.Token
+	// name is who an authorizer function said the caller is (its
+	// "principal"), for the log; "" otherwise.
+	name string
 }
 
 // tokenAuthenticator is a deployment's compiled JWT_AUTHENTICATION or
@@ -370,10 +373,15 @@ var ociMessages = map[reason]string{
 
 // principalAttrs are the log attributes naming who a principal is.
 func principalAttrs(p *principal) []slog.Attr {
-	if p == nil || p.token == nil {
+	switch {
+	case p == nil:
 		return nil
+	case p.token != nil:
+		return tokenAttrs(p.token)
+	case p.name != "":
+		return []slog.Attr{slog.String("principal", bounded(p.name))}
 	}
-	return tokenAttrs(p.token)
+	return nil
 }
 
 // tokenAttrs are the log attributes naming a token's key and parties, each

@@ -45,7 +45,8 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	}
 	g.trusted = compileTrustedProxies(cfg.TrustedProxies)
 	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets,
-		tokenCache: opts.TokenCache, limits: opts.Limits, functions: opts.Functions, noInline: opts.DisableInlineUpstream}
+		tokenCache: opts.TokenCache, limits: opts.Limits, functions: opts.Functions, noInline: opts.DisableInlineUpstream,
+		authorizerCacheSize: opts.AuthorizerCacheEntries}
 	if c.limits == nil {
 		c.limits = NewLimits()
 	}
@@ -88,11 +89,13 @@ type compiler struct {
 	// indexed once for every deployment with usage plans.
 	usageClients     usageClients
 	usageSubscribers []*usageSubscriber
-	// functions invokes function backends; nil in CheckSpec and where
-	// nothing may be invoked (validate).
+	// functions invokes function backends and authorizers; nil in
+	// CheckSpec and where nothing may be invoked (validate).
 	functions function.Invoker
 	// noInline is Options.DisableInlineUpstream.
 	noInline bool
+	// authorizerCacheSize is Options.AuthorizerCacheEntries.
+	authorizerCacheSize int
 }
 
 func (c *compiler) problem(src config.Source, path, message string) {
@@ -104,7 +107,11 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep := &deployment{prefix: d.PathPrefix, accessLog: true, allowed: c.g.metrics.allowCountersFor(d.PathPrefix)}
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
-		dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
+		if rp.Authentication.Type == config.AuthenticationCustom {
+			dep.auth = c.customAuthenticator(rp.Authentication, d.PathPrefix, src)
+		} else {
+			dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
+		}
 	}
 	if rp := spec.RequestPolicies; rp != nil && rp.RateLimiting != nil {
 		rl := rp.RateLimiting

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/keygate/keygate/internal/token"
 )
@@ -56,6 +57,37 @@ type Decision struct {
 	// chose, with "(default)" when its isDefault key was taken; "" for
 	// other backends.
 	RoutingKey string
+	// Unchecked lists the checks the gateway could not make offline (an
+	// authorizer function not called); with any, the request is neither
+	// accepted nor refused: Accepted is false and Status 0.
+	Unchecked []string
+	// Authorizer is the authorizer function's answer when Decide called
+	// it (DecideOptions.CallFunctions); nil otherwise.
+	Authorizer *AuthorizerAnswer
+	// callFunctions is DecideOptions.CallFunctions.
+	callFunctions bool
+}
+
+// AuthorizerAnswer is what an authorizer function answered a Decide call.
+type AuthorizerAnswer struct {
+	FunctionID string
+	Active     bool
+	Scopes     []string
+	// Context is the answer's context (${request.auth[name]}).
+	Context map[string]any
+	// Principal is the answer's principal, if any.
+	Principal string
+	// CachedFor is how long serve would cache the answer.
+	CachedFor time.Duration
+}
+
+// DecideOptions are what a Decide call may do besides reading.
+type DecideOptions struct {
+	// CallFunctions lets an authorizer function be called (through
+	// Options.Functions), its answer neither read from nor stored in the
+	// gateway's cache. Default false: the verdict says the function was
+	// not asked (Unchecked).
+	CallFunctions bool
 }
 
 // Forwarded is the request a backend would receive.
@@ -74,7 +106,13 @@ type decisionKey struct{}
 // authorizer calls) must treat a Decide request as a question, not as
 // traffic (exchange.decision tells them apart).
 func (g *Gateway) Decide(r *http.Request) Decision {
-	d := &Decision{}
+	return g.DecideWith(r, DecideOptions{})
+}
+
+// DecideWith is Decide with opts: with CallFunctions, an authorizer
+// function is asked (never its cache).
+func (g *Gateway) DecideWith(r *http.Request, opts DecideOptions) Decision {
+	d := &Decision{callFunctions: opts.CallFunctions}
 	r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
 	g.handler.ServeHTTP(discardWriter{header: http.Header{}}, r)
 	return *d

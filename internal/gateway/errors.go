@@ -131,7 +131,8 @@ func (g *Gateway) writeError(w http.ResponseWriter, ex *exchange, e *httpError) 
 // routing and backend errors, which are not access decisions.
 func (e *httpError) stage() string {
 	switch e.code {
-	case codeJWTAuthFailed, codeTokenAuthFailed, codeJWTKeysLoading, codeTokenKeysLoading:
+	case codeJWTAuthFailed, codeTokenAuthFailed, codeJWTKeysLoading, codeTokenKeysLoading,
+		codeCustomAuthFailed, codeCustomInvocationFailed, codeCustomUnexpected:
 		return "authentication"
 	case codeUnauthorized:
 		return "authorization"

@@ -147,13 +147,18 @@ type Options struct {
 	Activity *Activity
 	// Functions invokes the functions the specs name by functionId
 	// (ORACLE_FUNCTIONS_BACKEND, CUSTOM_AUTHENTICATION): a
-	// *function.Registry, shared across reloads. Default nil: a spec naming
-	// a function does not compile.
+	// *function.Registry, shared across reloads. Default nil: nothing is
+	// invoked; a CUSTOM_AUTHENTICATION deployment answers 502, and Decide
+	// reports the authorizer as not asked (keygate token verify without
+	// --call-functions).
 	Functions function.Invoker
 	// DisableInlineUpstream sends every backend exchange through
 	// http.Transport, never the inline path of upstream.go. Default false:
 	// bodyless requests to http:// backends go inline.
 	DisableInlineUpstream bool
+	// AuthorizerCacheEntries bounds each CUSTOM_AUTHENTICATION policy's
+	// result cache. Default 0: DefaultAuthorizerCacheEntries.
+	AuthorizerCacheEntries int
 }
 
 // ServeHTTP runs the request through the compiled middleware chain.

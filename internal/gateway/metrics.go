@@ -29,6 +29,10 @@ type Metrics struct {
 	rateLimits     *prometheus.CounterVec
 	usagePlans     *prometheus.CounterVec
 	functionCalls  *prometheus.CounterVec
+	// authorizer holds the authorizer function metrics, registered by the
+	// first CUSTOM_AUTHENTICATION policy compiled.
+	authorizerOnce sync.Once
+	authorizer     *authorizerVecs
 }
 
 // NewMetrics registers keygate's metrics, plus the Go runtime and process

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 )
@@ -442,5 +445,37 @@ func TestClientCertificateInTransformations(t *testing.T) {
 	want := base64.StdEncoding.EncodeToString(cert.Certificate[0])
 	if v := got[0].Header.Get("X-Client-Cert"); v != want {
 		t.Errorf("X-Client-Cert = %.40q..., want the certificate's DER in base64", v)
+	}
+}
+
+// TestClientCertificateAsAuthorizerArgument: a multi-argument authorizer
+// reading request.cert gets the verified client certificate, standard
+// base64 of its DER.
+func TestClientCertificateAsAuthorizerArgument(t *testing.T) {
+	certs := make(chan string, 1)
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Data map[string]string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		certs <- in.Data["cert"]
+		_, _ = io.WriteString(w, `{"active": true}`)
+	}))
+	t.Cleanup(fn.Close)
+	functions, err := function.New([]config.Function{{ID: "authz", URL: fn.URL}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = functions.Close() })
+	pki := gatewaytest.NewPKI(t, "Partner Root CA")
+	b := gatewaytest.NewBackend(t)
+	spec := mtlsSpec(b)
+	spec["requestPolicies"].(map[string]any)["authentication"] = map[string]any{"type": "CUSTOM_AUTHENTICATION",
+		"functionId": "authz", "parameters": map[string]any{"cert": "request.cert"}}
+	g := startMTLS(t, spec, pki.ClientCA(), b, gatewaytest.Options{Functions: functions})
+	cert := pki.Issue(t, gatewaytest.ClientCert{CN: "api", DNS: []string{"api.partner.example.com"}})
+	if res := send(t, g.Presenting(t, &cert), http.MethodGet, g.URL+gatewaytest.Prefix+"/r", nil); res.Status != 200 {
+		t.Fatalf("status %d", res.Status)
+	}
+	if got, want := <-certs, base64.StdEncoding.EncodeToString(cert.Certificate[0]); got != want {
+		t.Errorf("the authorizer got cert %.40q..., want the certificate's DER in base64", got)
 	}
 }

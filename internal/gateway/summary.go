@@ -49,6 +49,12 @@ type AuthSummary struct {
 	// Keys are the static keys; JWKS is the remote set's URI instead.
 	Keys []KeySummary
 	JWKS string
+	// Function is a CUSTOM_AUTHENTICATION policy's functionId; Arguments
+	// its multi-argument form's arguments ("xapikey = request.headers[X-Api-Key]")
+	// and CacheKey its cacheKey.
+	Function  string
+	Arguments []string
+	CacheKey  []string
 }
 
 // KeySummary describes one verification key.

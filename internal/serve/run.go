@@ -41,6 +41,9 @@ type Settings struct {
 	// TokenCacheSize is how many verified tokens are remembered. Default 0:
 	// every request is verified in full.
 	TokenCacheSize int
+	// AuthorizerCacheSize bounds each CUSTOM_AUTHENTICATION policy's
+	// verdict cache. Default 0: gateway.DefaultAuthorizerCacheEntries.
+	AuthorizerCacheSize int
 	// ConsoleTokenFile holds the token the console on the admin listener
 	// asks for. Default "": none, and the console answers only when the
 	// admin listener is bound to a loopback address.
@@ -83,7 +86,8 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, AccessLog: set.AccessLog,
 		KeySets: keySets,
 		Metrics: metrics, TokenCache: cache, Limits: limits, Activity: activity,
-		Functions: functions,
+		Functions:              functions,
+		AuthorizerCacheEntries: set.AuthorizerCacheSize,
 	}
 	src.PlainHTTP = set.TLSCert == "" // mutual TLS cannot work then: refused at load and reload
 	cfg, g, err := src.Load(opts)

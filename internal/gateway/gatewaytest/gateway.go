@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/gateway"
 )
 
@@ -42,6 +43,9 @@ type Options struct {
 	// keygate's server would refuse first (a 1 MB token: 431) reaches the
 	// gateway's own limits. Default: gateway.NewServer, as keygate serves.
 	PlainServer bool
+	// Functions invokes the functions specs name (keygate's function
+	// registry). Default nil: none.
+	Functions function.Invoker
 }
 
 func (o Options) prefix() string {
@@ -97,7 +101,7 @@ func Build(spec map[string]any, o Options) (*gateway.Gateway, *Log, error) {
 // access lines through gateway.AccessLog as keygate serve writes them.
 func BuildConfig(cfg *config.Gateway, o Options) (*gateway.Gateway, *Log, error) {
 	log := NewLog()
-	g, err := gateway.New(cfg, gateway.Options{Logger: log.Logger(), Now: o.Now, KeySets: o.KeySets,
+	g, err := gateway.New(cfg, gateway.Options{Logger: log.Logger(), Now: o.Now, KeySets: o.KeySets, Functions: o.Functions,
 		AccessLog: gateway.NewAccessLog(log, gateway.AccessLogJSON)})
 	return g, log, err
 }
