@@ -76,6 +76,9 @@ func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 		if ex.route != nil {
 			attrs = append(attrs, slog.String("route", ex.route.path))
 		}
+		if ex.cache != nil {
+			attrs = append(attrs, slog.String("cache", ex.cache.state.String()))
+		}
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
 }

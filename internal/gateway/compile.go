@@ -43,7 +43,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	}
 	g.trusted = compileTrustedProxies(cfg.TrustedProxies)
 	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets,
-		tokenCache: opts.TokenCache, limits: opts.Limits}
+		tokenCache: opts.TokenCache, limits: opts.Limits, cache: opts.ResponseCache}
 	if c.limits == nil {
 		c.limits = NewLimits()
 	}
@@ -78,6 +78,7 @@ type compiler struct {
 	limits     *Limits
 	cfg        *config.Gateway // nil in CheckSpec
 	keySets    *KeySets
+	cache      *ResponseCache // nil: cache policies have no effect
 	tokenCache *token.Cache
 	transports map[transportKey]*syncTransport
 	problems   config.Problems
@@ -245,6 +246,10 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 	c.routeTransforms(rt, r, src, i)
 	rt.validation = compileValidations(r.RequestPolicies)
 	rt.summary.Validations = validationSummaries(r.RequestPolicies)
+	rt.cache = c.compileCache(r, dep)
+	if rt.cache != nil {
+		rt.summary.Cache = cacheSummary(rt.cache)
+	}
 	rt.handler = compileRoute(c.routePolicies(rt, dep), routeTerminal(rt.backend))
 	return rt
 }
@@ -371,9 +376,14 @@ func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 		}})
 	}
 	if t := rt.responseHeaders; t != nil {
-		policies = append(policies, routePolicy{phaseTransform, func(next http.Handler) http.Handler {
+		policies = append(policies, routePolicy{phaseResponseTransform, func(next http.Handler) http.Handler {
 			return g.withResponseTransforms(t, next)
 		}})
+	}
+	if p := rt.cache; p != nil {
+		policies = append(policies,
+			routePolicy{phaseCacheCredential, func(next http.Handler) http.Handler { return g.withCacheCredential(p, next) }},
+			routePolicy{phaseCacheLookup, func(next http.Handler) http.Handler { return g.withCacheLookup(p, next) }})
 	}
 	return policies
 }

@@ -1,13 +1,19 @@
 package serve
 
 import (
+	"crypto/tls"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
 )
 
 // redisClient connects to the shared Redis of keygate's config (the
@@ -30,4 +36,52 @@ func redisClient(r *config.RedisSettings) (*redis.Client, error) {
 	}
 	opts.MaxRetries = -1 // a decision is bounded by its timeout; no retries inside it
 	return redis.NewClient(opts), nil
+}
+
+// responseCacheClient connects to the server of keygate's responseCache
+// (OCI's EXTERNAL_RESP_CACHE): its one server, with TLS when isSslEnabled
+// (the server's certificate verified against the system's roots unless
+// isSslVerifyDisabled), the username and password of the secret it names,
+// OCI's three timeouts, and no retries: a request waits for one attempt
+// at most, then bypasses the cache. nil for type NONE or none.
+func responseCacheClient(cfg *config.Gateway) (*redis.Client, error) {
+	rc := cfg.ResponseCache
+	if rc == nil || rc.Type != config.ResponseCacheExternal || len(rc.Servers) != 1 {
+		return nil, nil
+	}
+	server := rc.Servers[0]
+	connect, read, send := rc.Timeouts()
+	opts := &redis.Options{
+		Addr:                  net.JoinHostPort(server.Host, strconv.Itoa(server.Port)),
+		DialTimeout:           time.Duration(connect) * time.Millisecond,
+		ReadTimeout:           time.Duration(read) * time.Millisecond,
+		WriteTimeout:          time.Duration(send) * time.Millisecond,
+		PoolTimeout:           time.Duration(connect) * time.Millisecond,
+		ContextTimeoutEnabled: true,
+		MaxRetries:            -1,
+		DisableIdentity:       true, // no CLIENT SETINFO: KeyDB and older servers refuse it
+	}
+	if id := rc.AuthenticationSecretId; id != "" {
+		secret, ok := cfg.Secret(id)
+		if !ok {
+			return nil, fmt.Errorf("responseCache.authenticationSecretId: secret %q is not in the secrets list", id)
+		}
+		user, password, err := config.CacheCredentials(secret.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("responseCache.authenticationSecretId: %w", err)
+		}
+		opts.Username, opts.Password = user, password
+	}
+	if rc.IsSslEnabled {
+		opts.TLSConfig = &tls.Config{ServerName: server.Host, MinVersion: tls.VersionTLS12,
+			InsecureSkipVerify: rc.IsSslVerifyDisabled} //nolint:gosec // isSslVerifyDisabled, set by the operator
+	}
+	return redis.NewClient(opts), nil
+}
+
+// responseCacheOptions are the gateway side of keygate's responseCache.
+func responseCacheOptions(rc *config.ResponseCache, log *slog.Logger) gateway.ResponseCacheOptions {
+	connect, read, send := rc.Timeouts()
+	return gateway.ResponseCacheOptions{KeyPrefix: rc.KeyPrefix, MaxEntryBytes: rc.MaxEntryBytes, Logger: log,
+		Timeout: time.Duration(connect+read+send) * time.Millisecond}
 }

@@ -73,7 +73,23 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, KeySets: keySets,
 		Metrics: metrics, TokenCache: cache, Limits: limits, Activity: activity}
 	src.PlainHTTP = set.TLSCert == "" // mutual TLS cannot work then: refused at load and reload
-	cfg, g, err := src.Load(opts)
+	cfg, err := src.LoadConfig()
+	if err != nil {
+		return err
+	}
+	// The response cache's connection outlives reloads, like the key
+	// sets: a reload that changes responseCache takes effect at restart.
+	client, err := responseCacheClient(cfg)
+	if err != nil {
+		return err
+	}
+	if client != nil {
+		defer client.Close()
+		opts.ResponseCache = gateway.NewResponseCache(client, responseCacheOptions(cfg.ResponseCache, log))
+		metrics.WatchResponseCache(opts.ResponseCache)
+		log.Info("responses are cached in Redis", "addr", client.Options().Addr, "tls", client.Options().TLSConfig != nil)
+	}
+	g, err := gateway.New(cfg, opts)
 	if err != nil {
 		return err
 	}
