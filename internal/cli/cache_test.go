@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// startPasswordRedis starts redis-server on a free loopback port with a
+// user "gw" whose password is password (and no default user), and stops
+// it when the test ends.
+func startPasswordRedis(t *testing.T, password string) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redis-server is not installed; scripts/test.sh installs it")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	acl := filepath.Join(t.TempDir(), "users.acl")
+	if err := os.WriteFile(acl, []byte("user default off\nuser gw on >"+password+" ~* +@all\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir(), "--aclfile", acl)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	client := redis.NewClient(&redis.Options{Addr: addr, Username: "gw", Password: password})
+	defer client.Close()
+	for deadline := time.Now().Add(5 * time.Second); client.Ping(context.Background()).Err() != nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server did not answer within 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr
+}
+
+// TestServeResponseCache: keygate serve connects to its responseCache
+// with the username and password of the secret it names, and a route
+// with the cache policies answers its second GET from there; with a wrong
+// password the route still answers, bypassing the cache.
+func TestServeResponseCache(t *testing.T) {
+	addr := startPasswordRedis(t, "s3cr3t-cache-pw")
+	host, port, _ := net.SplitHostPort(addr)
+	var calls atomic.Int64
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "call %d", calls.Add(1))
+	}))
+	t.Cleanup(backend.Close)
+	for _, tc := range []struct {
+		name, secret string
+		want         []string
+	}{
+		{"right password", `{"username": "gw", "password": "s3cr3t-cache-pw"}`, []string{"MISS", "HIT"}},
+		{"wrong password", `{"username": "gw", "password": "wrong"}`, []string{"BYPASS", "BYPASS"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			spec := `{"routes": [{"path": "/r", "backend": {"type": "HTTP_BACKEND", "url": "` + backend.URL + `/"},
+			  "requestPolicies": {"responseCacheLookup": {"type": "SIMPLE_LOOKUP_POLICY"}},
+			  "responsePolicies": {"responseCacheStore": {"type": "FIXED_TTL_STORE_POLICY", "timeToLiveInSeconds": 30}}}]}`
+			for name, text := range map[string]string{
+				"spec.json": spec, "cache-secret": tc.secret,
+				"keygate.yaml": "listen: 127.0.0.1:0\ndeployments:\n- pathPrefix: /v1\n  specificationFile: spec.json\n" +
+					"secrets:\n- {id: ocid1.vaultsecret.oc1..cache, file: cache-secret}\n" +
+					"responseCache:\n  type: EXTERNAL_RESP_CACHE\n  servers: [{host: " + host + ", port: " + port + "}]\n" +
+					"  authenticationSecretId: ocid1.vaultsecret.oc1..cache\n  authenticationSecretVersionNumber: 1\n" +
+					"  keyPrefix: 'test:" + strings.ReplaceAll(tc.name, " ", "-") + ":'\n",
+			} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			base, logs := startServe(t, "--config", filepath.Join(dir, "keygate.yaml"))
+			var bodies []string
+			for i, want := range tc.want {
+				resp, err := http.Get(base + "/v1/r")
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				bodies = append(bodies, string(b))
+				if resp.StatusCode != 200 || resp.Header.Get("X-Cache-Status") != want {
+					t.Errorf("request %d: %d X-Cache-Status %q, want 200 %q", i, resp.StatusCode, resp.Header.Get("X-Cache-Status"), want)
+				}
+			}
+			if tc.want[1] == "HIT" && bodies[0] != bodies[1] {
+				t.Errorf("the HIT's body %q is not the stored %q", bodies[1], bodies[0])
+			}
+			if strings.Contains(logs.String(), "s3cr3t") {
+				t.Error("the log shows the password")
+			}
+			if tc.want[0] == "BYPASS" && !logs.waitFor("responseCache.lookupAborted") {
+				t.Errorf("no lookupAborted line for the refused password:\n%s", logs.String())
+			}
+		})
+	}
+}
