@@ -253,6 +253,12 @@ func (g *Gateway) withCacheLookup(p *cachePolicy, next http.Handler) http.Handle
 		cw := &cacheWriter{ResponseWriter: w, cx: cx, head: r.Method == http.MethodHead, max: p.cache.maxEntry}
 		next.ServeHTTP(cw, r)
 		if cx.state == cacheMiss {
+			if cw.storing {
+				// The client gets the response now, not after the
+				// store's round trip (net/http buffers a small one
+				// until the handler returns).
+				cw.Flush()
+			}
 			p.store(ex, r, cw)
 		}
 	})
