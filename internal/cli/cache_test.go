@@ -120,3 +120,56 @@ func TestServeResponseCache(t *testing.T) {
 		})
 	}
 }
+
+// TestServeResponseCacheSecretRotation: a reload reads the cache's secret
+// again, and new connections authenticate with it, without a restart.
+func TestServeResponseCacheSecretRotation(t *testing.T) {
+	addr := startPasswordRedis(t, "new-cache-pw")
+	host, port, _ := net.SplitHostPort(addr)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	t.Cleanup(backend.Close)
+	dir := t.TempDir()
+	files := map[string]string{
+		"spec.json": `{"routes": [{"path": "/r", "backend": {"type": "HTTP_BACKEND", "url": "` + backend.URL + `/"},
+		  "requestPolicies": {"responseCacheLookup": {"type": "SIMPLE_LOOKUP_POLICY"}},
+		  "responsePolicies": {"responseCacheStore": {"type": "FIXED_TTL_STORE_POLICY", "timeToLiveInSeconds": 30}}}]}`,
+		"cache-secret": `{"username": "gw", "password": "old-cache-pw"}`,
+		"keygate.yaml": "listen: 127.0.0.1:0\ndeployments:\n- pathPrefix: /v1\n  specificationFile: spec.json\n" +
+			"secrets:\n- {id: ocid1.vaultsecret.oc1..cache, file: cache-secret}\n" +
+			"responseCache: {type: EXTERNAL_RESP_CACHE, servers: [{host: " + host + ", port: " + port + "}], authenticationSecretId: ocid1.vaultsecret.oc1..cache}\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hup := make(chan os.Signal, 1)
+	base, logs := startServeHUP(t, hup, "--config", filepath.Join(dir, "keygate.yaml"))
+	status := func() string {
+		resp, err := http.Get(base + "/v1/r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Cache-Status")
+	}
+	if got := status(); got != "BYPASS" {
+		t.Fatalf("with the old password: %q, want BYPASS", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cache-secret"), []byte(`{"username": "gw", "password": "new-cache-pw"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hup <- os.Interrupt
+	if !logs.waitFor("configuration unchanged") && !logs.waitFor("configuration reloaded") {
+		t.Fatalf("no reload:\n%s", logs.String())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	got := status()
+	for got != "HIT" && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		got = status()
+	}
+	if got != "HIT" || !strings.Contains(logs.String(), "responseCache.connectionRestored") {
+		t.Errorf("after the reload: %q, want HIT once the new password is used\n%s", got, logs.String())
+	}
+}

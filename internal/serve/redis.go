@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,14 +42,20 @@ func redisClient(r *config.RedisSettings) (*redis.Client, error) {
 // responseCacheClient connects to the server of keygate's responseCache
 // (OCI's EXTERNAL_RESP_CACHE): its one server, with TLS when isSslEnabled
 // (the server's certificate verified against the system's roots unless
-// isSslVerifyDisabled), the username and password of the secret it names,
-// OCI's three timeouts, and no retries: a request waits for one attempt
-// at most, then bypasses the cache. nil for type NONE or none.
-func responseCacheClient(cfg *config.Gateway) (*redis.Client, error) {
+// isSslVerifyDisabled), OCI's three timeouts, and no retries: a request
+// waits for one attempt at most, then bypasses the cache. A new connection
+// authenticates with creds as they are then, so a reload that reads a
+// rotated secret needs no restart. nil for type NONE or none.
+func responseCacheClient(cfg *config.Gateway, creds *atomic.Pointer[cacheCredentials]) (*redis.Client, error) {
 	rc := cfg.ResponseCache
 	if rc == nil || rc.Type != config.ResponseCacheExternal || len(rc.Servers) != 1 {
 		return nil, nil
 	}
+	c, err := responseCacheCredentials(cfg)
+	if err != nil {
+		return nil, err
+	}
+	creds.Store(c)
 	server := rc.Servers[0]
 	connect, read, send := rc.Timeouts()
 	opts := &redis.Options{
@@ -60,23 +67,37 @@ func responseCacheClient(cfg *config.Gateway) (*redis.Client, error) {
 		ContextTimeoutEnabled: true,
 		MaxRetries:            -1,
 		DisableIdentity:       true, // no CLIENT SETINFO: KeyDB and older servers refuse it
-	}
-	if id := rc.AuthenticationSecretId; id != "" {
-		secret, ok := cfg.Secret(id)
-		if !ok {
-			return nil, fmt.Errorf("responseCache.authenticationSecretId: secret %q is not in the secrets list", id)
-		}
-		user, password, err := config.CacheCredentials(secret.Reveal())
-		if err != nil {
-			return nil, fmt.Errorf("responseCache.authenticationSecretId: %w", err)
-		}
-		opts.Username, opts.Password = user, password
+		CredentialsProvider: func() (string, string) {
+			c := creds.Load()
+			return c.username, c.password
+		},
 	}
 	if rc.IsSslEnabled {
 		opts.TLSConfig = &tls.Config{ServerName: server.Host, MinVersion: tls.VersionTLS12,
 			InsecureSkipVerify: rc.IsSslVerifyDisabled} //nolint:gosec // isSslVerifyDisabled, set by the operator
 	}
 	return redis.NewClient(opts), nil
+}
+
+// cacheCredentials are the response cache's username and password.
+type cacheCredentials struct{ username, password string }
+
+// responseCacheCredentials reads them from the secret responseCache names
+// (none without authenticationSecretId).
+func responseCacheCredentials(cfg *config.Gateway) (*cacheCredentials, error) {
+	rc := cfg.ResponseCache
+	if rc == nil || rc.AuthenticationSecretId == "" {
+		return &cacheCredentials{}, nil
+	}
+	secret, ok := cfg.Secret(rc.AuthenticationSecretId)
+	if !ok {
+		return nil, fmt.Errorf("responseCache.authenticationSecretId: secret %q is not in the secrets list", rc.AuthenticationSecretId)
+	}
+	user, password, err := config.CacheCredentials(secret.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("responseCache.authenticationSecretId: %w", err)
+	}
+	return &cacheCredentials{username: user, password: password}, nil
 }
 
 // responseCacheOptions are the gateway side of keygate's responseCache.

@@ -40,6 +40,9 @@ type reloader struct {
 	files   []string
 	// responseCache is the response cache's settings at start-up.
 	responseCache *config.ResponseCache
+	// loaded, when set, sees every configuration that loads, changed or
+	// not (its secrets were read again). Default nil.
+	loaded func(*config.Gateway)
 }
 
 func newReloader(src Source, opts gateway.Options, cfg *config.Gateway, live *gateway.Live, metrics *gateway.Metrics,
@@ -75,6 +78,9 @@ func (r *reloader) reload(cause string) bool {
 		r.metrics.ConfigLoaded(r.version, false)
 		r.retainLive() // key sets the refused configuration started
 		return false
+	}
+	if r.loaded != nil {
+		r.loaded(cfg)
 	}
 	version := Version(cfg)
 	if version == r.version {

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/console"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/token"
@@ -79,7 +81,8 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	}
 	// The response cache's connection outlives reloads, like the key
 	// sets: a reload that changes responseCache takes effect at restart.
-	client, err := responseCacheClient(cfg)
+	var cacheCreds atomic.Pointer[cacheCredentials]
+	client, err := responseCacheClient(cfg, &cacheCreds)
 	if err != nil {
 		return err
 	}
@@ -105,6 +108,14 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	keySets.Retain(g) // each set at the shortest refresh its deployments ask
 	live := gateway.NewLive(g)
 	r := newReloader(src, opts, cfg, live, metrics, history)
+	if client != nil {
+		r.loaded = func(cfg *config.Gateway) {
+			// A rotated cache secret: new connections use it.
+			if c, err := responseCacheCredentials(cfg); err == nil {
+				cacheCreds.Store(c)
+			}
+		}
+	}
 	server := gateway.NewServer(live, log)
 	if set.TLSCert != "" {
 		certs, err := gateway.NewCertReloader(set.TLSCert, set.TLSKey, log)
