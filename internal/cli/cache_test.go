@@ -94,6 +94,10 @@ func TestServeResponseCache(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			out := mustCLI(t, "validate", "--config", filepath.Join(dir, "keygate.yaml"))
+			if !strings.Contains(out, "response cache: GET/HEAD/OPTIONS responses kept 30s; requests with a credential bypass") {
+				t.Errorf("keygate validate does not describe the route's caching:\n%s", out)
+			}
 			base, logs := startServe(t, "--config", filepath.Join(dir, "keygate.yaml"))
 			var bodies []string
 			for i, want := range tc.want {

@@ -380,7 +380,7 @@ func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 			return g.withResponseTransforms(t, next)
 		}})
 	}
-	if p := rt.cache; p != nil {
+	if p := rt.cache; p != nil && p.cache != nil {
 		policies = append(policies,
 			routePolicy{phaseCacheCredential, func(next http.Handler) http.Handler { return g.withCacheCredential(p, next) }},
 			routePolicy{phaseCacheLookup, func(next http.Handler) http.Handler { return g.withCacheLookup(p, next) }})

@@ -83,6 +83,8 @@ type cacheExchange struct {
 
 // compileCache compiles r's cache policies, or returns nil when the route
 // does not cache (no responseCache in keygate's config: OCI's type NONE).
+// Compiled for a configuration that names a responseCache but without its
+// connection (keygate validate), the policy only describes the route.
 func (c *compiler) compileCache(r *config.Route, dep *deployment) *cachePolicy {
 	var lookup *config.ResponseCacheLookup
 	var store *config.ResponseCacheStore
@@ -95,7 +97,8 @@ func (c *compiler) compileCache(r *config.Route, dep *deployment) *cachePolicy {
 	if lookup == nil || store == nil || !lookup.Enabled() || store.TimeToLiveInSeconds < 1 {
 		return nil
 	}
-	if c.cache == nil {
+	configured := c.cfg != nil && c.cfg.ResponseCache != nil && c.cfg.ResponseCache.Type == config.ResponseCacheExternal
+	if c.cache == nil && !configured {
 		c.g.log.Warn("configuration: the route's response cache policies have no effect: keygate's config has no responseCache of type EXTERNAL_RESP_CACHE",
 			"deployment", dep.prefix, "route", r.Path, "reason", "config_warning")
 		return nil
