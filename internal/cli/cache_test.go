@@ -2,8 +2,16 @@ package cli
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -154,6 +162,7 @@ func TestServeResponseCacheSecretRotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		_, _ = io.Copy(io.Discard, resp.Body) // read to the end: the connection is reused, so requests are in order
 		resp.Body.Close()
 		return resp.Header.Get("X-Cache-Status")
 	}
@@ -175,5 +184,119 @@ func TestServeResponseCacheSecretRotation(t *testing.T) {
 	}
 	if got != "HIT" || !strings.Contains(logs.String(), "responseCache.connectionRestored") {
 		t.Errorf("after the reload: %q, want HIT once the new password is used\n%s", got, logs.String())
+	}
+}
+
+// startTLSRedis starts redis-server serving TLS only, with a certificate
+// for 127.0.0.1 from a CA made in the test (in no trust store).
+func startTLSRedis(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redis-server is not installed; scripts/test.sh installs it")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	dir := t.TempDir()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test cache CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	for name, block := range map[string]*pem.Block{
+		"ca.pem": {Type: "CERTIFICATE", Bytes: caDER}, "cert.pem": {Type: "CERTIFICATE", Bytes: der},
+		"key.pem": {Type: "PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "--port", "0", "--tls-port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--tls-cert-file", filepath.Join(dir, "cert.pem"), "--tls-key-file", filepath.Join(dir, "key.pem"),
+		"--tls-ca-cert-file", filepath.Join(dir, "ca.pem"), "--tls-auth-clients", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	client := redis.NewClient(&redis.Options{Addr: addr, TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}})
+	defer client.Close()
+	for deadline := time.Now().Add(5 * time.Second); client.Ping(context.Background()).Err() != nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server (TLS) did not answer within 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr
+}
+
+// TestServeResponseCacheTLS: with isSslEnabled keygate speaks TLS to the
+// cache and checks its certificate against the system's roots (a private
+// CA's is refused: BYPASS, logged), unless isSslVerifyDisabled.
+func TestServeResponseCacheTLS(t *testing.T) {
+	addr := startTLSRedis(t)
+	_, port, _ := net.SplitHostPort(addr)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	t.Cleanup(backend.Close)
+	for _, tc := range []struct {
+		name, tls string
+		want      []string
+	}{
+		{"verified", "isSslEnabled: true", []string{"BYPASS", "BYPASS"}},
+		{"verification disabled", "isSslEnabled: true, isSslVerifyDisabled: true", []string{"MISS", "HIT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, text := range map[string]string{
+				"spec.json": `{"routes": [{"path": "/r", "backend": {"type": "HTTP_BACKEND", "url": "` + backend.URL + `/"},
+				  "requestPolicies": {"responseCacheLookup": {"type": "SIMPLE_LOOKUP_POLICY"}},
+				  "responsePolicies": {"responseCacheStore": {"type": "FIXED_TTL_STORE_POLICY", "timeToLiveInSeconds": 30}}}]}`,
+				"keygate.yaml": "listen: 127.0.0.1:0\ndeployments:\n- pathPrefix: /v1\n  specificationFile: spec.json\n" +
+					"responseCache: {type: EXTERNAL_RESP_CACHE, servers: [{host: 127.0.0.1, port: " + port + "}], " + tc.tls +
+					", keyPrefix: '" + strings.ReplaceAll(tc.name, " ", "-") + ":'}\n",
+			} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			base, logs := startServe(t, "--config", filepath.Join(dir, "keygate.yaml"))
+			for i, want := range tc.want {
+				resp, err := http.Get(base + "/v1/r")
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body) // read to the end: the connection is reused, so requests are in order
+				resp.Body.Close()
+				if resp.StatusCode != 200 || resp.Header.Get("X-Cache-Status") != want {
+					t.Errorf("request %d: %d %q, want 200 %q", i, resp.StatusCode, resp.Header.Get("X-Cache-Status"), want)
+				}
+			}
+			if tc.want[0] == "BYPASS" && !logs.waitFor("certificate") {
+				t.Errorf("no certificate error logged:\n%s", logs.String())
+			}
+		})
 	}
 }

@@ -158,6 +158,9 @@ func (rc *ResponseCache) Timeouts() (connect, read, send int) {
 func CacheCredentials(text string) (username, password string, err error) {
 	trimmed := strings.TrimSpace(text)
 	if !strings.HasPrefix(trimmed, "{") {
+		if text == "" {
+			return "", "", errors.New("the secret is empty")
+		}
 		return "", text, nil
 	}
 	var v struct {

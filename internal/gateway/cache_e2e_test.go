@@ -125,7 +125,7 @@ func newCacheRig(t testing.TB, extra ...func(backend string) map[string]any) *ca
 	rig := &cacheRig{backend: newCacheBackend(t), redis: startRedis(t, ""), metrics: NewMetrics(), logs: &syncBuffer{}}
 	rig.key = testKey{kid: "cache-key", alg: "RS256", signer: sharedRSA(t)}
 	log := slog.New(slog.NewJSONHandler(rig.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rig.client = redis.NewClient(&redis.Options{Addr: rig.redis.addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond,
+	rig.client = redis.NewClient(&redis.Options{Addr: rig.redis.addr, MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond,
 		ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond, PoolTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { rig.client.Close() })
 	rig.cache = NewResponseCache(rig.client, ResponseCacheOptions{Logger: log, Timeout: time.Second})

@@ -66,6 +66,7 @@ func responseCacheClient(cfg *config.Gateway, creds *atomic.Pointer[cacheCredent
 		PoolTimeout:           time.Duration(connect) * time.Millisecond,
 		ContextTimeoutEnabled: true,
 		MaxRetries:            -1,
+		DialerRetries:         1,    // one dial per attempt: connectTimeoutInMs bounds it, not five of them
 		DisableIdentity:       true, // no CLIENT SETINFO: KeyDB and older servers refuse it
 		CredentialsProvider: func() (string, string) {
 			c := creds.Load()
