@@ -147,3 +147,16 @@ func TestResponseCacheWarnings(t *testing.T) {
 		t.Errorf("warnings = %v", s.Warnings)
 	}
 }
+
+// TestResponseCacheWarnsWhenEveryRequestBypasses: a route that requires a
+// token caches nothing without private caching.
+func TestResponseCacheWarnsWhenEveryRequestBypasses(t *testing.T) {
+	s, err := DecodeSpec("spec.json", []byte(cachedSpec(`"responseCacheLookup": {"type": "SIMPLE_LOOKUP_POLICY"}`,
+		`"responseCacheStore": {"type": "FIXED_TTL_STORE_POLICY", "timeToLiveInSeconds": 60}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0].Error(), "routes[0].requestPolicies.responseCacheLookup.isPrivateCachingEnabled: false on a route that requires a token") {
+		t.Errorf("warnings = %v", s.Warnings)
+	}
+}

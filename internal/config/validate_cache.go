@@ -124,9 +124,10 @@ func (c *checker) cacheStore(p string, s *ResponseCacheStore) {
 	}
 }
 
-// cachePair warns about a route with only one of the two cache policies:
-// OCI needs both, and one alone does nothing.
-func (c *checker) cachePair(p string, r *Route) {
+// cachePair warns about a route with only one of the two cache policies
+// (OCI needs both, and one alone does nothing), and about one whose every
+// request would bypass the cache.
+func (c *checker) cachePair(p string, r *Route, auth *Authentication) {
 	var lookup *ResponseCacheLookup
 	var store *ResponseCacheStore
 	if r.RequestPolicies != nil {
@@ -140,5 +141,9 @@ func (c *checker) cachePair(p string, r *Route) {
 		c.warnf(at(p, "requestPolicies.responseCacheLookup"), "has no effect without responsePolicies.responseCacheStore; add one with timeToLiveInSeconds")
 	case store != nil && lookup == nil:
 		c.warnf(at(p, "responsePolicies.responseCacheStore"), "has no effect without requestPolicies.responseCacheLookup; add one of type SIMPLE_LOOKUP_POLICY")
+	case lookup != nil && store != nil && lookup.Enabled() && !lookup.IsPrivateCachingEnabled &&
+		auth != nil && r.Authorization().Type != AuthorizationAnonymous:
+		c.warnf(at(p, "requestPolicies.responseCacheLookup.isPrivateCachingEnabled"),
+			"false on a route that requires a token: every request carries a credential and bypasses the cache; set it to true to cache per credential")
 	}
 }

@@ -98,7 +98,7 @@ func (c *checker) route(p string, r *Route, auth *Authentication) {
 			c.cacheStore(at(at(p, "responsePolicies"), "responseCacheStore"), rs.ResponseCacheStore)
 		}
 	}
-	c.cachePair(p, r)
+	c.cachePair(p, r, auth)
 	if r.LoggingPolicies != nil {
 		c.logging(at(p, "loggingPolicies"), r.LoggingPolicies)
 	}

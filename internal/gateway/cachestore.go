@@ -3,6 +3,7 @@ package gateway
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -182,7 +183,13 @@ func (p *cachePolicy) store(ex *exchange, r *http.Request, cw *cacheWriter) {
 		return
 	}
 	e := &cacheEntry{storedAt: p.now(), status: cw.status, header: cw.header, body: cw.body}
-	for _, name := range varyNames(cw.header) {
+	names := varyNames(cw.header)
+	if ce := cw.header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") && !slices.Contains(names, "Accept-Encoding") {
+		// A compressed body is for clients that accept its encoding, Vary
+		// or not (backends that compress often leave Vary out).
+		names = append(names, "Accept-Encoding")
+	}
+	for _, name := range names {
 		e.vary = append(e.vary, headerValues{name: name, values: r.Header[name]})
 	}
 	if err := p.cache.set(ex.ctx, cx.key, e.encode(), p.ttl); err != nil {
