@@ -20,6 +20,10 @@ const (
 	codeCacheRestored      = "responseCache.connectionRestored"
 )
 
+// cacheOutageMerge is how soon after an outage's end a new failure
+// counts as the same outage (the log says nothing more of it).
+const cacheOutageMerge = 5 * time.Second
+
 // cacheRetryInterval is how long the cache is left alone after it failed:
 // requests bypass it at once instead of each waiting for a timeout, and
 // then one request tries it again.
@@ -44,7 +48,12 @@ type ResponseCache struct {
 	retryAt atomic.Int64
 	// failing is set during an outage, so that it logs once.
 	failing atomic.Bool
-	errors  atomic.Uint64
+	// restoredAt is when the last outage's end was logged (unix nanos);
+	// relapse: a failure soon after it (stale pooled connections to the
+	// restarted server) is the same outage, logged neither way.
+	restoredAt atomic.Int64
+	relapse    atomic.Bool
+	errors     atomic.Uint64
 }
 
 // ResponseCacheOptions tune a ResponseCache.
@@ -153,6 +162,10 @@ func (c *ResponseCache) failed(err error, code string) {
 	c.errors.Add(1)
 	c.retryAt.Store(c.now().Add(cacheRetryInterval).UnixNano())
 	if !c.failing.Swap(true) {
+		if at := c.restoredAt.Load(); at != 0 && c.now().UnixNano()-at < int64(cacheOutageMerge) {
+			c.relapse.Store(true)
+			return
+		}
 		c.log.Warn("response cache: the server does not answer; requests bypass the cache until it does",
 			"code", code, "reason", "cache_unavailable", "error", err.Error())
 	}
@@ -164,6 +177,10 @@ func (c *ResponseCache) answered() {
 		c.retryAt.Store(0)
 	}
 	if c.failing.Load() && c.failing.Swap(false) {
+		if c.relapse.Swap(false) {
+			return
+		}
+		c.restoredAt.Store(c.now().UnixNano())
 		c.log.Info("response cache: the server answers again; caching resumes", "code", codeCacheRestored)
 	}
 }
