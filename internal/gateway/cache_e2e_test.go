@@ -494,3 +494,54 @@ func TestCacheWithoutResponseCacheConfig(t *testing.T) {
 		t.Errorf("X-Cache-Status %q, log %s", resp.Header.Get(cacheStatusHeader), logs.String())
 	}
 }
+
+// TestCacheSharedAcrossReplicas: two gateways built from the same spec,
+// each with its own connection to one redis-server, share entries (the
+// key does not depend on the process), and private entries stay private
+// across them.
+func TestCacheSharedAcrossReplicas(t *testing.T) {
+	rig := newCacheRig(t)
+	client := redis.NewClient(&redis.Options{Addr: rig.redis.addr, MaxRetries: -1, DialerRetries: 1})
+	t.Cleanup(func() { client.Close() })
+	jwk, err := keys.PublicJWK(rig.key.signer.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := jwtAuth(map[string]any{"format": "JSON_WEB_KEY", "kid": rig.key.kid, "kty": jwk.Kty, "alg": "RS256", "use": "sig", "n": jwk.N, "e": jwk.E})
+	auth["isAnonymousAccessAllowed"] = true
+	echo := rig.backend.srv.URL + "/echo/${request.path[p]}"
+	spec := authSpec(auth, cachedRoute("/pub/{p*}", echo, anonymous, lookupPolicy(false)),
+		cachedRoute("/priv/{p*}", echo, nil, lookupPolicy(true)))
+	replica := func() *cacheRig {
+		g := compileSpec(t, "/c", spec, nil, Options{Now: fixedClock, ResponseCache: NewResponseCache(client, ResponseCacheOptions{})})
+		srv := httptest.NewServer(g)
+		t.Cleanup(srv.Close)
+		return &cacheRig{srv: srv}
+	}
+	a, b := replica(), replica()
+	// Behind a load balancer every replica gets the public Host.
+	host := func(h http.Header) http.Header {
+		h = h.Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		h.Set("Host", "api.example.com")
+		return h
+	}
+	// A MISS's client has its answer before the store is done: wait for
+	// it before asking the other replica.
+	stored := func(n int64) {
+		for deadline := time.Now().Add(2 * time.Second); rig.keys(t) < n && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	expect(t, "replica A stores", a.send(t, "GET", "/c/pub/shared", host(nil)), 200, "MISS", "n=1")
+	stored(1)
+	expect(t, "replica B hits", b.send(t, "GET", "/c/pub/shared", host(nil)), 200, "HIT", "n=1")
+	alice, bob := rig.token(t, "alice", "x"), rig.token(t, "bob", "x")
+	expect(t, "alice on A", a.send(t, "GET", "/c/priv/me", host(alice)), 200, "MISS", "n=2")
+	expect(t, "bob on B", b.send(t, "GET", "/c/priv/me", host(bob)), 200, "MISS", "n=3")
+	stored(3)
+	expect(t, "alice on B", b.send(t, "GET", "/c/priv/me", host(alice)), 200, "HIT", "n=2")
+	expect(t, "bob on A", a.send(t, "GET", "/c/priv/me", host(bob)), 200, "HIT", "n=3")
+}
