@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -106,4 +107,12 @@ func responseCacheOptions(rc *config.ResponseCache, log *slog.Logger) gateway.Re
 	connect, read, send := rc.Timeouts()
 	return gateway.ResponseCacheOptions{KeyPrefix: rc.KeyPrefix, MaxEntryBytes: rc.MaxEntryBytes, Logger: log,
 		Timeout: time.Duration(connect+read+send) * time.Millisecond}
+}
+
+// redisLog puts the Redis client's own lines (a failed dial, a pool
+// problem) into keygate's log instead of the process's stderr.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client: "+fmt.Sprintf(format, v...), "reason", "redis_client")
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/console"
 	"github.com/keygate/keygate/internal/gateway"
@@ -79,6 +81,8 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	if err != nil {
 		return err
 	}
+	// The Redis client library logs through one logger per process.
+	redis.SetLogger(redisLog{log})
 	// The response cache's connection outlives reloads, like the key
 	// sets: a reload that changes responseCache takes effect at restart.
 	var cacheCreds atomic.Pointer[cacheCredentials]
