@@ -44,14 +44,23 @@
 #   fastprobe-jwt-same-token   the probe, /jwt with one token (cache hits)
 #   fastprobe-jwt-cold         a second probe with -token-cache-size 0
 #
+# With CACHE=1 (default 0) one more target measures response caching: a third
+# keygate, started with a config file whose responseCache is a redis-server the
+# script starts on loopback, serving an anonymous route with responseCacheLookup
+# and responseCacheStore; every measured request is a cache HIT (checked).
+#   keygate-cache-hit          keygate, /cached answered from Redis (compare
+#                              with keygate-anonymous-route: the same backend
+#                              answer, fetched from the backend each time)
+#
 # Usage: bench/compare.sh                       (3 rounds x 10 s, shared layout)
 #        ROUNDS=5 DUR=20s bench/compare.sh
 #        SKIP_INSTALL=1 LAYOUT=pinned bench/compare.sh
 # Env:   DUR (10s), WARM (3s), ROUNDS (3), CONNS (64), LAYOUT (shared|pinned),
-#        PORT_BASE (18180; uses PORT_BASE..PORT_BASE+11),
+#        PORT_BASE (18180; uses PORT_BASE..PORT_BASE+11, +12 and +13 with CACHE=1),
 #        SKIP_INSTALL (0), PLAIN_TOKEN (0), WORK (scratch dir; default a new
 #        temporary one), KEYGATE_BIN (a prebuilt keygate instead of building
-#        ./cmd/keygate), FASTPROBE (0; 1 adds the fastprobe-* targets)
+#        ./cmd/keygate), FASTPROBE (0; 1 adds the fastprobe-* targets),
+#        CACHE (0; 1 adds keygate-cache-hit and needs redis-server)
 #
 # Layouts (2 cores: wrk, proxy and backend share them):
 #   shared : nothing pinned; wrk -t2; Go GOMAXPROCS=2; haproxy nbthread 2.
@@ -76,6 +85,7 @@ PLAIN_TOKEN=${PLAIN_TOKEN:-0}
 PORT_BASE=${PORT_BASE:-18180}
 KEYGATE_BIN=${KEYGATE_BIN:-}
 FASTPROBE=${FASTPROBE:-0}
+CACHE=${CACHE:-0}
 P_BACKEND=$PORT_BASE
 P_HAP_PLAIN=$((PORT_BASE + 1))
 P_HAP_JWT=$((PORT_BASE + 2))
@@ -88,6 +98,8 @@ P_HAP_JWT_LOG=$((PORT_BASE + 8))
 P_KG_NOLOG=$((PORT_BASE + 9))
 P_NGINX=$((PORT_BASE + 10))
 P_CADDY=$((PORT_BASE + 11))
+P_REDIS=$((PORT_BASE + 12))
+P_KG_CACHE=$((PORT_BASE + 13))
 ISS="https://auth.example.test/"
 AUD="api://perf-gateway"
 SCOPE="api:read"
@@ -116,7 +128,14 @@ if [[ $SKIP_INSTALL != 1 ]]; then
     apt-get update -qq
     apt-get install -y -qq "${need[@]}" >/dev/null
   fi
+  if [[ $CACHE == 1 ]] && ! command -v redis-server >/dev/null; then
+    log "installing redis-server (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq redis-server >/dev/null
+  fi
 fi
+[[ $CACHE != 1 ]] || command -v redis-server >/dev/null || die "redis-server not found (CACHE=1 needs it)"
 for c in wrk haproxy nginx caddy curl openssl go awk; do
   command -v "$c" >/dev/null || die "$c not found (SKIP_INSTALL=1 needs it installed)"
 done
@@ -230,6 +249,36 @@ write_spec() {
 EOF
   "$KEYGATE_BIN" validate --spec "$WORK/spec.json" --path-prefix "$PREFIX" >"$WORK/logs/validate.log" 2>&1 ||
     { cat "$WORK/logs/validate.log" >&2; die "keygate validate refused the spec"; }
+}
+
+# write_cache_config writes the CACHE=1 keygate's spec and config file: one
+# anonymous route to the backend whose responses are cached in the local
+# redis-server for an hour.
+write_cache_config() {
+  cat > "$WORK/cache-spec.json" <<EOF
+{
+  "routes": [
+    {
+      "path": "/cached",
+      "methods": ["GET"],
+      "backend": {"type": "HTTP_BACKEND", "url": "http://127.0.0.1:$P_BACKEND/"},
+      "requestPolicies": {"responseCacheLookup": {"type": "SIMPLE_LOOKUP_POLICY"}},
+      "responsePolicies": {"responseCacheStore": {"type": "FIXED_TTL_STORE_POLICY", "timeToLiveInSeconds": 3600}}
+    }
+  ]
+}
+EOF
+  cat > "$WORK/cache.yaml" <<EOF
+listen: 127.0.0.1:$P_KG_CACHE
+deployments:
+- pathPrefix: $PREFIX
+  specificationFile: cache-spec.json
+responseCache:
+  type: EXTERNAL_RESP_CACHE
+  servers: [{host: 127.0.0.1, port: $P_REDIS}]
+EOF
+  "$KEYGATE_BIN" validate --config "$WORK/cache.yaml" >"$WORK/logs/validate-cache.log" 2>&1 ||
+    { cat "$WORK/logs/validate-cache.log" >&2; die "keygate validate refused the cache config"; }
 }
 
 # ---------------------------------------------------------------- haproxy config
@@ -381,6 +430,12 @@ if [[ $FASTPROBE == 1 ]]; then
   JWT_CHECKS+=(fastprobe-jwt-same-token fastprobe-jwt-cold)
   PLAIN_CHECKS+=(fastprobe-anonymous-route)
 fi
+if [[ $CACHE == 1 ]]; then
+  TARGETS+=(keygate-cache-hit)
+  URL_OF+=([keygate-cache-hit]="http://127.0.0.1:$P_KG_CACHE$PREFIX/cached")
+  PROC_OF+=([keygate-cache-hit]=keygate_cache)
+  PLAIN_CHECKS+=(keygate-cache-hit)
+fi
 
 sends_token() { [[ -n ${JWT_TARGET[$1]:-} || $PLAIN_TOKEN == 1 ]]; }
 
@@ -421,6 +476,10 @@ check_correctness() {
       [[ $got == 200 ]] || { log "FAIL: $t: valid token -> $got, want 200"; fail=1; }
     done
   done
+  if [[ $CACHE == 1 ]]; then
+    got=$(curl -s -o /dev/null -D - "${URL_OF[keygate-cache-hit]}" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-cache-status" {print $2}')
+    [[ $got == HIT ]] || { log "FAIL: keygate-cache-hit: X-Cache-Status $got, want HIT"; fail=1; }
+  fi
   [[ $fail == 0 ]] || die "correctness checks failed; nothing measured"
   for t in "${JWT_CHECKS[@]}"; do
     log "correctness $t: valid=200 none=401 basic=401${CHECKED[$t]}"
@@ -496,6 +555,12 @@ if [[ $FASTPROBE == 1 ]]; then
   start fastprobe_cold env GOMAXPROCS=$GMP "${FP[@]}" -listen "127.0.0.1:$P_FP_COLD" -token-cache-size 0
   wait_port "$P_FP" fastprobe
   wait_port "$P_FP_COLD" fastprobe_cold
+fi
+if [[ $CACHE == 1 ]]; then
+  write_cache_config
+  start redis redis-server --port "$P_REDIS" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK"
+  start keygate_cache env GOMAXPROCS=$GMP "$KEYGATE_BIN" serve --config "$WORK/cache.yaml" --no-access-log
+  wait_port "$P_KG_CACHE" keygate_cache
 fi
 check_correctness
 

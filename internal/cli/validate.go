@@ -113,6 +113,9 @@ func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 		for _, line := range r.Transforms {
 			fmt.Fprintf(w, "    %s\n", line)
 		}
+		if r.Cache != "" {
+			fmt.Fprintf(w, "    response cache: %s\n", r.Cache)
+		}
 	}
 }
 

@@ -21,6 +21,15 @@ func applyGatewayDefaults(g *Gateway) {
 			g.Functions[i].TimeoutMillis = DefaultFunctionTimeoutMillis
 		}
 	}
+	if rc := g.ResponseCache; rc != nil {
+		rc.Type = strings.ToUpper(rc.Type)
+		if rc.MaxEntryBytes == 0 {
+			rc.MaxEntryBytes = DefaultCacheMaxEntryBytes
+		}
+		if rc.KeyPrefix == "" {
+			rc.KeyPrefix = DefaultCacheKeyPrefix
+		}
+	}
 }
 
 // applySpecDefaults fills the defaults of a valid spec and normalises case,
@@ -62,9 +71,15 @@ func applySpecDefaults(s *Spec) {
 				transformDefaults(qt.SetQueryParameters, qt.FilterQueryParameters)
 			}
 			validationDefaults(rq)
+			if l := rq.ResponseCacheLookup; l != nil {
+				l.Type = strings.ToUpper(l.Type)
+			}
 		}
 		if rs := r.ResponsePolicies; rs != nil && rs.HeaderTransformations != nil {
 			transformDefaults(rs.HeaderTransformations.SetHeaders, rs.HeaderTransformations.FilterHeaders)
+		}
+		if rs := r.ResponsePolicies; rs != nil && rs.ResponseCacheStore != nil {
+			rs.ResponseCacheStore.Type = strings.ToUpper(rs.ResponseCacheStore.Type)
 		}
 	}
 	if rp := s.RequestPolicies; rp != nil && rp.RateLimiting != nil {

@@ -211,7 +211,17 @@ func isOpaqueVariant(n *node, t reflect.Type) bool {
 	return slices.Contains(values, n.members[i].val.str)
 }
 
+// docSpellings are names OCI's documentation writes where the API (the
+// SDK model, which keygate follows) has another (oci-policies.md, general
+// rules).
+var docSpellings = map[string]string{"responseCacheStorage": "responseCacheStore"}
+
 func (c *checker) unknownField(path, key string, fields []field) {
+	if sdk, ok := docSpellings[key]; ok && slices.ContainsFunc(fields, func(f field) bool { return f.name == sdk }) {
+		c.softProblems++
+		c.addf(path, "unknown field; OCI's documentation spells it %s, the API's field is %q: rename it", key, sdk)
+		return
+	}
 	for _, f := range fields {
 		if strings.EqualFold(f.name, key) {
 			c.softProblems++

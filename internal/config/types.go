@@ -29,6 +29,10 @@ type Gateway struct {
 	// SharedState is what replicas share (rate limits, usage plan
 	// counters). Default nil: each replica on its own.
 	SharedState *SharedState `json:"sharedState,omitempty"`
+	// ResponseCache is OCI's gateway-level responseCacheDetails: the
+	// server the routes' response cache policies use. Default nil (NONE):
+	// those policies have no effect.
+	ResponseCache *ResponseCache `json:"responseCache,omitempty"`
 	// Secrets are where keygate reads the secrets that specs name by Vault
 	// OCID (clientSecretId, authenticationSecretId). Default nil: none.
 	Secrets []Secret `json:"secrets,omitempty"`
@@ -210,8 +214,9 @@ type RouteRequestPolicies struct {
 	// QueryParameterTransformations change the request's query parameters
 	// before the backend. Default nil.
 	QueryParameterTransformations *QueryParameterTransformations `json:"queryParameterTransformations,omitempty"`
-	// ResponseCacheLookup is not supported yet by keygate. Default nil.
-	ResponseCacheLookup json.RawMessage `json:"responseCacheLookup,omitempty"`
+	// ResponseCacheLookup looks the request up in the response cache
+	// (with ResponseCacheStore). Default nil: no caching.
+	ResponseCacheLookup *ResponseCacheLookup `json:"responseCacheLookup,omitempty"`
 }
 
 // RouteResponsePolicies are a route's response policies
@@ -220,8 +225,9 @@ type RouteResponsePolicies struct {
 	// HeaderTransformations change the response's headers before the
 	// client gets them. Default nil.
 	HeaderTransformations *HeaderTransformations `json:"headerTransformations,omitempty"`
-	// ResponseCacheStore is not supported yet by keygate. Default nil.
-	ResponseCacheStore json.RawMessage `json:"responseCacheStore,omitempty"`
+	// ResponseCacheStore stores the backend's response in the response
+	// cache (with ResponseCacheLookup). Default nil: nothing stored.
+	ResponseCacheStore *ResponseCacheStore `json:"responseCacheStore,omitempty"`
 }
 
 // Route authorization types (RouteAuthorizationPolicy "type").

@@ -36,6 +36,9 @@ func (c *checker) gateway(g *Gateway, dir string) {
 	if s := g.SharedState; s != nil && s.Redis != nil {
 		c.redis("sharedState.redis", s.Redis, dir)
 	}
+	if g.ResponseCache != nil {
+		c.responseCache("responseCache", g)
+	}
 	for i, cidr := range g.TrustedProxies {
 		if _, err := netip.ParsePrefix(cidr); err != nil {
 			if _, err := netip.ParseAddr(cidr); err != nil {

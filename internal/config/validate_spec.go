@@ -86,17 +86,20 @@ func (c *checker) route(p string, r *Route, auth *Authentication) {
 			c.queryTransformations(at(rqp, "queryParameterTransformations"), rq.QueryParameterTransformations,
 				transformPlace{limits: queryLimits, rules: rules})
 		}
-		c.unsupported(rqp, []rawField{
-			{"responseCacheLookup", rq.ResponseCacheLookup},
-		})
+		if rq.ResponseCacheLookup != nil {
+			c.cacheLookup(at(rqp, "responseCacheLookup"), rq.ResponseCacheLookup, auth)
+		}
 	}
 	if rs := r.ResponsePolicies; rs != nil {
 		if rs.HeaderTransformations != nil {
 			c.headerTransformations(at(at(p, "responsePolicies"), "headerTransformations"), rs.HeaderTransformations,
 				transformPlace{response: true, limits: responseHeaderLimits, rules: rules})
 		}
-		c.unsupported(at(p, "responsePolicies"), []rawField{{"responseCacheStore", rs.ResponseCacheStore}})
+		if rs.ResponseCacheStore != nil {
+			c.cacheStore(at(at(p, "responsePolicies"), "responseCacheStore"), rs.ResponseCacheStore)
+		}
 	}
+	c.cachePair(p, r, auth)
 	if r.LoggingPolicies != nil {
 		c.logging(at(p, "loggingPolicies"), r.LoggingPolicies)
 	}

@@ -33,14 +33,19 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{key: gatewaytest.EC("client"), activity: gateway.NewActivity(nil), history: gateway.NewConfigHistory()}
 	auth := gatewaytest.JWTAuth(gatewaytest.StaticKeys(f.key.JWK(t)))
 	auth["isAnonymousAccessAllowed"] = true
+	health := gatewaytest.StockRoute("/health", 200, "ok", gatewaytest.Anonymous())
+	health["requestPolicies"].(map[string]any)["responseCacheLookup"] = map[string]any{"type": "SIMPLE_LOOKUP_POLICY"}
+	health["responsePolicies"] = map[string]any{"responseCacheStore": map[string]any{"type": "FIXED_TTL_STORE_POLICY", "timeToLiveInSeconds": 5}}
 	spec := gatewaytest.Spec(auth,
-		gatewaytest.StockRoute("/orders", 200, "ok", gatewaytest.AnyOf("orders:read")),
-		gatewaytest.StockRoute("/health", 200, "ok", gatewaytest.Anonymous()))
+		gatewaytest.StockRoute("/orders", 200, "ok", gatewaytest.AnyOf("orders:read")), health)
 	d, err := gatewaytest.Deployment("/api", spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.gw, err = gateway.New(&config.Gateway{Listen: "127.0.0.1:0", Deployments: []config.Deployment{d}},
+	// A responseCache without its connection: the Deployments page says
+	// how /health caches; nothing is cached.
+	f.gw, err = gateway.New(&config.Gateway{Listen: "127.0.0.1:0", Deployments: []config.Deployment{d},
+		ResponseCache: &config.ResponseCache{Type: config.ResponseCacheExternal}},
 		gateway.Options{Activity: f.activity, DisableAccessLog: true})
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +340,8 @@ func TestPagesShowLiveData(t *testing.T) {
 		want []string
 	}{
 		{"/", []string{`id="deployment-count">1<`, `id="route-count">2<`, id, "wrong_audience"}},
-		{"/deployments", []string{"/api", "/orders", "ANY_OF [orders:read]", "JWT_AUTHENTICATION", "STOCK_RESPONSE_BACKEND 200"}},
+		{"/deployments", []string{"/api", "/orders", "ANY_OF [orders:read]", "JWT_AUTHENTICATION", "STOCK_RESPONSE_BACKEND 200",
+			"GET/HEAD/OPTIONS responses kept 5s; requests with a credential bypass"}},
 		{"/keys", []string{"client", "ES256", "EC 256 bits", "STATIC_KEYS JSON_WEB_KEY"}},
 		{"/traffic", []string{`id="requests-5">2<`, `id="rejected-60">1<`, "wrong_audience", "<svg"}},
 		{"/rejections", []string{id, "wrong_audience", "mallory", "client"}},

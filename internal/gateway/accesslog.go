@@ -95,6 +95,9 @@ func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 		if c := ex.usageClient; c != nil {
 			attrs = append(attrs, slog.String("subscriber", c.subscriber.label))
 		}
+		if ex.cache != nil {
+			attrs = append(attrs, slog.String("cache", ex.cache.state.String()))
+		}
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
 }

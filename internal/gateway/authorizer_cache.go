@@ -30,12 +30,12 @@ type authorizerCache struct {
 	salt     [32]byte
 	max      int
 	mu       sync.Mutex
-	entries  map[cacheKey]*list.Element // of *cacheEntry
+	entries  map[cacheKey]*list.Element // of *verdictEntry
 	lru      list.List                  // front: most recently used
 	inflight map[cacheKey]*authorizerCall
 }
 
-type cacheEntry struct {
+type verdictEntry struct {
 	key     cacheKey
 	verdict *authorizerVerdict
 }
@@ -81,7 +81,7 @@ func (c *authorizerCache) get(k cacheKey, now time.Time) *authorizerVerdict {
 	if !ok {
 		return nil
 	}
-	entry := e.Value.(*cacheEntry)
+	entry := e.Value.(*verdictEntry)
 	if !now.Before(entry.verdict.expires) {
 		c.lru.Remove(e)
 		delete(c.entries, k)
@@ -121,16 +121,16 @@ func (c *authorizerCache) finish(k cacheKey, call *authorizerCall, v *authorizer
 // verdict; c.mu is held.
 func (c *authorizerCache) put(k cacheKey, v *authorizerVerdict) {
 	if e, ok := c.entries[k]; ok {
-		e.Value.(*cacheEntry).verdict = v
+		e.Value.(*verdictEntry).verdict = v
 		c.lru.MoveToFront(e)
 		return
 	}
 	for c.lru.Len() >= c.max {
 		oldest := c.lru.Back()
 		c.lru.Remove(oldest)
-		delete(c.entries, oldest.Value.(*cacheEntry).key)
+		delete(c.entries, oldest.Value.(*verdictEntry).key)
 	}
-	c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, verdict: v})
+	c.entries[k] = c.lru.PushFront(&verdictEntry{key: k, verdict: v})
 }
 
 // len returns how many verdicts are cached.

@@ -46,7 +46,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	g.trusted = compileTrustedProxies(cfg.TrustedProxies)
 	c := &compiler{g: g, cfg: cfg, transports: map[transportKey]*syncTransport{}, keySets: opts.KeySets,
 		tokenCache: opts.TokenCache, limits: opts.Limits, functions: opts.Functions, noInline: opts.DisableInlineUpstream,
-		authorizerCacheSize: opts.AuthorizerCacheEntries}
+		authorizerCacheSize: opts.AuthorizerCacheEntries, cache: opts.ResponseCache}
 	if c.limits == nil {
 		c.limits = NewLimits()
 	}
@@ -82,6 +82,7 @@ type compiler struct {
 	limits     *Limits
 	cfg        *config.Gateway // nil in CheckSpec
 	keySets    *KeySets
+	cache      *ResponseCache // nil: cache policies have no effect
 	tokenCache *token.Cache
 	transports map[transportKey]*syncTransport
 	problems   config.Problems
@@ -278,6 +279,10 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 	c.routeTransforms(rt, r, src, i)
 	rt.validation = compileValidations(r.RequestPolicies)
 	rt.summary.Validations = validationSummaries(r.RequestPolicies)
+	rt.cache = c.compileCache(r, dep)
+	if rt.cache != nil {
+		rt.summary.Cache = cacheSummary(rt.cache)
+	}
 	rt.handler = compileRoute(c.routePolicies(rt, dep), routeTerminal(rt.backend))
 	return rt
 }
@@ -409,9 +414,14 @@ func (c *compiler) routePolicies(rt *route, dep *deployment) []routePolicy {
 		}})
 	}
 	if t := rt.responseHeaders; t != nil {
-		policies = append(policies, routePolicy{phaseTransform, func(next http.Handler) http.Handler {
+		policies = append(policies, routePolicy{phaseResponseTransform, func(next http.Handler) http.Handler {
 			return g.withResponseTransforms(t, next)
 		}})
+	}
+	if p := rt.cache; p != nil && p.cache != nil {
+		policies = append(policies,
+			routePolicy{phaseCacheCredential, func(next http.Handler) http.Handler { return g.withCacheCredential(p, next) }},
+			routePolicy{phaseCacheLookup, func(next http.Handler) http.Handler { return g.withCacheLookup(p, next) }})
 	}
 	return policies
 }

@@ -77,6 +77,10 @@ type exchange struct {
 	usage       *usageGrant
 	// decision is set when the request is a Decide call, not traffic.
 	decision *Decision
+	// cache is the request's dealings with its route's response cache;
+	// nil on routes without one, and for other methods than GET, HEAD and
+	// OPTIONS.
+	cache *cacheExchange
 }
 
 type exchangeKey struct{}

@@ -101,6 +101,8 @@ type route struct {
 	cors *corsPolicy
 	// validation is the route's validation policies; nil for none.
 	validation *validationPolicy
+	// cache is the route's response cache policies; nil for none.
+	cache *cachePolicy
 	// requestHeaders, requestQuery and responseHeaders are the route's
 	// transformations; nil for none.
 	requestHeaders, requestQuery, responseHeaders *transform
@@ -142,6 +144,10 @@ type Options struct {
 	// Limits holds the rate limiters' state, shared across reloads.
 	// Default: new state, so a reload starts every limit afresh.
 	Limits *Limits
+	// ResponseCache is the server of keygate's responseCache, shared
+	// across reloads. Default nil: routes' response cache policies have no
+	// effect (OCI's type NONE).
+	ResponseCache *ResponseCache
 	// Activity receives per-minute counts and recent rejections for the
 	// admin console. Default nil: none are kept.
 	Activity *Activity

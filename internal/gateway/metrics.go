@@ -33,6 +33,9 @@ type Metrics struct {
 	// first CUSTOM_AUTHENTICATION policy compiled.
 	authorizerOnce sync.Once
 	authorizer     *authorizerVecs
+	cacheLookups   *prometheus.CounterVec
+	cacheBypasses  *prometheus.CounterVec
+	cacheStores    *prometheus.CounterVec
 }
 
 // NewMetrics registers keygate's metrics, plus the Go runtime and process
@@ -78,10 +81,23 @@ func NewMetrics() *Metrics {
 			Name: "keygate_function_invocations_total",
 			Help: "Function backend invocations, by functionId and result (the execution log code: functionBackend.successfulRequest, .timeout, .badGateway, ...).",
 		}, []string{"function", "result"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_response_cache_lookups_total",
+			Help: "GET, HEAD and OPTIONS requests on caching routes, by deployment and result (hit, miss, bypass).",
+		}, []string{"deployment", "result"}),
+		cacheBypasses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_response_cache_bypasses_total",
+			Help: "Requests that bypassed the response cache, by deployment and reason (credential: not private caching; cache_unavailable: the server failed).",
+		}, []string{"deployment", "reason"}),
+		cacheStores: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_response_cache_stores_total",
+			Help: "Backend responses to cache misses, by deployment and result (stored, or why not: status, set_cookie, no_store, vary_star, trailers, too_large, incomplete, cache_unavailable).",
+		}, []string{"deployment", "result"}),
 	}
 	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits,
 		m.usagePlans,
 		m.functionCalls,
+		m.cacheLookups, m.cacheBypasses, m.cacheStores,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)

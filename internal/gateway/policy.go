@@ -47,10 +47,24 @@ const (
 	// (method overrides, headers backends trust, protocol upgrades); every
 	// route with a backend has it.
 	phaseSanitize
-	// phaseTransform applies the route's header and query parameter
-	// transformations: the request's, and the response's (a writer around
-	// the backend, inside the CORS writer, so CORS headers come last).
+	// phaseCacheCredential notes whether the request, as the client sent
+	// it, carries a credential: on a route without private caching it then
+	// bypasses the response cache.
+	phaseCacheCredential
+	// phaseResponseTransform applies the route's response header
+	// transformations: a writer around the response cache and the backend,
+	// inside the CORS writer, so that a cached response is transformed as
+	// a fresh one is (X-Cache-Status included) and CORS headers come last.
+	phaseResponseTransform
+	// phaseTransform applies the route's request header and query
+	// parameter transformations.
 	phaseTransform
+	// phaseCacheLookup answers from the response cache, or sends the
+	// request on through the writer that stores the backend's response.
+	// It comes after every step that may refuse the request (a caller who
+	// would be refused is never answered from the cache) and after the
+	// transformations, so the key is that of what the backend receives.
+	phaseCacheLookup
 )
 
 // routePolicy is one compiled policy of a route: its phase, and the

@@ -83,6 +83,8 @@ type RouteSummary struct {
 	// queryParameterValidations and bodyValidation check, one line each;
 	// nil for none.
 	Validations []string
+	// Cache says how the route's responses are cached; "" for not at all.
+	Cache string
 }
 
 // Summary describes the compiled gateway, deployments in the order served

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"time"
 
@@ -38,12 +39,18 @@ type reloader struct {
 	version string
 	listen  string
 	files   []string
+	// responseCache is the response cache's settings at start-up.
+	responseCache *config.ResponseCache
+	// loaded, when set, sees every configuration that loads, changed or
+	// not (its secrets were read again). Default nil.
+	loaded func(*config.Gateway)
 }
 
 func newReloader(src Source, opts gateway.Options, cfg *config.Gateway, live *gateway.Live, metrics *gateway.Metrics,
 	history *gateway.ConfigHistory) *reloader {
 	r := &reloader{src: src, opts: opts, live: live, log: opts.Logger, metrics: metrics, history: history,
-		version: Version(cfg), listen: cfg.Listen, files: src.Files(cfg)}
+		version: Version(cfg), listen: cfg.Listen, files: src.Files(cfg),
+		responseCache: cfg.ResponseCache}
 	metrics.ConfigLive(r.version)
 	history.Add(gateway.ConfigEvent{Time: time.Now(), Cause: "start-up", Result: "loaded", Version: r.version})
 	return r
@@ -73,12 +80,18 @@ func (r *reloader) reload(cause string) bool {
 		r.retainLive() // key sets the refused configuration started
 		return false
 	}
+	if r.loaded != nil {
+		r.loaded(cfg)
+	}
 	version := Version(cfg)
 	if version == r.version {
 		r.log.Info("reload: configuration unchanged", "cause", cause, "version", version)
 		r.history.Add(gateway.ConfigEvent{Time: time.Now(), Cause: cause, Result: "unchanged", Version: version})
 		r.retainLive()
 		return false
+	}
+	if !reflect.DeepEqual(cfg.ResponseCache, r.responseCache) {
+		r.log.Warn("reload: responseCache changes need a restart; the response cache keeps its server and settings")
 	}
 	if cfg.Listen != r.listen {
 		r.log.Warn("reload: listen address changes need a restart; still listening on the old one",

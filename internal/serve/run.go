@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/console"
@@ -90,7 +93,26 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 		AuthorizerCacheEntries: set.AuthorizerCacheSize,
 	}
 	src.PlainHTTP = set.TLSCert == "" // mutual TLS cannot work then: refused at load and reload
-	cfg, g, err := src.Load(opts)
+	cfg, err := src.LoadConfig()
+	if err != nil {
+		return err
+	}
+	// The Redis client library logs through one logger per process.
+	redis.SetLogger(redisLog{log})
+	// The response cache's connection outlives reloads, like the key
+	// sets: a reload that changes responseCache takes effect at restart.
+	var cacheCreds atomic.Pointer[cacheCredentials]
+	client, err := responseCacheClient(cfg, &cacheCreds)
+	if err != nil {
+		return err
+	}
+	if client != nil {
+		defer client.Close()
+		opts.ResponseCache = gateway.NewResponseCache(client, responseCacheOptions(cfg.ResponseCache, log))
+		metrics.WatchResponseCache(opts.ResponseCache)
+		log.Info("responses are cached in Redis", "addr", client.Options().Addr, "tls", client.Options().TLSConfig != nil)
+	}
+	g, err := gateway.New(cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -109,6 +131,14 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	keySets.Retain(g) // each set at the shortest refresh its deployments ask
 	live := gateway.NewLive(g)
 	r := newReloader(src, opts, cfg, live, metrics, history)
+	if client != nil {
+		r.loaded = func(cfg *config.Gateway) {
+			// A rotated cache secret: new connections use it.
+			if c, err := responseCacheCredentials(cfg); err == nil {
+				cacheCreds.Store(c)
+			}
+		}
+	}
 	server := gateway.NewServer(live, log)
 	if set.TLSCert != "" {
 		certs, err := gateway.NewCertReloader(set.TLSCert, set.TLSKey, log)

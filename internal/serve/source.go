@@ -39,6 +39,20 @@ type Source struct {
 // Load reads and validates the configuration, then compiles it, so that
 // every problem (structure, keys, routes) is reported at once.
 func (s Source) Load(opts gateway.Options) (*config.Gateway, *gateway.Gateway, error) {
+	cfg, err := s.LoadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := gateway.New(cfg, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, g, nil
+}
+
+// LoadConfig reads and validates the configuration without compiling it
+// (Load does both).
+func (s Source) LoadConfig() (*config.Gateway, error) {
 	var (
 		cfg *config.Gateway
 		err error
@@ -60,16 +74,12 @@ func (s Source) Load(opts gateway.Options) (*config.Gateway, *gateway.Gateway, e
 		cfg, err = config.LoadSpecGateway(s.SpecFile, prefix, s.Listen, options...)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if s.Listen != "" {
 		cfg.Listen = s.Listen
 	}
-	g, err := gateway.New(cfg, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, g, nil
+	return cfg, nil
 }
 
 // Files lists the files a loaded configuration was read from: the config
