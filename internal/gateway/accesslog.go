@@ -75,6 +75,12 @@ func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 			case ex.dep != nil:
 				f.tail = ex.dep.accessTail
 			}
+			if c := ex.usageClient; c != nil {
+				f.subscriber = c.subscriber.label
+			}
+			if ex.cache != nil {
+				f.cache = ex.cache.state.String()
+			}
 			g.accessLines.write(&f)
 			return
 		}

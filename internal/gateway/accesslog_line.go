@@ -74,6 +74,9 @@ type accessFields struct {
 	bytes      int64
 	// tail is the pre-encoded deployment and route fields (accessTail).
 	tail []byte
+	// subscriber (a usage plan's subscriber) and cache (the response
+	// cache's verdict) end the line when set.
+	subscriber, cache string
 }
 
 // write encodes f and writes it as one line.
@@ -104,6 +107,14 @@ func (a *AccessLog) appendLine(b []byte, f *accessFields) []byte {
 		b = append(b, " bytes="...)
 		b = strconv.AppendInt(b, f.bytes, 10)
 		b = append(b, f.tail...)
+		if f.subscriber != "" {
+			b = append(b, " subscriber="...)
+			b = appendTextString(b, f.subscriber)
+		}
+		if f.cache != "" {
+			b = append(b, " cache="...)
+			b = appendTextString(b, f.cache)
+		}
 		return append(b, '\n')
 	}
 	b = append(b, `{"time":"`...)
@@ -121,6 +132,14 @@ func (a *AccessLog) appendLine(b []byte, f *accessFields) []byte {
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, f.bytes, 10)
 	b = append(b, f.tail...)
+	if f.subscriber != "" {
+		b = append(b, `,"subscriber":`...)
+		b = appendJSONString(b, f.subscriber)
+	}
+	if f.cache != "" {
+		b = append(b, `,"cache":`...)
+		b = appendJSONString(b, f.cache)
+	}
 	return append(b, "}\n"...)
 }
 

@@ -42,6 +42,12 @@ func slogAccessLine(t testing.TB, format AccessLogFormat, f accessFields, deploy
 	if route != "" {
 		rec.AddAttrs(slog.String("route", route))
 	}
+	if f.subscriber != "" {
+		rec.AddAttrs(slog.String("subscriber", f.subscriber))
+	}
+	if f.cache != "" {
+		rec.AddAttrs(slog.String("cache", f.cache))
+	}
 	if err := h.Handle(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +104,9 @@ func TestAccessLineMatchesSlog(t *testing.T) {
 			f.at = time.Date(2026, 1, 2, 3, 4, 5, 999999999, time.FixedZone("x", 5*3600+30*60))
 		}},
 		{name: "monotonic clock", change: func(f *accessFields) { f.at = time.Now() }},
+		{name: "usage plan subscriber", deployment: "/orders", rout: "/o", change: func(f *accessFields) { f.subscriber = "Acme \"EU\"" }},
+		{name: "cache verdict", deployment: "/c", rout: "/x", change: func(f *accessFields) { f.cache = "HIT" }},
+		{name: "subscriber and cache", change: func(f *accessFields) { f.subscriber, f.cache = "a b", "MISS" }},
 	}
 	for _, tt := range tests {
 		for _, format := range []AccessLogFormat{AccessLogJSON, AccessLogText} {
