@@ -34,8 +34,9 @@ const (
 // function nor taken from one (RFC 9110 §7.6.1), plus the framing a
 // function's answer cannot dictate.
 var hopHeaders = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
-	"Transfer-Encoding": true, "Upgrade": true, "Content-Length": true,
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Content-Length": true,
 }
 
 // fdkCaller invokes a function built with an Fn FDK on its unix socket.
