@@ -34,8 +34,9 @@ const (
 // function nor taken from one (RFC 9110 §7.6.1), plus the framing a
 // function's answer cannot dictate.
 var hopHeaders = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
-	"Transfer-Encoding": true, "Upgrade": true, "Content-Length": true,
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Content-Length": true,
 }
 
 // fdkCaller invokes a function built with an Fn FDK on its unix socket.
@@ -70,28 +71,33 @@ func (c *fdkCaller) call(ctx context.Context, inv invocation) (*Response, error)
 		return nil, err
 	}
 	hr.ContentLength = length
-	h := hr.Header
-	h.Set("Fn-Call-Id", inv.callID)
-	h.Set("Fn-Deadline", fnDeadline(inv.deadline))
 	ct := inv.ContentType
+	if inv.HTTP && ct == "" {
+		ct = inv.Header.Get("Content-Type")
+	}
+	// The Fn headers' values share one array: one allocation, not one each.
+	fixed := [...]string{inv.callID, fnDeadline(inv.deadline), "httprequest", "sync",
+		orDefault(inv.Method, http.MethodGet), orDefault(inv.URL, "/"), ct}
+	values := fixed[:]
+	h := make(http.Header, len(inv.Header)+len(fixed))
+	h["Fn-Call-Id"] = values[0:1:1]
+	h["Fn-Deadline"] = values[1:2:2]
 	if inv.HTTP {
-		h.Set("Fn-Intent", "httprequest")
-		h.Set("Fn-Invoke-Type", "sync")
-		h.Set("Fn-Http-Method", orDefault(inv.Method, http.MethodGet))
-		h.Set("Fn-Http-Request-Url", orDefault(inv.URL, "/"))
-		for name, values := range inv.Header {
-			if hopHeaders[http.CanonicalHeaderKey(name)] {
-				continue
+		h["Fn-Intent"] = values[2:3:3]
+		h["Fn-Invoke-Type"] = values[3:4:4]
+		h["Fn-Http-Method"] = values[4:5:5]
+		h["Fn-Http-Request-Url"] = values[5:6:6]
+		for name, vs := range inv.Header {
+			name = http.CanonicalHeaderKey(name)
+			if !hopHeaders[name] {
+				h[fnHeaderPrefix+name] = vs // sent, never changed
 			}
-			h[fnHeaderPrefix+http.CanonicalHeaderKey(name)] = append([]string(nil), values...)
-		}
-		if ct == "" {
-			ct = inv.Header.Get("Content-Type")
 		}
 	}
 	if ct != "" {
-		h.Set("Content-Type", ct)
+		h["Content-Type"] = values[6:7:7]
 	}
+	hr.Header = h
 	resp, err := c.client.Do(hr)
 	if err != nil {
 		return nil, err

@@ -71,6 +71,11 @@ func (c *httpCaller) call(ctx context.Context, inv invocation) (*Response, error
 		return nil, fmt.Errorf("%w: status %d is not that of a final response (200 to 599)", ErrBadResponse, resp.StatusCode)
 	}
 	h := resp.Header.Clone()
+	for _, v := range h["Connection"] {
+		for _, name := range strings.Split(v, ",") {
+			h.Del(strings.TrimSpace(name)) // hop-by-hop, as Connection names it
+		}
+	}
 	for name := range h {
 		if hopHeaders[name] {
 			delete(h, name)

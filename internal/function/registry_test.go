@@ -130,6 +130,9 @@ func TestInvokePlainHTTP(t *testing.T) {
 		w.Header().Set("X-Url", r.URL.RequestURI())
 		w.Header().Set("X-Type", r.Header.Get("Content-Type"))
 		w.Header().Set("X-Call-Id", r.Header.Get("Fn-Call-Id"))
+		w.Header().Set("Connection", "X-Hop")
+		w.Header().Set("X-Hop", "for the connection only")
+		w.Header().Set("Proxy-Authenticate", "Basic")
 		w.WriteHeader(202)
 		_, _ = w.Write(body)
 	}))
@@ -158,6 +161,11 @@ func TestInvokePlainHTTP(t *testing.T) {
 			}
 			if resp.Header.Get("X-Call-Id") == "" {
 				t.Error("no Fn-Call-Id")
+			}
+			for _, hop := range []string{"Connection", "X-Hop", "Proxy-Authenticate"} {
+				if resp.Header.Get(hop) != "" {
+					t.Errorf("hop-by-hop %s passed", hop)
+				}
 			}
 		})
 	}
