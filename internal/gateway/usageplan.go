@@ -1,8 +1,8 @@
 package gateway
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
+	"hash/maphash"
 	"strconv"
 	"strings"
 
@@ -12,9 +12,13 @@ import (
 )
 
 // usageClients finds a subscriber's client by its token. The index is
-// keyed by the token's SHA-256, and the token itself compared in constant
-// time: how long a lookup takes says nothing about the tokens configured.
-type usageClients map[[sha256.Size]byte]*usageClient
+// keyed by a hash of the token under a seed chosen per process, and the
+// token itself compared in constant time: how long a lookup takes says
+// nothing a client can use about the tokens configured.
+type usageClients struct {
+	seed   maphash.Seed
+	byHash map[uint64][]*usageClient
+}
 
 // usageClient is one client of a subscriber.
 type usageClient struct {
@@ -39,16 +43,18 @@ func (uc usageClients) lookup(tok string) *usageClient {
 	if len(tok) > maxClientToken {
 		return nil
 	}
-	c := uc[sha256.Sum256([]byte(tok))]
-	if c == nil || subtle.ConstantTimeCompare(c.token, []byte(tok)) != 1 {
-		return nil
+	var found *usageClient
+	for _, c := range uc.byHash[maphash.String(uc.seed, tok)] {
+		if subtle.ConstantTimeCompare(c.token, []byte(tok)) == 1 {
+			found = c
+		}
 	}
-	return c
+	return found
 }
 
 // compileUsageClients indexes every client of cfg's subscribers.
 func compileUsageClients(cfg *config.Gateway) (usageClients, []*usageSubscriber) {
-	clients := usageClients{}
+	clients := usageClients{seed: maphash.MakeSeed(), byHash: map[uint64][]*usageClient{}}
 	subs := make([]*usageSubscriber, len(cfg.Subscribers))
 	for i := range cfg.Subscribers {
 		s := &cfg.Subscribers[i]
@@ -58,7 +64,8 @@ func compileUsageClients(cfg *config.Gateway) (usageClients, []*usageSubscriber)
 		}
 		subs[i] = &usageSubscriber{index: i, id: id, label: s.Label()}
 		for _, c := range s.Clients {
-			clients[sha256.Sum256([]byte(c.Token))] = &usageClient{token: []byte(c.Token), name: c.Name, subscriber: subs[i]}
+			h := maphash.String(clients.seed, c.Token)
+			clients.byHash[h] = append(clients.byHash[h], &usageClient{token: []byte(c.Token), name: c.Name, subscriber: subs[i]})
 		}
 	}
 	return clients, subs
@@ -111,7 +118,7 @@ func (c *compiler) usagePolicy(d config.Deployment, up *config.UsagePlansPolicy)
 		}
 		return nil
 	}
-	if c.usageClients == nil {
+	if c.usageClients.byHash == nil {
 		c.usageClients, c.usageSubscribers = compileUsageClients(c.cfg)
 	}
 	u := &usagePolicy{clients: c.usageClients, grants: make([]*usageGrant, len(c.cfg.Subscribers)), limits: c.limits}

@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // BenchmarkChainUsagePlan is a stock route of a deployment without usage
@@ -40,5 +42,29 @@ func BenchmarkChainUsagePlan(b *testing.B) {
 				b.Fatalf("status %d", w.Code)
 			}
 		})
+	}
+}
+
+// BenchmarkUsageDecision is the usage plan step's own work, without HTTP:
+// finding the client by its token and deciding its rate limit and quota
+// in-process (what the chain benchmark's in-process row adds, measured
+// where a loaded machine's noise does not drown it).
+func BenchmarkUsageDecision(b *testing.B) {
+	cfg := usagePlanConfig(1<<30, 1<<30, "MONTH", "REJECT")
+	g := usageGateway(b, cfg, Options{DisableAccessLog: true})
+	var u *usagePolicy
+	for _, d := range g.deployments {
+		if d.prefix == "/orders" {
+			u = d.usage
+		}
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		c := u.clients.lookup(tokGlobex)
+		if d := u.limits.decideUsage(context.Background(), &u.grants[c.subscriber.index].limit, now); d.outcome != usagePermitted {
+			b.Fatal(d.outcome)
+		}
 	}
 }
