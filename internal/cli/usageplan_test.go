@@ -92,6 +92,7 @@ subscribers:
 	if took := time.Since(begin); took > 2*time.Second {
 		t.Errorf("20 requests took %v", took)
 	}
+	logs.waitFor("usagePlans.sharedStateFailed") // lines reach the log in batches
 	out := logs.String()
 	if n := strings.Count(out, "usagePlans.sharedStateFailed"); n != 1 {
 		t.Errorf("the outage was logged %d times, want once\n%s", n, out)
