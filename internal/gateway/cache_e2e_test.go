@@ -77,9 +77,10 @@ func newCacheBackend(t testing.TB) *cacheBackend {
 		}
 		w.WriteHeader(status)
 		if r.Method != http.MethodHead {
-			fmt.Fprintf(w, "n=%d method=%s uri=%s xfh=%s cred=%s cookie=%s lang=%s v=%s",
+			reqBody, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "n=%d method=%s uri=%s xfh=%s cred=%s cookie=%s lang=%s v=%s body=%s",
 				n, r.Method, r.URL.RequestURI(), r.Header.Get("X-Forwarded-Host"), cred,
-				r.Header.Get("Cookie"), r.Header.Get("Accept-Language"), r.Header.Get("X-Version"))
+				r.Header.Get("Cookie"), r.Header.Get("Accept-Language"), r.Header.Get("X-Version"), reqBody)
 		}
 	}))
 	t.Cleanup(b.srv.Close)
@@ -176,7 +177,16 @@ type cached struct {
 
 func (rig *cacheRig) send(t testing.TB, method, path string, header http.Header) cached {
 	t.Helper()
-	req, err := http.NewRequest(method, rig.srv.URL+path, nil)
+	return rig.sendBody(t, method, path, header, "")
+}
+
+func (rig *cacheRig) sendBody(t testing.TB, method, path string, header http.Header, body string) cached {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, rig.srv.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +205,12 @@ func (rig *cacheRig) send(t testing.TB, method, path string, header http.Header)
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	got, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cached{status: resp.StatusCode, state: resp.Header.Get(cacheStatusHeader), states: resp.Header.Values(cacheStatusHeader),
-		body: string(body), header: resp.Header}
+		body: string(got), header: resp.Header}
 }
 
 func (rig *cacheRig) token(t *testing.T, sub string, scopes string) http.Header {
@@ -397,6 +407,22 @@ func TestCachePoisoning(t *testing.T) {
 				t.Errorf("victim's second request: %q %q, want a HIT of %q", again.state, again.body, victim.body)
 			}
 		})
+	}
+}
+
+// TestCacheRequestBodyBypasses: a GET with a body (a search a backend
+// reads) is answered by the backend and stored for no one.
+func TestCacheRequestBodyBypasses(t *testing.T) {
+	rig := newCacheRig(t)
+	expect(t, "GET with a body", rig.sendBody(t, "GET", "/c/pub/search", nil, `{"q": "evil"}`), 200, "BYPASS", `body={"q": "evil"}`)
+	plain := rig.send(t, "GET", "/c/pub/search", nil)
+	expect(t, "GET without", plain, 200, "MISS", "")
+	if !strings.HasSuffix(plain.body, " body=") {
+		t.Errorf("GET without a body got %q, an answer to another's body", plain.body)
+	}
+	expect(t, "GET with a body after", rig.sendBody(t, "GET", "/c/pub/search", nil, `{"q": "x"}`), 200, "BYPASS", `body={"q": "x"}`)
+	if !strings.Contains(rig.metricsText(), `keygate_response_cache_bypasses_total{deployment="/c",reason="body"} 2`) {
+		t.Error("/metrics does not count 2 bypasses for a body")
 	}
 }
 

@@ -168,8 +168,14 @@ func (g *Gateway) withCacheCredential(p *cachePolicy, next http.Handler) http.Ha
 		}
 		cx := &cacheExchange{policy: p, state: cacheMiss}
 		cx.private = p.credential(r, ex, &cx.fingerprint)
-		if cx.private && !p.private {
+		switch {
+		case cx.private && !p.private:
 			cx.state, cx.why = cacheBypass, "credential"
+		case r.ContentLength != 0:
+			// A body is no part of the key, and a backend may read one
+			// even on GET (a search): such a request neither reads nor
+			// fills the cache.
+			cx.state, cx.why = cacheBypass, "body"
 		}
 		ex.cache = cx
 		next.ServeHTTP(w, r)
