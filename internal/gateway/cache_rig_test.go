@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keygate/keygate/internal/keys"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/keygate/keygate/internal/keys"
 )
 
 // cacheBackend answers every request with what it saw (a counter, the
