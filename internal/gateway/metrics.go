@@ -87,7 +87,7 @@ func NewMetrics() *Metrics {
 		}, []string{"deployment", "result"}),
 		cacheBypasses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_response_cache_bypasses_total",
-			Help: "Requests that bypassed the response cache, by deployment and reason (credential: not private caching; cache_unavailable: the server failed).",
+			Help: "Requests that bypassed the response cache, by deployment and reason (credential: not private caching; body: the request has one; cache_unavailable: the server failed).",
 		}, []string{"deployment", "reason"}),
 		cacheStores: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_response_cache_stores_total",
