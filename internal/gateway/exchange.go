@@ -72,6 +72,8 @@ type exchange struct {
 	clientCert *x509.Certificate
 	// decision is set when the request is a Decide call, not traffic.
 	decision *Decision
+	// recorder is the access log's view of the response (withAccessLog).
+	recorder recorder
 }
 
 type exchangeKey struct{}
