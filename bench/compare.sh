@@ -28,6 +28,9 @@
 #   keygate-anonymous-route-nolog keygate-anonymous-route on a keygate started
 #                                 with --no-access-log
 #   keygate-jwt-same-token-nolog  keygate-jwt-same-token on that keygate
+#   keygate-anonymous-route-transport  keygate-anonymous-route on a keygate started
+#                                 with --no-inline-upstream (every exchange through
+#                                 http.Transport): the inline path's gain
 #   nginx-plain                   nginx (Debian), plain reverse proxy, access_log off
 #   caddy-plain                   Caddy (Debian), plain reverse_proxy, no log
 # The plain targets get the same request without a token (PLAIN_TOKEN=1 sends
@@ -56,7 +59,7 @@
 #        ROUNDS=5 DUR=20s bench/compare.sh
 #        SKIP_INSTALL=1 LAYOUT=pinned bench/compare.sh
 # Env:   DUR (10s), WARM (3s), ROUNDS (3), CONNS (64), LAYOUT (shared|pinned),
-#        PORT_BASE (18180; uses PORT_BASE..PORT_BASE+11, +12 and +13 with CACHE=1),
+#        PORT_BASE (18180; uses PORT_BASE..PORT_BASE+12, +13 and +14 with CACHE=1),
 #        SKIP_INSTALL (0), PLAIN_TOKEN (0), WORK (scratch dir; default a new
 #        temporary one), KEYGATE_BIN (a prebuilt keygate instead of building
 #        ./cmd/keygate), FASTPROBE (0; 1 adds the fastprobe-* targets),
@@ -98,8 +101,9 @@ P_HAP_JWT_LOG=$((PORT_BASE + 8))
 P_KG_NOLOG=$((PORT_BASE + 9))
 P_NGINX=$((PORT_BASE + 10))
 P_CADDY=$((PORT_BASE + 11))
-P_REDIS=$((PORT_BASE + 12))
-P_KG_CACHE=$((PORT_BASE + 13))
+P_KG_TRANSPORT=$((PORT_BASE + 12))
+P_REDIS=$((PORT_BASE + 13))
+P_KG_CACHE=$((PORT_BASE + 14))
 ISS="https://auth.example.test/"
 AUD="api://perf-gateway"
 SCOPE="api:read"
@@ -392,7 +396,7 @@ EOF
 # ---------------------------------------------------------------- targets
 TARGETS=(direct haproxy-plain haproxy-plain-logged haproxy-jwt haproxy-jwt-logged
   keygate-anonymous-route keygate-jwt-same-token keygate-jwt-cold
-  keygate-anonymous-route-nolog keygate-jwt-same-token-nolog nginx-plain caddy-plain)
+  keygate-anonymous-route-nolog keygate-jwt-same-token-nolog keygate-anonymous-route-transport nginx-plain caddy-plain)
 declare -A URL_OF=(
   [direct]="http://127.0.0.1:$P_BACKEND/"
   [haproxy-plain]="http://127.0.0.1:$P_HAP_PLAIN/"
@@ -404,6 +408,7 @@ declare -A URL_OF=(
   [keygate-jwt-cold]="http://127.0.0.1:$P_KG_COLD$PREFIX/jwt"
   [keygate-anonymous-route-nolog]="http://127.0.0.1:$P_KG_NOLOG$PREFIX/anon"
   [keygate-jwt-same-token-nolog]="http://127.0.0.1:$P_KG_NOLOG$PREFIX/jwt"
+  [keygate-anonymous-route-transport]="http://127.0.0.1:$P_KG_TRANSPORT$PREFIX/anon"
   [nginx-plain]="http://127.0.0.1:$P_NGINX/"
   [caddy-plain]="http://127.0.0.1:$P_CADDY/"
 )
@@ -411,13 +416,14 @@ declare -A PROC_OF=(
   [direct]=backend [haproxy-plain]=haproxy [haproxy-plain-logged]=haproxy [haproxy-jwt]=haproxy [haproxy-jwt-logged]=haproxy
   [keygate-anonymous-route]=keygate [keygate-jwt-same-token]=keygate [keygate-jwt-cold]=keygate_cold
   [keygate-anonymous-route-nolog]=keygate_nolog [keygate-jwt-same-token-nolog]=keygate_nolog
+  [keygate-anonymous-route-transport]=keygate_transport
   [nginx-plain]=nginx [caddy-plain]=caddy
 )
 declare -A JWT_TARGET=([haproxy-jwt]=1 [haproxy-jwt-logged]=1 [keygate-jwt-same-token]=1 [keygate-jwt-cold]=1
   [keygate-jwt-same-token-nolog]=1)
 JWT_CHECKS=(haproxy-jwt haproxy-jwt-logged keygate-jwt-same-token keygate-jwt-cold keygate-jwt-same-token-nolog)
 PLAIN_CHECKS=(direct haproxy-plain haproxy-plain-logged keygate-anonymous-route keygate-anonymous-route-nolog
-  nginx-plain caddy-plain)
+  keygate-anonymous-route-transport nginx-plain caddy-plain)
 if [[ $FASTPROBE == 1 ]]; then
   TARGETS+=(fastprobe-anonymous-route fastprobe-jwt-same-token fastprobe-jwt-cold)
   URL_OF+=(
@@ -536,6 +542,8 @@ start keygate_cold env GOMAXPROCS=$GMP "$KEYGATE_BIN" serve --spec "$WORK/spec.j
   --listen "127.0.0.1:$P_KG_COLD" --token-cache-size 0
 start keygate_nolog env GOMAXPROCS=$GMP "$KEYGATE_BIN" serve --spec "$WORK/spec.json" --path-prefix "$PREFIX" \
   --listen "127.0.0.1:$P_KG_NOLOG" --no-access-log
+start keygate_transport env GOMAXPROCS=$GMP "$KEYGATE_BIN" serve --spec "$WORK/spec.json" --path-prefix "$PREFIX" \
+  --listen "127.0.0.1:$P_KG_TRANSPORT" --no-inline-upstream
 start nginx nginx -c "$WORK/nginx.conf" -g 'daemon off;'
 start caddy env GOMAXPROCS=$GMP XDG_DATA_HOME="$WORK/caddy" XDG_CONFIG_HOME="$WORK/caddy" \
   caddy run --config "$WORK/Caddyfile" --adapter caddyfile
@@ -546,6 +554,7 @@ wait_port "$P_HAP_JWT_LOG" haproxy
 wait_port "$P_KG" keygate
 wait_port "$P_KG_COLD" keygate_cold
 wait_port "$P_KG_NOLOG" keygate_nolog
+wait_port "$P_KG_TRANSPORT" keygate_transport
 wait_port "$P_NGINX" nginx
 wait_port "$P_CADDY" caddy
 if [[ $FASTPROBE == 1 ]]; then
@@ -673,6 +682,9 @@ function targetChecks(who,   i, v, worst, wt, peak, pair, base) {
   check(who " p99 <= HAProxy p99 + 1 ms", worst, "<=", 1, "%+.3f ms (worst: " wt ")")
   peak = rss[who "-jwt-same-token"] + 0; if (rss[who "-jwt-cold"] + 0 > peak) peak = rss[who "-jwt-cold"] + 0
   check(who " peak RSS <= 64 MiB", peak / 1024, "<=", 64, "%.1f MiB")
+  if ((who "-anonymous-route-transport") in rps)
+    printf "  info %-52s got %.2f x the rate with http.Transport, CPU %.1f vs %.1f us/req\n", "inline upstream path (anonymous route)",
+      pairedRatio(who "-anonymous-route", who "-anonymous-route-transport"), median(pc[who "-anonymous-route"]), median(pc[who "-anonymous-route-transport"])
   if ((who "-anonymous-route-nolog") in rps) {
     check("access log costs <= 5% (anonymous route)", pairedRatio(who "-anonymous-route", who "-anonymous-route-nolog"), ">=", 0.95, "%.3f x the rate without it")
     check("access log costs <= 5% (same token)", pairedRatio(who "-jwt-same-token", who "-jwt-same-token-nolog"), ">=", 0.95, "%.3f x the rate without it")

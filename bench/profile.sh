@@ -10,7 +10,7 @@
 # Usage: WORK=/tmp/keygate-bench.XXXX bench/profile.sh keygate-jwt-same-token
 #        WORK=... bench/profile.sh keygate-anonymous-route
 #        WORK=... bench/profile.sh keygate-jwt-cold
-# Env:   WORK (required), PROF_SECONDS (10), CONNS (64), TOP (15),
+# Env:   WORK (required), PROF_SECONDS (10), CONNS (64), TOP (15), NO_ACCESS_LOG (0),
 #        PORT_BASE (18280; uses PORT_BASE..PORT_BASE+2), GOMAXPROCS_SUT (2)
 set -euo pipefail
 
@@ -52,8 +52,12 @@ sed -E "s#http://127\.0\.0\.1:[0-9]+/#http://127.0.0.1:$P_BACKEND/#" "$WORK/spec
 
 GOMAXPROCS=$GMP "$WORK/bin/backend" -listen "127.0.0.1:$P_BACKEND" 2>"$WORK/logs/profile-backend.log" &
 PIDS+=("$!")
+# The access log is on (to a file), as in compare.sh's keygate targets;
+# NO_ACCESS_LOG=1 profiles the -nolog keygate instead.
+nolog=()
+[[ ${NO_ACCESS_LOG:-0} == 1 ]] && nolog=(--no-access-log)
 GOMAXPROCS=$GMP "$WORK/bin/keygate" serve --spec "$WORK/profile-spec.json" --path-prefix /bench \
-  --listen "127.0.0.1:$P_KG" --no-access-log --admin "127.0.0.1:$P_ADMIN" --pprof "${cache[@]}" \
+  --listen "127.0.0.1:$P_KG" "${nolog[@]}" --admin "127.0.0.1:$P_ADMIN" --pprof "${cache[@]}" \
   2>"$WORK/logs/profile-keygate.log" &
 PIDS+=("$!")
 for p in $P_BACKEND $P_KG $P_ADMIN; do

@@ -53,6 +53,7 @@ func runServe(e *env, args []string) int {
 type serveFlags struct {
 	logFormat, logLevel string
 	noAccessLog         bool
+	noInlineUpstream    bool
 	shutdownTimeout     time.Duration
 	shutdownDelay       time.Duration
 	admin               string
@@ -67,6 +68,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "json", "log `format`: json or text")
 	fs.StringVar(&f.logLevel, "log-level", "info", "minimum log `level`: debug, info, warn or error")
 	fs.BoolVar(&f.noAccessLog, "no-access-log", false, "turn the per-request access log off")
+	fs.BoolVar(&f.noInlineUpstream, "no-inline-upstream", false, "send every backend exchange through Go's http.Transport (bodyless requests to http:// backends otherwise go inline)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on shutdown, how long /readyz answers 503 before the listener closes (let load balancers notice)")
 	fs.StringVar(&f.admin, "admin", "", "`host:port` of the admin listener (/metrics, /healthz, /readyz, and the console at /); off when empty")
@@ -80,9 +82,10 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 
 // settings are the serve runtime's settings the flags give.
 func (f *serveFlags) settings() serve.Settings {
-	return serve.Settings{DisableAccessLog: f.noAccessLog, ShutdownTimeout: f.shutdownTimeout,
-		ShutdownDelay: f.shutdownDelay, Admin: f.admin, Pprof: f.pprof, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
-		TokenCacheSize: f.tokenCacheSize, AuthorizerCacheSize: f.authorizerCacheSize, ConsoleTokenFile: f.consoleTokenFile}
+	return serve.Settings{DisableAccessLog: f.noAccessLog, DisableInlineUpstream: f.noInlineUpstream,
+		ShutdownTimeout: f.shutdownTimeout, ShutdownDelay: f.shutdownDelay, Admin: f.admin, Pprof: f.pprof,
+		TLSCert: f.tlsCert, TLSKey: f.tlsKey, TokenCacheSize: f.tokenCacheSize,
+		AuthorizerCacheSize: f.authorizerCacheSize, ConsoleTokenFile: f.consoleTokenFile}
 }
 
 func (f *serveFlags) check() string {

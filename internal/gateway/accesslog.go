@@ -51,9 +51,10 @@ func (g *Gateway) withAccessLog(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &recorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
 		ex := exchangeFrom(r)
+		rec := &ex.recorder // held in the exchange: no allocation of its own
+		rec.ResponseWriter = w
+		next.ServeHTTP(rec, r)
 		status := rec.status
 		if status == 0 {
 			status = http.StatusOK

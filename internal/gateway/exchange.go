@@ -81,6 +81,8 @@ type exchange struct {
 	// nil on routes without one, and for other methods than GET, HEAD and
 	// OPTIONS.
 	cache *cacheExchange
+	// recorder is the access log's view of the response (withAccessLog).
+	recorder recorder
 }
 
 type exchangeKey struct{}

@@ -61,6 +61,11 @@ func newTransport(k transportKey) *guardedTransport {
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: maxResponseHeader,
 		ForceAttemptHTTP2:      true,
+		// The client's Accept-Encoding (or none) goes to the backend as it
+		// is: http.Transport would otherwise ask for gzip on its own and
+		// decompress the answer, dropping its length (the inline path adds
+		// nothing; TestUpstreamPathsAgree).
+		DisableCompression: true,
 	}
 	return gt
 }

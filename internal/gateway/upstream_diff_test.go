@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +25,9 @@ type upstreamCase struct {
 	requests int           // sent one after the other; default 1
 	pause    time.Duration // between them
 	serve    func(c net.Conn, index, request int) bool
+	// gzipWhenAsked: the backend answers "hello" gzipped when the request
+	// carries Accept-Encoding: gzip, else plain (serve is unused).
+	gzipWhenAsked bool
 }
 
 func writeAndKeep(s string) func(net.Conn, int, int) bool {
@@ -81,6 +86,31 @@ var upstreamCases = []upstreamCase{
 		return true
 	}},
 	{name: "Connection: close", requests: 2, serve: writeAndClose("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")},
+	// A backend that compresses when the request accepts gzip: what the
+	// client gets must not depend on the path adding Accept-Encoding.
+	{name: "gzip when asked", gzipWhenAsked: true},
+}
+
+// serveGzipWhenAsked answers every request "hello", gzipped when the
+// request accepts gzip.
+func serveGzipWhenAsked(rb *rawBackend, c net.Conn, br *bufio.Reader) {
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		req.Body.Close()
+		rb.requests.Add(1)
+		if !strings.Contains(req.Header.Get("Accept-Encoding"), "gzip") {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+			continue
+		}
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		_, _ = io.WriteString(zw, "hello")
+		_ = zw.Close()
+		_, _ = fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", z.Len(), z.Bytes())
+	}
 }
 
 // upstreamOutcome is what a client of the gateway gets: the status and the
@@ -91,6 +121,7 @@ type upstreamOutcome struct {
 	ContentType, ContentLength     string
 	TransferEncoding               []string
 	Custom, Etag, Link, Connection string
+	ContentEncoding                string
 	Trailer                        http.Header
 	Body                           string
 	Failure                        string
@@ -107,7 +138,8 @@ func fetchOutcome(client *http.Client, method, url string) upstreamOutcome {
 	o := upstreamOutcome{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
 		ContentLength: resp.Header.Get("Content-Length"), TransferEncoding: resp.TransferEncoding,
 		Custom: resp.Header.Get("X-Custom"), Etag: resp.Header.Get("Etag"), Link: resp.Header.Get("Link"),
-		Connection: resp.Header.Get("Connection"), Trailer: resp.Trailer, Body: string(body)}
+		Connection: resp.Header.Get("Connection"), ContentEncoding: resp.Header.Get("Content-Encoding"),
+		Trailer: resp.Trailer, Body: string(body)}
 	if err != nil {
 		o.Failure = "body cut short"
 	}
@@ -133,6 +165,10 @@ func TestUpstreamPathsAgree(t *testing.T) {
 			var seen [2]int32
 			for i, inlineOff := range []bool{false, true} {
 				rb := newRawBackend(t, func(rb *rawBackend, c net.Conn, br *bufio.Reader, index int) {
+					if tc.gzipWhenAsked {
+						serveGzipWhenAsked(rb, c, br)
+						return
+					}
 					for n := 0; rb.readRequest(br); n++ {
 						if !tc.serve(c, index, n) {
 							return
@@ -142,7 +178,9 @@ func TestUpstreamPathsAgree(t *testing.T) {
 				g := compileSpec(t, "/d", routesSpec(httpRoute("/r", nil, rb.url()+"/r", nil)), nil,
 					Options{DisableAccessLog: true, DisableInlineUpstream: inlineOff})
 				srv := httptest.NewServer(g)
-				client := &http.Client{Timeout: 10 * time.Second}
+				// The client sends no Accept-Encoding and decodes nothing, so it
+				// sees exactly what the gateway sends.
+				client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}
 				for n := 0; n < requests; n++ {
 					if n > 0 {
 						time.Sleep(tc.pause)

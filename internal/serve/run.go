@@ -27,6 +27,9 @@ type Settings struct {
 	// AccessLog writes the access lines. Default nil: they go to the
 	// logger as slog records.
 	AccessLog *gateway.AccessLog
+	// DisableInlineUpstream sends every backend exchange through
+	// http.Transport (gateway.Options). Default false.
+	DisableInlineUpstream bool
 	// ShutdownTimeout bounds how long in-flight requests may take to
 	// finish once the listener closed. Default 0: they are cut at once.
 	ShutdownTimeout time.Duration
@@ -87,8 +90,9 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 	functions := function.NewRegistry(log)
 	defer functions.Close()
 	opts := gateway.Options{Logger: log, Now: time.Now, DisableAccessLog: set.DisableAccessLog, AccessLog: set.AccessLog,
-		KeySets: keySets,
-		Metrics: metrics, TokenCache: cache, Limits: limits, Activity: activity,
+		DisableInlineUpstream: set.DisableInlineUpstream,
+		KeySets:               keySets,
+		Metrics:               metrics, TokenCache: cache, Limits: limits, Activity: activity,
 		Functions:              functions,
 		AuthorizerCacheEntries: set.AuthorizerCacheSize,
 	}
