@@ -77,20 +77,20 @@ func (c *checker) secrets(g *Gateway, dir string) {
 		case s.File != "" && s.Env != "":
 			c.addf(p, "both file and env are set; keep one")
 		case s.File != "":
-			file := s.File
-			if !filepath.IsAbs(file) {
-				file = filepath.Join(dir, file)
+			name := s.File
+			if !filepath.IsAbs(s.File) {
+				s.File = filepath.Join(dir, s.File) // absolute from here on: serve watches it
 			}
-			data, err := readFile(file)
+			data, err := readFile(s.File)
 			switch {
 			case err != nil:
-				c.addf(at(p, "file"), "%s", readMessage(s.File, err))
+				c.addf(at(p, "file"), "%s", readMessage(name, err))
 			case len(data) > maxSecretSize:
-				c.addf(at(p, "file"), "%q is larger than 64 KiB; a secret file holds only the secret", s.File)
+				c.addf(at(p, "file"), "%q is larger than 64 KiB; a secret file holds only the secret", name)
 			default:
 				s.Value = secretText(data)
 				if s.Value.text == "" {
-					c.addf(at(p, "file"), "%q is empty; write the secret into it", s.File)
+					c.addf(at(p, "file"), "%q is empty; write the secret into it", name)
 				}
 			}
 		case s.Env != "":

@@ -5,6 +5,8 @@
 package serve
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -117,6 +119,9 @@ func (s Source) Files(cfg *config.Gateway) []string {
 			add(c.TokenFile)
 		}
 	}
+	for _, sec := range cfg.Secrets {
+		add(sec.File)
+	}
 	return out
 }
 
@@ -135,5 +140,25 @@ func Version(cfg *config.Gateway) string {
 			h.Write(c.Raw)
 		}
 	}
+	// A rotated secret is a new version (so a reload applies it), but the
+	// version, which is logged, must not let anyone test guesses of a
+	// secret: its values enter through a MAC keyed for this process only.
+	mac := hmac.New(sha256.New, versionKey)
+	for _, sec := range cfg.Secrets {
+		mac.Write([]byte(sec.ID))
+		mac.Write([]byte{0})
+		mac.Write([]byte(sec.Value.Reveal()))
+		mac.Write([]byte{0})
+	}
+	h.Write(mac.Sum(nil))
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
+
+// versionKey keys the secrets' part of Version; it never leaves the process.
+var versionKey = func() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return k
+}()

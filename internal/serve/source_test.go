@@ -84,3 +84,42 @@ func TestSourceLoadReportsProblems(t *testing.T) {
 		t.Fatalf("Load = %v, want config.Problems naming the path and the missing backend", err)
 	}
 }
+
+// A secret file is watched like the specs, and a rotated secret is a new
+// version (so the reload applies it) without the version revealing it.
+func TestSecretFilesAreWatchedAndVersioned(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		t.Helper()
+		file := filepath.Join(dir, name)
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	spec := write("spec.json", stockSpec)
+	secret := write("client-secret", "first\n")
+	gw := write("gateway.yaml", "deployments:\n  - pathPrefix: /a\n    specificationFile: spec.json\n"+
+		"secrets:\n  - {id: ocid1.vaultsecret.oc1..x, file: client-secret}\n")
+	src := Source{ConfigFile: gw}
+	load := func() *config.Gateway {
+		t.Helper()
+		cfg, err := src.LoadConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	first := load()
+	files := src.Files(first)
+	if len(files) != 3 || files[0] != gw || files[1] != spec || files[2] != secret {
+		t.Errorf("files %q, want %q", files, []string{gw, spec, secret})
+	}
+	if Version(load()) != Version(first) {
+		t.Error("the same configuration got another version")
+	}
+	write("client-secret", "second\n")
+	if Version(load()) == Version(first) {
+		t.Error("a rotated secret kept the version: the reload would not apply it")
+	}
+}
