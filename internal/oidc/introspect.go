@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -81,6 +83,13 @@ type IntrospectorConfig struct {
 	Skew time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Log receives the first failed call of an outage (ERROR) and the
+	// recovery (INFO), not every failed call. Default: discard.
+	Log *slog.Logger
+	// Observe receives every answer's outcome for metrics: "cached",
+	// "active", "inactive", "invalid" (active but refused: exp, iss) or
+	// "failed". Default: nothing.
+	Observe func(result string)
 }
 
 // Introspector asks a provider whether tokens are active (RFC 7662),
@@ -89,8 +98,9 @@ type IntrospectorConfig struct {
 // token. Inactive answers are not cached: a token just issued that a
 // provider's replica does not know yet is asked about again.
 type Introspector struct {
-	cfg   IntrospectorConfig
-	cache *answerCache
+	cfg    IntrospectorConfig
+	cache  *answerCache
+	outage atomic.Bool
 }
 
 // NewIntrospector returns an introspector for cfg.
@@ -109,6 +119,12 @@ func NewIntrospector(cfg IntrospectorConfig) *Introspector {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observe == nil {
+		cfg.Observe = func(string) {}
 	}
 	return &Introspector{cfg: cfg, cache: newAnswerCache(cfg.MaxEntries)}
 }
@@ -136,13 +152,44 @@ func (i *Introspector) Introspect(ctx context.Context, tok string) (*Introspecti
 	key := hashToken(tok)
 	now := i.cfg.Now()
 	if a, ok := i.cache.get(key, now); ok {
+		i.cfg.Observe("cached")
 		return &Introspection{Claims: a.claims, Expiry: a.expiry, Cached: true}, nil
 	}
-	a, err := i.cache.do(ctx, key, func() (*answer, error) { return i.call(ctx, tok) })
+	a, err := i.cache.do(ctx, key, func() (*answer, error) {
+		a, err := i.call(ctx, tok)
+		i.report(err)
+		return a, err
+	})
 	if err != nil {
 		return nil, err
 	}
 	return &Introspection{Claims: a.claims, Expiry: a.expiry}, nil
+}
+
+// report counts a call's outcome and logs the first failure of an outage
+// and the recovery.
+func (i *Introspector) report(err error) {
+	switch {
+	case err == nil:
+		i.cfg.Observe("active")
+	case errors.Is(err, ErrInactive):
+		i.cfg.Observe("inactive")
+	case errors.Is(err, ErrExpiryNonNumeric), errors.Is(err, ErrIntrospectedExpired), errors.Is(err, ErrIssuerMismatch):
+		i.cfg.Observe("invalid")
+	default:
+		i.cfg.Observe("failed")
+		if !i.outage.Swap(true) {
+			i.cfg.Log.LogAttrs(context.Background(), slog.LevelError,
+				"introspection failed; tokens without a cached answer get 503 until the provider answers: "+err.Error(),
+				slog.String("code", "authentication.idpCallFailed"), slog.String("discoveryUri", i.cfg.Provider.URI()),
+				slog.String("reason", "idp_unavailable"))
+		}
+		return
+	}
+	if i.outage.Swap(false) {
+		i.cfg.Log.LogAttrs(context.Background(), slog.LevelInfo, "introspection answers again",
+			slog.String("code", "authentication.idpCallSuccess"), slog.String("discoveryUri", i.cfg.Provider.URI()))
+	}
 }
 
 // call asks the provider and checks the answer; an active valid answer is
