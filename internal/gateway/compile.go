@@ -95,6 +95,8 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
 		dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
+	} else if rp != nil && rp.DynamicAuthentication != nil {
+		dep.auth = c.dynamicAuthentication(rp.DynamicAuthentication, d.PathPrefix, src)
 	}
 	if rp := spec.RequestPolicies; rp != nil && rp.RateLimiting != nil {
 		rl := rp.RateLimiting
@@ -460,7 +462,11 @@ func declaredParams(routePath string) routeParams {
 }
 
 func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, src config.Source) *tokenAuthenticator {
-	const at = "requestPolicies.authentication"
+	return c.tokenAuthenticatorAt(a, prefix, src, "requestPolicies.authentication")
+}
+
+// tokenAuthenticatorAt compiles the authentication policy at JSON path at.
+func (c *compiler) tokenAuthenticatorAt(a *config.Authentication, prefix string, src config.Source, at string) *tokenAuthenticator {
 	v := a.Verification()
 	ts := a.TokenSource()
 	auth := &tokenAuthenticator{
