@@ -125,22 +125,35 @@ func (d *dynamicAuthenticator) refusal(r *http.Request, ex *exchange, err error)
 }
 
 // scrub leaves the backend only the credential of the selected server
-// that authenticated p: every other server's credential goes.
+// that authenticated p: every other server's credential goes, except where
+// it is the selected server's own (same header or query parameter). The
+// selected server scrubs first, so the exchange keeps its credential for
+// the proxy whatever the others remove.
 func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal) {
-	for _, s := range d.servers {
-		if s != ex.selected {
-			s.scrub(r, ex, nil)
-			if q := s.credentialQueryParam(); q != "" && q != d.credentialQueryParam() {
-				if query := r.URL.Query(); query.Has(q) {
-					query.Del(q)
-					r.URL.RawQuery = query.Encode()
-				}
-			}
-		}
-	}
 	if ex.selected != nil {
 		ex.selected.scrub(r, ex, p)
 	}
+	for _, s := range d.servers {
+		if s != ex.selected && !sameCredentialPlace(s, ex.selected) {
+			s.scrub(r, ex, nil)
+		}
+		// A query token is never forwarded, verified or not; the backend
+		// removes the first server's parameter itself.
+		if q := s.credentialQueryParam(); q != "" && q != d.credentialQueryParam() {
+			if query := r.URL.Query(); query.Has(q) {
+				query.Del(q)
+				r.URL.RawQuery = query.Encode()
+			}
+		}
+	}
+}
+
+// sameCredentialPlace reports whether two token servers read their token
+// from the same header or query parameter.
+func sameCredentialPlace(a, b authentication) bool {
+	ta, ok := a.(*tokenAuthenticator)
+	tb, ok2 := b.(*tokenAuthenticator)
+	return ok && ok2 && ta.header == tb.header && ta.queryParam == tb.queryParam
 }
 
 func (d *dynamicAuthenticator) challenge(errorCode string) string {

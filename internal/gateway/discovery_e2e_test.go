@@ -15,6 +15,7 @@ import (
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/oidc/oidctest"
+	"github.com/keygate/keygate/internal/token"
 )
 
 // End-to-end tests of REMOTE_DISCOVERY (§8 of the policies reference)
@@ -64,7 +65,7 @@ type oidcGateway struct {
 	logs *syncBuffer
 }
 
-func startOIDCGateway(t *testing.T, deployments map[string]map[string]any) *oidcGateway {
+func startOIDCGateway(t testing.TB, deployments map[string]map[string]any) *oidcGateway {
 	t.Helper()
 	dir := t.TempDir()
 	var yaml strings.Builder
@@ -95,7 +96,7 @@ func startOIDCGateway(t *testing.T, deployments map[string]map[string]any) *oidc
 	t.Cleanup(cancel)
 	ks := NewKeySets(log, nil)
 	ks.Start(ctx)
-	g, err := New(cfg, Options{Logger: log, KeySets: ks, DisableAccessLog: true})
+	g, err := New(cfg, Options{Logger: log, KeySets: ks, DisableAccessLog: true, TokenCache: token.NewCache(1000)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func (o *oidcGateway) getWith(t *testing.T, path, tok string, headers map[string
 }
 
 // echoBackend answers with the X-User header it got.
-func echoBackend(t *testing.T) string {
+func echoBackend(t testing.TB) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "user="+r.Header.Get("X-User")+" auth="+r.Header.Get("Authorization"))
 	}))
@@ -148,7 +149,7 @@ func echoBackend(t *testing.T) string {
 	return srv.URL
 }
 
-func waitReady(t *testing.T, g *Gateway) {
+func waitReady(t testing.TB, g *Gateway) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
