@@ -47,6 +47,10 @@ type discoveryCheck struct {
 // authenticate checks raw for a, a TOKEN_AUTHENTICATION policy with
 // REMOTE_DISCOVERY.
 func (d *discoveryCheck) authenticate(a *tokenAuthenticator, r *http.Request, ex *exchange, raw string) (principal, error) {
+	if d.introspector == nil { // compiled without a gateway file's secrets (CheckSpec): never served
+		return principal{}, &httpError{status: http.StatusServiceUnavailable, code: codeBadDiscovery, reason: reasonProviderMisconfigd,
+			detail: "no client secret for introspection", level: slog.LevelError}
+	}
 	if looksLikeJWS(raw) {
 		tok, err := a.verifier.Verify(raw)
 		if err != nil {
