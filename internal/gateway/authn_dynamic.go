@@ -215,7 +215,36 @@ func (c *compiler) dynamicAuthentication(da *config.DynamicAuthentication, prefi
 		if s.Key.IsDefault {
 			d.fallback = idx
 		}
-		d.summary.Servers = append(d.summary.Servers, s.Key.Name+": "+server.describe().Type)
+		d.summary.Servers = append(d.summary.Servers, describeKey(s.Key)+": "+describeServer(server.describe()))
 	}
 	return d
+}
+
+// describeKey writes a selection key for keygate validate.
+func describeKey(k *config.SelectionKey) string {
+	out := k.Name + " (" + k.Type
+	switch k.Type {
+	case config.SelectionKeyAnyOf:
+		out += " " + strings.Join(k.Values, ", ")
+	case config.SelectionKeyWildcard:
+		out += " " + k.Expression
+	}
+	if k.IsDefault {
+		out += ", default"
+	}
+	return out + ")"
+}
+
+// describeServer summarises one server in a line.
+func describeServer(a AuthSummary) string {
+	out := a.Type + ", token from " + a.TokenFrom
+	switch {
+	case a.Discovery != "":
+		out += ", OpenID provider " + a.Discovery
+	case a.JWKS != "":
+		out += ", JWKS " + a.JWKS
+	case len(a.Keys) > 0:
+		out += ", " + strconv.Itoa(len(a.Keys)) + " static keys"
+	}
+	return out
 }
