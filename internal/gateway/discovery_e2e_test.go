@@ -402,3 +402,46 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestDiscoveryAdditionalValidationOnTheAnswer: additionalValidationPolicy
+// applies to the introspection answer's claims (OPEN in §8).
+func TestDiscoveryAdditionalValidationOnTheAnswer(t *testing.T) {
+	op := oidctest.Start(t)
+	backend := echoBackend(t)
+	with := func(avp map[string]any) map[string]any {
+		a := discoveryAuth(op, oidctest.ClientID)
+		a["validationPolicy"].(map[string]any)["additionalValidationPolicy"] = avp
+		return oidcSpec(a, backend)
+	}
+	rule := func(values ...any) map[string]any {
+		return map[string]any{"verifyClaims": []any{map[string]any{"key": "client_id", "values": values, "isRequired": true}}}
+	}
+	gw := startOIDCGateway(t, map[string]map[string]any{
+		"/ours":     with(rule(oidctest.ClientID)),
+		"/theirs":   with(rule("another-client")),
+		"/audience": with(map[string]any{"audiences": []any{"api.example.com"}}),
+		"/issuer":   with(map[string]any{"issuers": []any{"https://other-issuer.example.com"}}),
+	})
+	waitReady(t, gw.g)
+	tok := op.AccessToken("openid")
+	tests := []struct {
+		path   string
+		status int
+		reason string
+	}{
+		{"/ours/any", 200, ""},
+		{"/theirs/any", 401, "claim_value_mismatch"},
+		// The example OP's answers carry no aud: a deployment that names
+		// audiences refuses them.
+		{"/audience/any", 401, "wrong_audience"},
+		{"/issuer/any", 401, "wrong_issuer"},
+	}
+	for _, tt := range tests {
+		if status, body := gw.get(t, tt.path, tok); status != tt.status {
+			t.Errorf("GET %s = %d %s, want %d", tt.path, status, body, tt.status)
+		}
+		if tt.reason != "" && !strings.Contains(gw.logs.String(), `"reason":"`+tt.reason+`"`) {
+			t.Errorf("GET %s: the log lacks reason %s", tt.path, tt.reason)
+		}
+	}
+}
