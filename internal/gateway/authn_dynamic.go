@@ -62,17 +62,17 @@ func (w wildcardKey) matches(v string) bool {
 
 // pick returns the server for the selector's value: exact ANY_OF match
 // (case-insensitive), then the first matching WILDCARD (case-sensitive),
-// then the default; -1 for none.
-func (d *dynamicAuthenticator) pick(value string) int {
+// then the default (byDefault); -1 for none.
+func (d *dynamicAuthenticator) pick(value string) (server int, byDefault bool) {
 	if i, ok := d.exact[strings.ToLower(value)]; ok {
-		return i
+		return i, false
 	}
 	for _, w := range d.wildcards {
 		if w.matches(value) {
-			return w.server
+			return w.server, false
 		}
 	}
-	return d.fallback
+	return d.fallback, d.fallback >= 0
 }
 
 // selectorValue reads the selector; for request.auth the token's payload is
@@ -106,11 +106,11 @@ func (d *dynamicAuthenticator) authenticate(r *http.Request, ex *exchange) (prin
 	if e != nil {
 		return principal{}, e
 	}
-	i := d.pick(value)
+	i, byDefault := d.pick(value)
 	if i < 0 {
 		return principal{}, d.refused(codeDynNoMatch, "no authentication server matches "+d.selector.String()+" = "+quoteID(bounded(value)))
 	}
-	ex.selected = d.servers[i]
+	ex.selected, ex.selectedName, ex.selectedByDefault = d.servers[i], d.names[i], byDefault
 	return d.servers[i].authenticate(r, ex)
 }
 

@@ -79,6 +79,11 @@ func TestDynamicAuthenticationSelectsTheServer(t *testing.T) {
 			t.Errorf("tenant %s: backend got %q (status %d), want the verified token", tenant, body, status)
 		}
 	}
+	// A refusal names the server and how it was selected.
+	gw.send(t, "/d/any", "junk", map[string]string{"X-Tenant": "initech"})
+	if !strings.Contains(gw.logs.String(), `"authenticationServer":"idp","selection":"dynamicAuthentication.defaultAuthenticationServerMatched"`) {
+		t.Errorf("the refusal's log line lacks the selected server:\n%s", grepLines(gw.logs.String(), "reason"))
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status := gw.send(t, tt.path, tt.tok, map[string]string{"X-Tenant": tt.tenant})
