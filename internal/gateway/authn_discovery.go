@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/sha256"
 	"errors"
 	"log/slog"
@@ -224,14 +223,7 @@ func (c *compiler) discovery(auth *tokenAuthenticator, a *config.Authentication,
 	if old, ok := c.g.providers[p]; !ok || refresh < old {
 		c.g.providers[p] = refresh
 	}
-	locate := func(ctx context.Context) (string, error) {
-		d, err := p.Discovery(ctx)
-		if err != nil {
-			return "", err
-		}
-		return d.JWKSURI, nil
-	}
-	set := c.keySets.remoteLocated(remoteSource{url: ps.uri, insecure: ps.insecure, discovery: true}, refresh, codeTokenKeysLoading, locate)
+	set := c.keySets.remoteLocated(remoteSource{url: ps.uri, insecure: ps.insecure, discovery: true}, refresh, codeTokenKeysLoading, p.JWKSURI)
 	if old, ok := c.g.remoteRefresh[set]; !ok || refresh < old {
 		c.g.remoteRefresh[set] = refresh
 	}
