@@ -177,6 +177,13 @@ func (d *dynamicAuthenticator) credentialQueryParam() string {
 
 func (d *dynamicAuthenticator) describe() AuthSummary { return d.summary }
 
+// credentialReader reads a token where ts says, as a token server does:
+// what a request.auth selector decodes, whatever the servers' types (all
+// read the same place: validation checks it).
+func credentialReader(ts config.TokenSource) *tokenAuthenticator {
+	return &tokenAuthenticator{header: http.CanonicalHeaderKey(ts.Header), scheme: ts.Scheme, queryParam: ts.QueryParam}
+}
+
 // dynamicAuthentication compiles §7; each server is compiled as the
 // deployment's authentication would be.
 func (c *compiler) dynamicAuthentication(da *config.DynamicAuthentication, prefix string, src config.Source) authentication {
@@ -189,10 +196,13 @@ func (c *compiler) dynamicAuthentication(da *config.DynamicAuthentication, prefi
 		if s.AuthenticationServerDetail == nil || s.Key == nil {
 			continue // an invalid spec in CheckSpec: validation named it
 		}
-		server := c.tokenAuthenticatorAt(s.AuthenticationServerDetail, prefix, src,
+		server := c.authenticationAt(s.AuthenticationServerDetail, prefix, src,
 			"requestPolicies.dynamicAuthentication.authenticationServers["+strconv.Itoa(i)+"].authenticationServerDetail")
+		if server == nil {
+			continue // a type validation refused
+		}
 		if d.tokenSource == nil {
-			d.tokenSource = server
+			d.tokenSource = credentialReader(s.AuthenticationServerDetail.TokenSource())
 		}
 		idx := len(d.servers)
 		d.servers = append(d.servers, server)

@@ -94,7 +94,7 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep := &deployment{prefix: d.PathPrefix, accessLog: true, allowed: c.g.metrics.allowCountersFor(d.PathPrefix)}
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
-		dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
+		dep.auth = c.authenticationAt(rp.Authentication, d.PathPrefix, src, "requestPolicies.authentication")
 	} else if rp != nil && rp.DynamicAuthentication != nil {
 		dep.auth = c.dynamicAuthentication(rp.DynamicAuthentication, d.PathPrefix, src)
 	}
@@ -461,8 +461,16 @@ func declaredParams(routePath string) routeParams {
 	return params
 }
 
-func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, src config.Source) *tokenAuthenticator {
-	return c.tokenAuthenticatorAt(a, prefix, src, "requestPolicies.authentication")
+// authenticationAt compiles the authentication policy at JSON path at, of
+// any type keygate runs; nil for a type validation refused (CheckSpec). A
+// new authentication type (an authorizer function) adds its case here and
+// works as a deployment's policy and as a dynamic authentication server.
+func (c *compiler) authenticationAt(a *config.Authentication, prefix string, src config.Source, at string) authentication {
+	switch a.Type {
+	case config.AuthenticationJWT, config.AuthenticationToken:
+		return c.tokenAuthenticatorAt(a, prefix, src, at)
+	}
+	return nil
 }
 
 // tokenAuthenticatorAt compiles the authentication policy at JSON path at.
