@@ -461,6 +461,12 @@ func declaredParams(routePath string) routeParams {
 	return params
 }
 
+// tokenAuthenticator compiles the deployment's JWT_AUTHENTICATION or
+// TOKEN_AUTHENTICATION policy.
+func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, src config.Source) *tokenAuthenticator {
+	return c.tokenAuthenticatorAt(a, prefix, src, "requestPolicies.authentication")
+}
+
 // authenticationAt compiles the authentication policy at JSON path at, of
 // any type keygate runs; nil for a type validation refused (CheckSpec). A
 // new authentication type (an authorizer function) adds its case here and
