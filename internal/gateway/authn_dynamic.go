@@ -125,16 +125,16 @@ func (d *dynamicAuthenticator) refusal(r *http.Request, ex *exchange, err error)
 }
 
 // scrub leaves the backend only the credential of the selected server
-// that authenticated p: every other server's credential goes, except where
-// it is the selected server's own (same header or query parameter). The
-// selected server scrubs first, so the exchange keeps its credential for
-// the proxy whatever the others remove.
+// that authenticated p: every other server removes its own credential, and
+// the selected server's verified token is put back where it travels if
+// another server shared that place (or, reading its token from the query,
+// dropped the Authorization header as a lone server does).
 func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal) {
 	if ex.selected != nil {
 		ex.selected.scrub(r, ex, p)
 	}
 	for _, s := range d.servers {
-		if s != ex.selected && !sameCredentialPlace(s, ex.selected) {
+		if s != ex.selected {
 			s.scrub(r, ex, nil)
 		}
 		// A query token is never forwarded, verified or not; the backend
@@ -146,14 +146,9 @@ func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal
 			}
 		}
 	}
-}
-
-// sameCredentialPlace reports whether two token servers read their token
-// from the same header or query parameter.
-func sameCredentialPlace(a, b authentication) bool {
-	ta, ok := a.(*tokenAuthenticator)
-	tb, ok2 := b.(*tokenAuthenticator)
-	return ok && ok2 && ta.header == tb.header && ta.queryParam == tb.queryParam
+	if p != nil && ex.credentialHeader != "" && ex.credential != nil {
+		r.Header[ex.credentialHeader] = ex.credential
+	}
 }
 
 func (d *dynamicAuthenticator) challenge(errorCode string) string {
