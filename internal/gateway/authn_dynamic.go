@@ -25,7 +25,10 @@ const (
 type dynamicAuthenticator struct {
 	selector config.ContextVariable
 	servers  []authentication
-	names    []string
+	// picks are the possible selections, by server index: picks[i] names
+	// servers[i], defaults[i] the same as taken by default (so a request
+	// only points at one, never allocates).
+	picks, defaults []selection
 	// exact maps a lower-cased ANY_OF value to its server.
 	exact map[string]int
 	// wildcards are the WILDCARD keys in spec order.
@@ -40,6 +43,14 @@ type dynamicAuthenticator struct {
 }
 
 var _ authentication = (*dynamicAuthenticator)(nil)
+
+// selection is a server dynamic authentication picked: the server, its key
+// name, and whether it was the default (no key matched).
+type selection struct {
+	server    authentication
+	name      string
+	byDefault bool
+}
 
 // wildcardKey is a WILDCARD expression: fixed text before ('*' or '+' at
 // the end) or after (at the start) the wildcard.
@@ -110,7 +121,11 @@ func (d *dynamicAuthenticator) authenticate(r *http.Request, ex *exchange) (prin
 	if i < 0 {
 		return principal{}, d.refused(codeDynNoMatch, "no authentication server matches "+d.selector.String()+" = "+quoteID(bounded(value)))
 	}
-	ex.selected, ex.selectedName, ex.selectedByDefault = d.servers[i], d.names[i], byDefault
+	if byDefault {
+		ex.selected = &d.defaults[i]
+	} else {
+		ex.selected = &d.picks[i]
+	}
 	return d.servers[i].authenticate(r, ex)
 }
 
@@ -119,7 +134,7 @@ func (d *dynamicAuthenticator) refusal(r *http.Request, ex *exchange, err error)
 		return e
 	}
 	if ex.selected != nil {
-		return ex.selected.refusal(r, ex, err)
+		return ex.selected.server.refusal(r, ex, err)
 	}
 	return d.refused(codeDynNoMatch, err.Error())
 }
@@ -130,11 +145,13 @@ func (d *dynamicAuthenticator) refusal(r *http.Request, ex *exchange, err error)
 // another server shared that place (or, reading its token from the query,
 // dropped the Authorization header as a lone server does).
 func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal) {
+	var selected authentication
 	if ex.selected != nil {
-		ex.selected.scrub(r, ex, p)
+		selected = ex.selected.server
+		selected.scrub(r, ex, p)
 	}
 	for _, s := range d.servers {
-		if s != ex.selected {
+		if s != selected {
 			s.scrub(r, ex, nil)
 		}
 		// A query token is never forwarded, verified or not; the backend
@@ -201,7 +218,8 @@ func (c *compiler) dynamicAuthentication(da *config.DynamicAuthentication, prefi
 		}
 		idx := len(d.servers)
 		d.servers = append(d.servers, server)
-		d.names = append(d.names, s.Key.Name)
+		d.picks = append(d.picks, selection{server: server, name: s.Key.Name})
+		d.defaults = append(d.defaults, selection{server: server, name: s.Key.Name, byDefault: true})
 		switch s.Key.Type {
 		case config.SelectionKeyAnyOf:
 			for _, v := range s.Key.Values {
