@@ -86,7 +86,12 @@ func printFunctions(w io.Writer, fns []config.Function) {
 func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 	fmt.Fprintf(w, "\ndeployment %s\n", d.PathPrefix)
 	printMutualTLS(w, d.MutualTLS)
-	if a := d.Auth; a != nil {
+	if a := d.Auth; a != nil && len(a.Servers) > 0 {
+		fmt.Fprintf(w, "  authentication %s\n", a.Type)
+		for _, s := range a.Servers {
+			fmt.Fprintf(w, "    server %s\n", s)
+		}
+	} else if a != nil {
 		fmt.Fprintf(w, "  authentication %s, token from %s\n", a.Type, a.TokenFrom)
 		if a.Function != "" {
 			printAuthorizer(w, a)
@@ -137,6 +142,9 @@ func printAuthorizer(w io.Writer, a *gateway.AuthSummary) {
 // printTokenPolicy describes a JWT_AUTHENTICATION or TOKEN_AUTHENTICATION
 // policy.
 func printTokenPolicy(w io.Writer, a *gateway.AuthSummary) {
+	if a.Discovery != "" {
+		fmt.Fprintf(w, "    OpenID provider %s: every token introspected, a JWT also checked against its keys\n", a.Discovery)
+	}
 	fmt.Fprintf(w, "    issuers   %s\n", listOrAny(a.Issuers))
 	aud := listOrAny(a.Audiences)
 	if len(a.Audiences) == 0 {

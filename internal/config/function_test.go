@@ -79,10 +79,11 @@ deployments:
 		`spec.json: routes[1].backend.functionId: function "ocid1.fnfunc.oc1..missing" is not in keygate's function registry; add to the gateway file a functions: entry with id: "ocid1.fnfunc.oc1..missing"`,
 		`spec.json: routes[2].backend.routingBackends[0].backend.functionId: function "routed-missing" is not in keygate's function registry`,
 		`spec.json: routes[3].backend.functionId: only for ORACLE_FUNCTIONS_BACKEND; remove it`,
-		// The spec has other problems (a policy not supported yet): the
-		// unmapped functions are reported all the same (not those inside
-		// the refused policy: its own problem covers them).
-		`spec.json: requestPolicies.dynamicAuthentication: not supported yet by keygate`,
+		// The spec has other problems (an incomplete dynamicAuthentication):
+		// the unmapped functions are reported all the same, those of its
+		// authentication servers too.
+		`spec.json: requestPolicies.dynamicAuthentication.selectionSource: missing`,
+		`spec.json: requestPolicies.dynamicAuthentication.authenticationServers[0].authenticationServerDetail.functionId: function "authz-missing" is not in keygate's function registry`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no problem %q in:\n%s", want, got)
@@ -121,8 +122,8 @@ func TestFunctionsLoaded(t *testing.T) {
 }
 
 func TestFunctionRefsFindRawPolicies(t *testing.T) {
-	s := &Spec{RequestPolicies: &DeploymentRequestPolicies{DynamicAuthentication: []byte(`{"authenticationServers": [
-	  {"authenticationServerDetail": {"type": "CUSTOM_AUTHENTICATION", "functionId": "authz"}}]}`)},
+	s := &Spec{RequestPolicies: &DeploymentRequestPolicies{DynamicAuthentication: &DynamicAuthentication{
+		AuthenticationServers: []AuthenticationServer{{AuthenticationServerDetail: &Authentication{Type: AuthenticationCustom, FunctionId: "authz"}}}}},
 		Routes: []Route{{Path: "/", Backend: Backend{Type: BackendFunction, FunctionID: "backend"}}}}
 	refs := s.FunctionRefs()
 	want := []FunctionRef{

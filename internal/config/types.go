@@ -4,8 +4,6 @@
 // never logs; it returns Problems.
 package config
 
-import "encoding/json"
-
 // DefaultListen is the address the gateway listens on when none is given.
 const DefaultListen = "127.0.0.1:8080"
 
@@ -163,8 +161,9 @@ type DeploymentRequestPolicies struct {
 	// where requests carry their client token. Default nil: no usage plan
 	// applies.
 	UsagePlans *UsagePlansPolicy `json:"usagePlans,omitempty"`
-	// DynamicAuthentication is not supported yet by keygate. Default nil.
-	DynamicAuthentication json.RawMessage `json:"dynamicAuthentication,omitempty"`
+	// DynamicAuthentication picks one of several authentication servers
+	// per request; it replaces Authentication. Default nil.
+	DynamicAuthentication *DynamicAuthentication `json:"dynamicAuthentication,omitempty"`
 }
 
 // routeOnlyPolicies are the request policies OCI allows on routes only.

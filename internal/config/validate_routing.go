@@ -49,7 +49,7 @@ func (c *checker) dynamicBackend(p string, b *Backend) {
 	for i := range b.RoutingBackends {
 		rb := &b.RoutingBackends[i]
 		rp := idx(at(p, "routingBackends"), i)
-		c.selectionKey(at(rp, "key"), &rb.Key, i, names, values)
+		c.selectionKey(at(rp, "key"), &rb.Key, "routingBackends", i, names, values)
 		if rb.Key.IsDefault {
 			if defaultAt >= 0 {
 				c.addf(at(at(rp, "key"), "isDefault"), "routingBackends[%d] is already the default; keep one isDefault", defaultAt)
@@ -99,21 +99,22 @@ func (c *checker) selector(p, s string) *ContextVariable {
 	return &v
 }
 
-// selectionKey checks one key: its type's fields, unique names, and ANY_OF
-// values unique (case-insensitively) across the list.
-func (c *checker) selectionKey(p string, k *SelectionKey, i int, names map[string]int, values map[string]string) {
+// selectionKey checks the key of entry i of a list of keyed entries
+// (routingBackends, authenticationServers): its type's fields, unique
+// names, and ANY_OF values unique (case-insensitively) across the list.
+func (c *checker) selectionKey(p string, k *SelectionKey, list string, i int, names map[string]int, values map[string]string) {
 	switch j, dup := names[k.Name]; {
 	case k.Name == "":
 		c.addf(at(p, "name"), "missing; name the key")
 	case dup:
-		c.addf(at(p, "name"), "%q is already the name of routingBackends[%d]; give each key its own name", k.Name, j)
+		c.addf(at(p, "name"), "%q is already the name of %s[%d]'s key; give each key its own name", k.Name, list, j)
 	default:
 		names[k.Name] = i
 	}
 	switch {
 	case strings.EqualFold(k.Type, SelectionAnyOf):
 		if len(k.Values) == 0 && !k.IsDefault {
-			c.addf(at(p, "values"), "missing; give the selector values that choose this backend")
+			c.addf(at(p, "values"), "missing; give the selector values that choose this entry")
 		}
 		if len(k.Values) > maxKeyValues {
 			c.addf(at(p, "values"), "%d values; OCI allows at most %d; remove some", len(k.Values), maxKeyValues)
@@ -124,7 +125,7 @@ func (c *checker) selectionKey(p string, k *SelectionKey, i int, names map[strin
 				c.addf(idx(at(p, "values"), j), "%q is already a value of %s (values match case-insensitively); keep it in one key", v, where)
 				continue
 			}
-			values[folded] = idx("routingBackends", i)
+			values[folded] = idx(list, i)
 		}
 		if k.Expression != "" {
 			c.addf(at(p, "expression"), "only for WILDCARD keys; remove it or use values")

@@ -32,10 +32,18 @@ func (c *checker) spec(p string, s *Spec) {
 		if rp.MutualTls != nil {
 			c.mutualTLS(at(rpp, "mutualTls"), rp.MutualTls)
 		}
+		if da := rp.DynamicAuthentication; da != nil {
+			if rp.Authentication != nil {
+				c.addf(at(rpp, "dynamicAuthentication"), "set together with authentication; keep one (dynamicAuthentication replaces authentication)")
+			}
+			c.dynamicAuthentication(at(rpp, "dynamicAuthentication"), da)
+			if auth == nil {
+				auth = da.routeAuthentication()
+			}
+		}
 		if rp.UsagePlans != nil {
 			c.usagePlansPolicy(at(rpp, "usagePlans"), rp.UsagePlans, s.Routes, auth != nil)
 		}
-		c.unsupported(rpp, []rawField{{"dynamicAuthentication", rp.DynamicAuthentication}})
 	}
 	if s.LoggingPolicies != nil {
 		c.logging(at(p, "loggingPolicies"), s.LoggingPolicies)

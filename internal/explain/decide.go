@@ -75,6 +75,10 @@ type Options struct {
 	// Header holds extra request headers (a multi-argument authorizer's
 	// arguments). Default nil.
 	Header http.Header
+	// Introspect lets a REMOTE_DISCOVERY token without a cached answer be
+	// sent to the provider's introspection endpoint. Default false: the
+	// verdict on such a token is UNDECIDED, naming what was not checked.
+	Introspect bool
 }
 
 // Gateway runs r, carrying raw ("" for no token) where the deployment that
@@ -110,7 +114,7 @@ func decide(g *gateway.Gateway, cfg *config.Gateway, r Request, raw string, opts
 		}
 		return req
 	}
-	decideOpts := gateway.DecideOptions{CallFunctions: opts.CallFunctions}
+	decideOpts := gateway.DecideOptions{CallFunctions: opts.CallFunctions, Introspect: opts.Introspect}
 	if raw == "" {
 		return g.DecideWith(newRequest(), decideOpts), ""
 	}

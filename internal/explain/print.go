@@ -41,8 +41,8 @@ type standaloneView struct {
 // whether it is ACCEPT.
 func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) bool {
 	auth := v.auth(d.Deployment)
-	if !d.Accepted && d.Status == 0 && len(d.Unchecked) > 0 {
-		printUndecided(w, d, v)
+	if !d.Accepted && !d.Undecided && d.Status == 0 && len(d.Unchecked) > 0 {
+		printUndecidedAuthorizer(w, d, v)
 		return false
 	}
 	if d.Accepted {
@@ -57,6 +57,8 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 			printField(w, "token", "not checked: deployment "+d.Deployment+" has no authentication")
 		case d.Authorizer != nil && d.Authorizer.Active:
 			printField(w, "authorizer", describeAuthorizer(d.Authorizer))
+		case d.Introspected != "":
+			printField(w, "token", "introspected: "+d.Introspected)
 		case len(d.Unchecked) > 0 && v.hasToken:
 			printField(w, "token", "from "+v.tokenFrom+"; not checked offline, and the route is ANONYMOUS: the request passes either way")
 		case d.Token != nil:
@@ -94,6 +96,9 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		return true
 	}
 	d.Token = decodedToken(d, raw)
+	if d.Undecided {
+		return printUndecided(w, d, v)
+	}
 	fmt.Fprintf(w, "REJECT %d %s\n", d.Status, d.Reason)
 	printField(w, "request", v.request.String())
 	printField(w, "deployment", orNone(d.Deployment))
@@ -115,6 +120,9 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 	if d.Authorizer != nil {
 		printField(w, "authorizer", describeAuthorizer(d.Authorizer))
 	}
+	if d.Introspected != "" {
+		printField(w, "introspection", d.Introspected)
+	}
 	if len(d.Checks) > 0 {
 		p := v.policy(auth)
 		n := len(d.Checks)
@@ -132,6 +140,32 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		}
 	} else {
 		fmt.Fprintf(w, "why:\n  - %s\n", v.reasonAdvice(d, auth))
+	}
+	printWarnings(w, d.Warnings)
+	return false
+}
+
+// printUndecided writes the verdict on a token whose acceptance needs the
+// identity provider: what was checked, and what was not.
+func printUndecided(w io.Writer, d gateway.Decision, v *gatewayView) bool {
+	fmt.Fprintf(w, "UNDECIDED: %s needs the identity provider's answer\n", v.request)
+	printField(w, "deployment", orNone(d.Deployment))
+	printField(w, "route", orNone(d.Route))
+	if d.Token != nil {
+		printField(w, "token", "from "+v.tokenFrom+"; "+describeToken(d.Token, time.Now()))
+	} else {
+		printField(w, "token", "from "+v.tokenFrom+" (opaque: only the provider can read it)")
+	}
+	if len(d.Checks) == 0 && d.Token != nil {
+		fmt.Fprintln(w, "checked without the provider:")
+		fmt.Fprintln(w, "  - signature, kid and algorithm against the provider's discovered keys; iss is the discovered issuer; exp, nbf and the deployment's claim rules")
+	}
+	fmt.Fprintf(w, "not checked (%d):\n", len(d.Unchecked))
+	for _, u := range d.Unchecked {
+		fmt.Fprintf(w, "  - %s\n", u)
+	}
+	if d.Code == "tokenAuthentication.introspectionNotCalled" {
+		fmt.Fprintln(w, "  rerun with --introspect to ask the provider (the token is sent to its introspection endpoint)")
 	}
 	printWarnings(w, d.Warnings)
 	return false
@@ -158,9 +192,9 @@ func printStandalone(w io.Writer, tok *token.Token, checks []error, v *standalon
 	return false
 }
 
-// printUndecided writes the verdict on a request only an authorizer
-// function could decide, which was not asked.
-func printUndecided(w io.Writer, d gateway.Decision, v *gatewayView) {
+// printUndecidedAuthorizer writes the verdict on a request only an
+// authorizer function could decide, which was not asked.
+func printUndecidedAuthorizer(w io.Writer, d gateway.Decision, v *gatewayView) {
 	fmt.Fprintf(w, "UNDECIDED: what keygate can check offline passes; an authorizer function decides %s\n", v.request)
 	printField(w, "deployment", orNone(d.Deployment))
 	printField(w, "route", orNone(d.Route))

@@ -80,8 +80,10 @@ type authorizerArg struct {
 
 // compileCustomAuthenticator compiles a CUSTOM_AUTHENTICATION policy
 // validation accepted.
-func (c *compiler) customAuthenticator(a *config.Authentication, prefix string, src config.Source) *customAuthenticator {
-	const at = "requestPolicies.authentication"
+// customAuthenticator compiles the CUSTOM_AUTHENTICATION policy at JSON
+// path at (requestPolicies.authentication, or a dynamic authentication
+// server's authenticationServerDetail).
+func (c *compiler) customAuthenticator(a *config.Authentication, prefix string, src config.Source, at string) *customAuthenticator {
 	auth := &customAuthenticator{
 		functionID: a.FunctionId,
 		functions:  c.functions,

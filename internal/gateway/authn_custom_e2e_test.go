@@ -643,3 +643,57 @@ func TestCustomAuthContextSelectsTheBackend(t *testing.T) {
 		}
 	}
 }
+
+// A CUSTOM_AUTHENTICATION server of dynamicAuthentication (§7) is selected
+// and answers as the deployment's own authentication would: its context
+// reaches the backend; the other server's tokens mean nothing to it.
+func TestCustomAuthAsADynamicAuthenticationServer(t *testing.T) {
+	backend := newBackend(t)
+	fn := newTestAuthorizer(t, byToken(map[string]string{
+		"key-acme": `{"active": true, "scope": ["orders:read"], "context": {"tenant": "acme"}}`,
+	}))
+	key := newRSAKey(t, "static-1")
+	spec := authSpec(nil, tenantRoute("/any", backend.url(), nil))
+	spec["requestPolicies"] = map[string]any{"dynamicAuthentication": map[string]any{
+		"selectionSource": map[string]any{"type": "SINGLE", "selector": "request.headers[X-Kind]"},
+		"authenticationServers": []any{
+			map[string]any{"key": map[string]any{"type": "ANY_OF", "name": "apikey", "values": []any{"key"}},
+				"authenticationServerDetail": customAuth("X-Api-Key")},
+			map[string]any{"key": map[string]any{"type": "ANY_OF", "name": "jwt", "values": []any{"jwt"}},
+				"authenticationServerDetail": jwtAuth(key.staticJWK(t))},
+		},
+	}}
+	gw := startCustomGateway(t, spec, fn, Options{})
+	jwt := key.sign(t, validClaims(time.Now()))
+	tests := []struct {
+		name   string
+		header http.Header
+		status int
+		calls  int64
+		tenant string
+	}{
+		{"authorizer selected and accepting", http.Header{"X-Kind": {"key"}, "X-Api-Key": {"key-acme"}}, 200, 1, "acme"},
+		{"authorizer selected and refusing", http.Header{"X-Kind": {"key"}, "X-Api-Key": {"key-other"}}, 401, 1, ""},
+		{"authorizer selected, JWT given", http.Header{"X-Kind": {"key"}, "Authorization": {"Bearer " + jwt}}, 401, 0, ""},
+		{"JWT server selected", http.Header{"X-Kind": {"jwt"}, "Authorization": {"Bearer " + jwt}}, 200, 0, ""},
+		{"JWT server selected, API key given", http.Header{"X-Kind": {"jwt"}, "X-Api-Key": {"key-acme"}}, 401, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls, reqs := fn.calls.Load(), len(backend.requests())
+			r := send(t, gw.testGateway, http.MethodGet, testPrefix+"/any", tt.header)
+			if r.resp.StatusCode != tt.status {
+				t.Fatalf("status = %d, want %d (body %s)", r.resp.StatusCode, tt.status, r.body)
+			}
+			if got := fn.calls.Load() - calls; got != tt.calls {
+				t.Errorf("function calls = %d, want %d", got, tt.calls)
+			}
+			if tt.status != 200 {
+				return
+			}
+			if got := onlyRequestSince(t, backend, reqs).Header.Get("X-Tenant"); got != tt.tenant {
+				t.Errorf("backend's X-Tenant = %q, want %q", got, tt.tenant)
+			}
+		})
+	}
+}

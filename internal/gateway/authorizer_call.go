@@ -93,7 +93,7 @@ func (a *customAuthenticator) lookup(r *http.Request, ex *exchange, input author
 // invoker for the question (token verify --call-functions).
 func (a *customAuthenticator) decide(r *http.Request, ex *exchange, input authorizerInput) (*authorizerVerdict, error) {
 	d := ex.decision
-	if !d.callFunctions || a.functions == nil {
+	if !d.opts.CallFunctions || a.functions == nil {
 		d.Unchecked = append(d.Unchecked, "CUSTOM_AUTHENTICATION: the authorizer function "+a.functionID+
 			" decides whether the request is accepted, with which scopes and context; not called offline (give --call-functions)")
 		return nil, &httpError{status: 0, code: codeCustomAuthFailed, reason: reasonAuthorizerOffline,

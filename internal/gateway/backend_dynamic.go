@@ -22,50 +22,16 @@ const (
 // backend of its own.
 type dynamicBackend struct {
 	selector config.ContextVariable
-	// exact maps each lower-cased ANY_OF value to its backend's index.
-	exact     map[string]int
-	wildcards []wildcardKey
-	// fallback is the isDefault key's index; -1 when none.
-	fallback int
+	keys     keyMatcher
 	backends []http.Handler
 	names    []string
 	g        *Gateway
 }
 
-// wildcardKey is a compiled WILDCARD expression: text before or after one
-// '*' (zero or more characters) or '+' (one or more).
-type wildcardKey struct {
-	literal string
-	// suffix: the wildcard is at the start, so literal ends the value.
-	suffix bool
-	// atLeastOne: '+', the wildcard matches at least one character.
-	atLeastOne bool
-	index      int
-}
-
-func (k wildcardKey) match(v string) bool {
-	if len(v) < len(k.literal) || k.atLeastOne && len(v) == len(k.literal) {
-		return false
-	}
-	if k.suffix {
-		return strings.HasSuffix(v, k.literal)
-	}
-	return strings.HasPrefix(v, k.literal)
-}
-
 // choose returns the index of the backend for r, and whether it is the
 // default; -1 when no key matches.
 func (d *dynamicBackend) choose(r *http.Request, ex *exchange) (int, bool) {
-	v := evalVariable(r, ex, d.selector)
-	if i, ok := d.exact[strings.ToLower(v)]; ok {
-		return i, false
-	}
-	for _, w := range d.wildcards {
-		if w.match(v) {
-			return w.index, false
-		}
-	}
-	return d.fallback, d.fallback >= 0
+	return d.keys.pick(evalVariable(r, ex, d.selector))
 }
 
 func (d *dynamicBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -112,7 +78,7 @@ func (c *compiler) dynamicBackend(b *config.Backend, routePath string, dep *depl
 	if !ok {
 		return nil
 	}
-	d := &dynamicBackend{selector: v, exact: map[string]int{}, fallback: -1, g: c.g}
+	d := &dynamicBackend{selector: v, keys: newKeyMatcher(), g: c.g}
 	if v.Table == config.VarPath {
 		if _, declared := declaredParams(routePath)[v.Key]; !declared {
 			c.problem(src, at+".selectionSource.selector", v.String()+": the route path declares no parameter {"+v.Key+"}")
@@ -141,27 +107,7 @@ func (c *compiler) dynamicBackend(b *config.Backend, routePath string, dep *depl
 		}
 		d.backends = append(d.backends, h)
 		d.names = append(d.names, rb.Key.Name)
-		k := rb.Key
-		switch k.Type {
-		case config.SelectionAnyOf:
-			for _, value := range k.Values {
-				d.exact[strings.ToLower(value)] = i
-			}
-		case config.SelectionWildcard:
-			if e := k.Expression; e != "" {
-				wk := wildcardKey{index: i}
-				switch {
-				case e[0] == '*' || e[0] == '+':
-					wk.literal, wk.suffix, wk.atLeastOne = e[1:], true, e[0] == '+'
-				default:
-					wk.literal, wk.atLeastOne = e[:len(e)-1], e[len(e)-1] == '+'
-				}
-				d.wildcards = append(d.wildcards, wk)
-			}
-		}
-		if k.IsDefault {
-			d.fallback = i
-		}
+		d.keys.add(&rb.Key, i)
 	}
 	return d
 }

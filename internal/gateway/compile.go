@@ -17,6 +17,7 @@ import (
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/keys"
+	"github.com/keygate/keygate/internal/oidc"
 	"github.com/keygate/keygate/internal/token"
 )
 
@@ -27,6 +28,8 @@ import (
 func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	g := &Gateway{
 		remoteRefresh: map[*keys.RemoteSet]time.Duration{},
+		providers:     map[*oidc.Provider]time.Duration{},
+		introspectors: map[*oidc.Introspector]bool{},
 		log:           opts.Logger,
 		now:           opts.Now,
 		accessLog:     !opts.DisableAccessLog,
@@ -108,11 +111,9 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep := &deployment{prefix: d.PathPrefix, accessLog: true, allowed: c.g.metrics.allowCountersFor(d.PathPrefix)}
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
-		if rp.Authentication.Type == config.AuthenticationCustom {
-			dep.auth = c.customAuthenticator(rp.Authentication, d.PathPrefix, src)
-		} else {
-			dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
-		}
+		dep.auth = c.authenticationAt(rp.Authentication, d.PathPrefix, src, "requestPolicies.authentication")
+	} else if rp != nil && rp.DynamicAuthentication != nil {
+		dep.auth = c.dynamicAuthentication(rp.DynamicAuthentication, d.PathPrefix, src)
 	}
 	if rp := spec.RequestPolicies; rp != nil && rp.RateLimiting != nil {
 		rl := rp.RateLimiting
@@ -196,7 +197,8 @@ func deploymentPolicies(spec *config.Spec) []string {
 // read, and TestCheckSpecOnInvalidSpecs holds that it never panics.
 func CheckSpec(spec *config.Spec, src config.Source) config.Problems {
 	c := &compiler{
-		g:          &Gateway{log: slog.New(slog.DiscardHandler), now: time.Now, remoteRefresh: map[*keys.RemoteSet]time.Duration{}},
+		g: &Gateway{log: slog.New(slog.DiscardHandler), now: time.Now, remoteRefresh: map[*keys.RemoteSet]time.Duration{},
+			providers: map[*oidc.Provider]time.Duration{}, introspectors: map[*oidc.Introspector]bool{}},
 		keySets:    NewKeySets(nil, nil),
 		transports: map[transportKey]*syncTransport{},
 		limits:     NewLimits(),
@@ -505,8 +507,28 @@ func declaredParams(routePath string) routeParams {
 	return params
 }
 
+// tokenAuthenticator compiles the deployment's JWT_AUTHENTICATION or
+// TOKEN_AUTHENTICATION policy.
 func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, src config.Source) *tokenAuthenticator {
-	const at = "requestPolicies.authentication"
+	return c.tokenAuthenticatorAt(a, prefix, src, "requestPolicies.authentication")
+}
+
+// authenticationAt compiles the authentication policy at JSON path at, of
+// any type keygate runs; nil for a type validation refused (CheckSpec). A
+// new authentication type (an authorizer function) adds its case here and
+// works as a deployment's policy and as a dynamic authentication server.
+func (c *compiler) authenticationAt(a *config.Authentication, prefix string, src config.Source, at string) authentication {
+	switch a.Type {
+	case config.AuthenticationJWT, config.AuthenticationToken:
+		return c.tokenAuthenticatorAt(a, prefix, src, at)
+	case config.AuthenticationCustom:
+		return c.customAuthenticator(a, prefix, src, at)
+	}
+	return nil
+}
+
+// tokenAuthenticatorAt compiles the authentication policy at JSON path at.
+func (c *compiler) tokenAuthenticatorAt(a *config.Authentication, prefix string, src config.Source, at string) *tokenAuthenticator {
 	v := a.Verification()
 	ts := a.TokenSource()
 	auth := &tokenAuthenticator{
@@ -526,19 +548,24 @@ func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, s
 			auth.failure = compileFailure(fp, c.g.log, src.Problem(at+".validationFailurePolicy", "").Path)
 		}
 	}
-	set, summaries := c.keySet(v.Keys, src, keysAt, auth.loadingCode)
-	if set == nil {
-		return auth
-	}
 	rules := make([]token.ClaimRule, len(v.Claims))
 	for i, cr := range v.Claims {
 		rules[i] = token.ClaimRule{Name: cr.Key, Values: cr.Values, Required: cr.IsRequired}
 	}
 	policy := token.Policy{Issuers: v.Issuers, Audiences: v.Audiences, MaxClockSkew: v.MaxClockSkew, VerifyClaims: rules}
-	auth.verifier = token.NewVerifier(set, policy, c.g.now)
-	auth.verifier.UseCache(c.tokenCache)
 	auth.summary = AuthSummary{Type: a.Type, Issuers: v.Issuers, Audiences: v.Audiences,
-		Anonymous: a.IsAnonymousAccessAllowed, Keys: summaries, TokenFrom: tokenFrom(ts), MaxClockSkew: v.MaxClockSkew}
+		Anonymous: a.IsAnonymousAccessAllowed, TokenFrom: tokenFrom(ts), MaxClockSkew: v.MaxClockSkew}
+	if a.Type == config.AuthenticationToken && a.ValidationPolicy != nil && v.Keys.Type == config.KeySetRemoteDiscovery {
+		c.discovery(auth, a, policy, src, at)
+	} else {
+		set, summaries := c.keySet(v.Keys, src, keysAt, auth.loadingCode)
+		if set == nil {
+			return auth
+		}
+		auth.verifier = token.NewVerifier(set, policy, c.g.now)
+		auth.verifier.UseCache(c.tokenCache)
+		auth.summary.Keys = summaries
+	}
 	for _, r := range rules {
 		var line string
 		switch {

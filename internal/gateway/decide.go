@@ -39,6 +39,19 @@ type Decision struct {
 	// Warnings are log lines that do not stop the request (an invalid
 	// token on an ANONYMOUS route).
 	Warnings []string
+	// Introspected describes the provider's introspection answer a
+	// REMOTE_DISCOVERY token was accepted or refused by ("" for none).
+	Introspected string
+	// Unchecked lists what could not be checked offline: a
+	// REMOTE_DISCOVERY token's introspection when Decide may not call the
+	// provider (the verdict then is Undecided), or an authorizer function
+	// not called (the request is then neither accepted nor refused:
+	// Accepted is false and Status 0).
+	Unchecked []string
+	// Undecided: every check that could be made passed, but the verdict
+	// needs an identity provider call Decide was not allowed to make or
+	// that failed (Unchecked says which).
+	Undecided bool
 	// Forward is what an HTTP_BACKEND would receive when Accepted, after
 	// the route's transformations and the gateway's own headers (for an
 	// ORACLE_FUNCTIONS_BACKEND: the HTTP request delivered through the
@@ -57,15 +70,11 @@ type Decision struct {
 	// chose, with "(default)" when its isDefault key was taken; "" for
 	// other backends.
 	RoutingKey string
-	// Unchecked lists the checks the gateway could not make offline (an
-	// authorizer function not called); with any, the request is neither
-	// accepted nor refused: Accepted is false and Status 0.
-	Unchecked []string
 	// Authorizer is the authorizer function's answer when Decide called
 	// it (DecideOptions.CallFunctions); nil otherwise.
 	Authorizer *AuthorizerAnswer
-	// callFunctions is DecideOptions.CallFunctions.
-	callFunctions bool
+
+	opts DecideOptions
 }
 
 // AuthorizerAnswer is what an authorizer function answered a Decide call.
@@ -81,15 +90,6 @@ type AuthorizerAnswer struct {
 	CachedFor time.Duration
 }
 
-// DecideOptions are what a Decide call may do besides reading.
-type DecideOptions struct {
-	// CallFunctions lets an authorizer function be called (through
-	// Options.Functions), its answer neither read from nor stored in the
-	// gateway's cache. Default false: the verdict says the function was
-	// not asked (Unchecked).
-	CallFunctions bool
-}
-
 // Forwarded is the request a backend would receive.
 type Forwarded struct {
 	Method, URL string
@@ -97,6 +97,21 @@ type Forwarded struct {
 }
 
 type decisionKey struct{}
+
+// DecideOptions are what a Decide call may do beyond reading the
+// gateway's state.
+type DecideOptions struct {
+	// CallFunctions lets an authorizer function be called (through
+	// Options.Functions), its answer neither read from nor stored in the
+	// gateway's cache. Default false: the verdict says the function was
+	// not asked (Unchecked).
+	CallFunctions bool
+	// Introspect lets a REMOTE_DISCOVERY token without a cached answer be
+	// sent to the provider's introspection endpoint (the answer is not
+	// cached). Default false: only cached answers are used, and the
+	// verdict is Undecided without one.
+	Introspect bool
+}
 
 // Decide runs r through the middleware chain and reports the outcome
 // instead of calling the backend. It is what `keygate token verify` uses, so
@@ -110,9 +125,9 @@ func (g *Gateway) Decide(r *http.Request) Decision {
 }
 
 // DecideWith is Decide with opts: with CallFunctions, an authorizer
-// function is asked (never its cache).
+// function is asked (never its cache); with Introspect, the provider.
 func (g *Gateway) DecideWith(r *http.Request, opts DecideOptions) Decision {
-	d := &Decision{callFunctions: opts.CallFunctions}
+	d := &Decision{opts: opts}
 	r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
 	g.handler.ServeHTTP(discardWriter{header: http.Header{}}, r)
 	return *d

@@ -66,6 +66,9 @@ type httpError struct {
 	message string
 	// level is the execution log level of the line.
 	level slog.Level
+	// evenAnonymous: the refusal stands on ANONYMOUS routes too (no
+	// dynamic authentication server matched).
+	evenAnonymous bool
 	// attrs are extra log attributes (kid, iss, sub).
 	attrs []slog.Attr
 }
@@ -165,6 +168,13 @@ func (g *Gateway) logRejection(ex *exchange, e *httpError) {
 	}
 	if ex.route != nil {
 		attrs = append(attrs, slog.String("route", ex.route.path))
+	}
+	if sel := ex.selected; sel != nil {
+		code := "dynamicAuthentication.authenticationServerMatched"
+		if sel.byDefault {
+			code = "dynamicAuthentication.defaultAuthenticationServerMatched"
+		}
+		attrs = append(attrs, slog.String("authenticationServer", sel.name), slog.String("selection", code))
 	}
 	attrs = append(attrs, e.attrs...)
 	g.log.LogAttrs(ex.ctx, e.level, e.detail, attrs...)

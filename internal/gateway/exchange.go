@@ -49,6 +49,10 @@ type exchange struct {
 	// credentialFolded: the token header was spelled with '_' for '-'
 	// (tokenAuthenticator.credential), so scrub walks the headers.
 	credentialFolded bool
+	// selected is the server dynamic authentication picked for this
+	// request (nil before or without one): a pointer, so a request of a
+	// deployment without dynamic authentication pays 8 bytes for it.
+	selected *selection
 	// credentialHeader and credential are the verified token's header and
 	// value, set again on the upstream request after hop-by-hop removal.
 	credentialHeader string

@@ -15,6 +15,7 @@ import (
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/function"
 	"github.com/keygate/keygate/internal/keys"
+	"github.com/keygate/keygate/internal/oidc"
 	"github.com/keygate/keygate/internal/token"
 )
 
@@ -33,6 +34,11 @@ type Gateway struct {
 	// remoteRefresh holds the REMOTE_JWKS sets the deployments verify with,
 	// each with the shortest refresh period a deployment asks of it.
 	remoteRefresh map[*keys.RemoteSet]time.Duration
+	// providers holds the OpenID providers (REMOTE_DISCOVERY) the
+	// deployments use, each with the shortest refresh period asked of it.
+	providers map[*oidc.Provider]time.Duration
+	// introspectors are the introspection clients (and caches) in use.
+	introspectors map[*oidc.Introspector]bool
 	metrics       *Metrics
 	activity      *Activity
 	requestIDs    *requestIDs

@@ -55,6 +55,11 @@ type AuthSummary struct {
 	Function  string
 	Arguments []string
 	CacheKey  []string
+	// Discovery is the OpenID provider's discovery URI (REMOTE_DISCOVERY):
+	// tokens are introspected there.
+	Discovery string
+	// Servers lists dynamic authentication's servers, "key name: type".
+	Servers []string
 }
 
 // KeySummary describes one verification key.
