@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,6 +38,9 @@ type reloader struct {
 
 	mu      sync.Mutex
 	version string
+	// secrets are the live configuration's secret values (secretValues):
+	// a rotated secret is a change that Version does not show.
+	secrets map[string]string
 	listen  string
 	files   []string
 	// responseCache is the response cache's settings at start-up.
@@ -49,7 +53,7 @@ type reloader struct {
 func newReloader(src Source, opts gateway.Options, cfg *config.Gateway, live *gateway.Live, metrics *gateway.Metrics,
 	history *gateway.ConfigHistory) *reloader {
 	r := &reloader{src: src, opts: opts, live: live, log: opts.Logger, metrics: metrics, history: history,
-		version: Version(cfg), listen: cfg.Listen, files: src.Files(cfg),
+		version: Version(cfg), secrets: secretValues(cfg), listen: cfg.Listen, files: src.Files(cfg),
 		responseCache: cfg.ResponseCache}
 	metrics.ConfigLive(r.version)
 	history.Add(gateway.ConfigEvent{Time: time.Now(), Cause: "start-up", Result: "loaded", Version: r.version})
@@ -83,8 +87,8 @@ func (r *reloader) reload(cause string) bool {
 	if r.loaded != nil {
 		r.loaded(cfg)
 	}
-	version := Version(cfg)
-	if version == r.version {
+	version, secrets := Version(cfg), secretValues(cfg)
+	if version == r.version && maps.Equal(secrets, r.secrets) {
 		r.log.Info("reload: configuration unchanged", "cause", cause, "version", version)
 		r.history.Add(gateway.ConfigEvent{Time: time.Now(), Cause: cause, Result: "unchanged", Version: version})
 		r.retainLive()
@@ -115,7 +119,7 @@ func (r *reloader) reload(cause string) bool {
 	if r.opts.KeySets != nil {
 		r.opts.KeySets.Retain(g)
 	}
-	r.version, r.files = version, r.src.Files(cfg)
+	r.version, r.secrets, r.files = version, secrets, r.src.Files(cfg)
 	r.metrics.ConfigLoaded(version, true)
 	r.log.Info("configuration reloaded", "cause", cause, "version", version)
 	r.history.Add(gateway.ConfigEvent{Time: time.Now(), Cause: cause, Result: "loaded", Version: version})
