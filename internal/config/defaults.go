@@ -38,6 +38,9 @@ func applySpecDefaults(s *Spec) {
 		if vp := rp.Authentication.ValidationPolicy; vp != nil {
 			keySetDefaults(&vp.KeySet)
 		}
+		if fp := rp.Authentication.ValidationFailurePolicy; fp != nil {
+			oauth2Defaults(fp)
+		}
 	}
 	for i := range s.Routes {
 		r := &s.Routes[i]
@@ -136,5 +139,17 @@ func setDefault(p **float64, v float64) {
 func upperLogLevel(lp *LoggingPolicies) {
 	if lp != nil && lp.ExecutionLog != nil {
 		lp.ExecutionLog.LogLevel = strings.ToUpper(lp.ExecutionLog.LogLevel)
+	}
+}
+
+// oauth2Defaults stores a validation failure policy's enums upper case.
+func oauth2Defaults(fp *ValidationFailurePolicy) {
+	fp.Type = strings.ToUpper(fp.Type)
+	fp.ResponseType = strings.ToUpper(fp.ResponseType)
+	if cd := fp.ClientDetails; cd != nil {
+		cd.Type = strings.ToUpper(cd.Type)
+	}
+	if sd := fp.SourceUriDetails; sd != nil {
+		sd.Type = strings.ToUpper(sd.Type)
 	}
 }

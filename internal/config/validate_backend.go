@@ -22,11 +22,23 @@ var contextVariable = regexp.MustCompile(`\$\{[^}]*\}`)
 
 // backend validates a route's backend.
 func (c *checker) backend(p string, b *Backend) {
+	if b.Type != BackendOAuth2Logout {
+		if b.AllowedPostLogoutUris != nil {
+			c.addf(at(p, "allowedPostLogoutUris"), "only for OAUTH2_LOGOUT_BACKEND; remove it")
+		}
+		if b.PostLogoutState != "" {
+			c.addf(at(p, "postLogoutState"), "only for OAUTH2_LOGOUT_BACKEND; remove it")
+		}
+	}
 	switch b.Type {
 	case BackendHTTP:
 		c.httpBackend(p, b)
 	case BackendStockResponse:
 		c.stockBackend(p, b)
+	case BackendOAuth2Logout:
+		c.logoutBackend(p, b)
+	case BackendOAuth2Login:
+		c.loginBackend(p, b)
 	case "":
 		if b.URL == "" && b.Status == nil && len(b.Headers) == 0 && b.Body == "" {
 			c.addf(p, "missing; add a backend of type HTTP_BACKEND or STOCK_RESPONSE_BACKEND")
