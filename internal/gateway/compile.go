@@ -92,7 +92,15 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep := &deployment{prefix: d.PathPrefix, accessLog: true, allowed: c.g.metrics.allowCountersFor(d.PathPrefix)}
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
-		dep.auth = c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
+		auth := c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
+		dep.auth = auth
+		if fp := rp.Authentication.ValidationFailurePolicy; fp != nil && strings.EqualFold(fp.Type, config.FailureOAuth2) {
+			var inner authentication
+			if auth.verifier != nil {
+				inner = auth
+			}
+			dep.auth = c.oauth2Login(rp.Authentication, fp, d.PathPrefix, src, inner)
+		}
 	}
 	if rp := spec.RequestPolicies; rp != nil && rp.RateLimiting != nil {
 		rl := rp.RateLimiting
@@ -227,6 +235,12 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 		}
 		rt.backend = newStockBackend(*r.Backend.Status, r.Backend.Body, headers)
 		rt.summary.Backend = r.Backend.Type + " " + strconv.Itoa(*r.Backend.Status)
+	case config.BackendOAuth2Logout:
+		rt.backend = c.logoutBackend(&r.Backend, dep)
+		rt.summary.Backend = r.Backend.Type
+	case config.BackendOAuth2Login:
+		rt.backend = c.loginBackend()
+		rt.summary.Backend = r.Backend.Type
 	case config.BackendHTTP:
 		rt.backend = c.httpBackend(&r.Backend, r.Path, dep, src, at, rt.metrics)
 		rt.summary.Backend = r.Backend.Type + " " + r.Backend.URL

@@ -64,6 +64,9 @@ type exchange struct {
 	// are then ignored). ${request.cert[client_base64]} reads it through
 	// clientCertBase64.
 	clientCert *x509.Certificate
+	// loginSession is the OAUTH2 browser session that authenticated the
+	// request; nil for any other credential.
+	loginSession *session
 	// decision is set when the request is a Decide call, not traffic.
 	decision *Decision
 }
