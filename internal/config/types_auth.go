@@ -15,6 +15,9 @@ const (
 const (
 	KeySetStatic     = "STATIC_KEYS"
 	KeySetRemoteJWKS = "REMOTE_JWKS"
+	// KeySetRemoteDiscovery is TOKEN_AUTHENTICATION's validation by the
+	// provider's discovery document and introspection endpoint.
+	KeySetRemoteDiscovery = "REMOTE_DISCOVERY"
 )
 
 // Static key formats (StaticPublicKey "format").
@@ -97,19 +100,19 @@ type KeySet struct {
 }
 
 // ValidationPolicy is TOKEN_AUTHENTICATION's validation policy
-// (TokenAuthenticationValidationPolicy): a key set plus optional claim
-// checks.
+// (TokenAuthenticationValidationPolicy): a key set, or an OpenID provider
+// (REMOTE_DISCOVERY), plus optional claim checks.
 type ValidationPolicy struct {
 	KeySet
+	// ClientDetails is the client keygate introspects tokens as
+	// (REMOTE_DISCOVERY, required). Default nil.
+	ClientDetails *ClientDetails `json:"clientDetails,omitempty"`
+	// SourceURIDetails locates the provider's discovery document
+	// (REMOTE_DISCOVERY, required). Default nil.
+	SourceURIDetails *SourceURIDetails `json:"sourceUriDetails,omitempty"`
 	// AdditionalValidationPolicy holds the issuer, audience and claim
 	// checks. Default nil (no such checks).
 	AdditionalValidationPolicy *AdditionalValidationPolicy `json:"additionalValidationPolicy,omitempty"`
-}
-
-// opaqueVariants lists the validation policy types keygate knows but does
-// not run; their own fields are not reported as unknown, only the type is.
-func (ValidationPolicy) opaqueVariants() (string, []string) {
-	return "type", []string{"REMOTE_DISCOVERY"}
 }
 
 // AdditionalValidationPolicy holds TOKEN_AUTHENTICATION's claim checks

@@ -123,11 +123,18 @@ func (c *checker) claims(p string, claims []ClaimRule) {
 
 // validationPolicy checks TOKEN_AUTHENTICATION's validation policy.
 func (c *checker) validationPolicy(p string, vp *ValidationPolicy) {
-	if vp.Type == "REMOTE_DISCOVERY" {
-		c.addf(at(p, "type"), "REMOTE_DISCOVERY is not supported yet by keygate; use STATIC_KEYS")
-		return
+	if vp.Type == KeySetRemoteDiscovery {
+		c.remoteDiscovery(p, vp)
+	} else {
+		c.keySet(p, &vp.KeySet)
+		const other = "only for REMOTE_DISCOVERY; remove it or use type REMOTE_DISCOVERY"
+		if vp.ClientDetails != nil {
+			c.addf(at(p, "clientDetails"), other)
+		}
+		if vp.SourceURIDetails != nil {
+			c.addf(at(p, "sourceUriDetails"), other)
+		}
 	}
-	c.keySet(p, &vp.KeySet)
 	if ap := vp.AdditionalValidationPolicy; ap != nil {
 		app := at(p, "additionalValidationPolicy")
 		c.stringList(at(app, "issuers"), ap.Issuers, 0, maxIssuers, "issuer")

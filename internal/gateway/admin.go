@@ -76,6 +76,9 @@ func (a *Admin) Handler() http.Handler {
 		case !a.keysReady():
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("keys not loaded\n"))
+			for _, why := range a.live.Current().NotReady() {
+				_, _ = w.Write([]byte(why + "\n"))
+			}
 		case !a.live.Current().Ready():
 			_, _ = w.Write([]byte("ready; a JWKS added by a reload has not loaded, its deployment answers 503\n"))
 		default:

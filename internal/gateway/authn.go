@@ -67,7 +67,10 @@ type tokenAuthenticator struct {
 	// failure replaces the 401 of a missing or invalid token when set
 	// (TOKEN_AUTHENTICATION validationFailurePolicy MODIFY_RESPONSE).
 	failure *failureResponse
-	summary AuthSummary
+	// discovery, when set, makes this a REMOTE_DISCOVERY policy: verifier
+	// holds the discovered JWKS and every token is also introspected.
+	discovery *discoveryCheck
+	summary   AuthSummary
 }
 
 var _ authentication = (*tokenAuthenticator)(nil)
@@ -200,6 +203,9 @@ func (a *tokenAuthenticator) authenticate(r *http.Request, ex *exchange) (princi
 	}
 	if err != nil {
 		return principal{}, a.refuse(r, ex, a.credentialError(err))
+	}
+	if a.discovery != nil {
+		return a.discovery.authenticate(a, r, ex, raw)
 	}
 	tok, err := a.verifier.Verify(raw)
 	if err != nil {

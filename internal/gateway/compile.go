@@ -16,6 +16,7 @@ import (
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/keys"
+	"github.com/keygate/keygate/internal/oidc"
 	"github.com/keygate/keygate/internal/token"
 )
 
@@ -26,6 +27,7 @@ import (
 func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	g := &Gateway{
 		remoteRefresh: map[*keys.RemoteSet]time.Duration{},
+		providers:     map[*oidc.Provider]time.Duration{},
 		log:           opts.Logger,
 		now:           opts.Now,
 		accessLog:     !opts.DisableAccessLog,
@@ -178,7 +180,8 @@ func deploymentPolicies(spec *config.Spec) []string {
 // read, and TestCheckSpecOnInvalidSpecs holds that it never panics.
 func CheckSpec(spec *config.Spec, src config.Source) config.Problems {
 	c := &compiler{
-		g:          &Gateway{log: slog.New(slog.DiscardHandler), now: time.Now, remoteRefresh: map[*keys.RemoteSet]time.Duration{}},
+		g: &Gateway{log: slog.New(slog.DiscardHandler), now: time.Now, remoteRefresh: map[*keys.RemoteSet]time.Duration{},
+			providers: map[*oidc.Provider]time.Duration{}},
 		keySets:    NewKeySets(nil, nil),
 		transports: map[transportKey]*syncTransport{},
 		limits:     NewLimits(),
@@ -491,19 +494,24 @@ func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, s
 			auth.failure = compileFailure(fp, c.g.log, src.Problem(at+".validationFailurePolicy", "").Path)
 		}
 	}
-	set, summaries := c.keySet(v.Keys, src, keysAt, auth.loadingCode)
-	if set == nil {
-		return auth
-	}
 	rules := make([]token.ClaimRule, len(v.Claims))
 	for i, cr := range v.Claims {
 		rules[i] = token.ClaimRule{Name: cr.Key, Values: cr.Values, Required: cr.IsRequired}
 	}
 	policy := token.Policy{Issuers: v.Issuers, Audiences: v.Audiences, MaxClockSkew: v.MaxClockSkew, VerifyClaims: rules}
-	auth.verifier = token.NewVerifier(set, policy, c.g.now)
-	auth.verifier.UseCache(c.tokenCache)
 	auth.summary = AuthSummary{Type: a.Type, Issuers: v.Issuers, Audiences: v.Audiences,
-		Anonymous: a.IsAnonymousAccessAllowed, Keys: summaries, TokenFrom: tokenFrom(ts), MaxClockSkew: v.MaxClockSkew}
+		Anonymous: a.IsAnonymousAccessAllowed, TokenFrom: tokenFrom(ts), MaxClockSkew: v.MaxClockSkew}
+	if a.Type == config.AuthenticationToken && a.ValidationPolicy != nil && v.Keys.Type == config.KeySetRemoteDiscovery {
+		c.discovery(auth, a, policy, src, at)
+	} else {
+		set, summaries := c.keySet(v.Keys, src, keysAt, auth.loadingCode)
+		if set == nil {
+			return auth
+		}
+		auth.verifier = token.NewVerifier(set, policy, c.g.now)
+		auth.verifier.UseCache(c.tokenCache)
+		auth.summary.Keys = summaries
+	}
 	for _, r := range rules {
 		var line string
 		switch {

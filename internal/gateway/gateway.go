@@ -14,6 +14,7 @@ import (
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/keys"
+	"github.com/keygate/keygate/internal/oidc"
 	"github.com/keygate/keygate/internal/token"
 )
 
@@ -30,9 +31,12 @@ type Gateway struct {
 	// remoteRefresh holds the REMOTE_JWKS sets the deployments verify with,
 	// each with the shortest refresh period a deployment asks of it.
 	remoteRefresh map[*keys.RemoteSet]time.Duration
-	metrics       *Metrics
-	activity      *Activity
-	requestIDs    *requestIDs
+	// providers holds the OpenID providers (REMOTE_DISCOVERY) the
+	// deployments use, each with the shortest refresh period asked of it.
+	providers  map[*oidc.Provider]time.Duration
+	metrics    *Metrics
+	activity   *Activity
+	requestIDs *requestIDs
 	// trusted are the proxies whose forwarding headers name the client.
 	trusted trustedProxies
 	// clientCAs is the client CA of mutual TLS; nil without one.

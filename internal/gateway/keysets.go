@@ -10,6 +10,7 @@ import (
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/keys"
+	"github.com/keygate/keygate/internal/oidc"
 )
 
 // KeySets owns the remote key sets (REMOTE_JWKS) of the gateways built with
@@ -23,6 +24,12 @@ type KeySets struct {
 	ctx     context.Context // nil until Start: sets are made but not fetched
 	sets    map[remoteSource]*remoteEntry
 	observe func(keys.RemoteEvent)
+	// providers and introspectors are the OpenID providers
+	// (REMOTE_DISCOVERY) and their introspection clients with their
+	// caches, kept across reloads like the key sets.
+	providers     map[providerSource]*providerEntry
+	introspectors map[introspectorSource]*oidc.Introspector
+	observeIDP    func(call, uri, result string)
 }
 
 // remoteSource is what makes two REMOTE_JWKS policies the same key set.
@@ -31,6 +38,8 @@ type KeySets struct {
 type remoteSource struct {
 	url      string
 	insecure bool
+	// discovery: url is a discovery URI and the set is at its jwks_uri.
+	discovery bool
 }
 
 type remoteEntry struct {
@@ -74,7 +83,8 @@ func NewKeySets(log *slog.Logger, observe func(keys.RemoteEvent)) *KeySets {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &KeySets{log: log, sets: map[remoteSource]*remoteEntry{}, observe: observe}
+	return &KeySets{log: log, sets: map[remoteSource]*remoteEntry{}, observe: observe,
+		providers: map[providerSource]*providerEntry{}, introspectors: map[introspectorSource]*oidc.Introspector{}}
 }
 
 // Start begins fetching every set, now and as they are added, until ctx is
@@ -86,6 +96,9 @@ func (ks *KeySets) Start(ctx context.Context) {
 	for _, e := range ks.sets {
 		ks.runLocked(e)
 	}
+	for _, e := range ks.providers {
+		ks.runProviderLocked(e)
+	}
 }
 
 // remote returns the set for src, made on first use with the given refresh
@@ -93,6 +106,12 @@ func (ks *KeySets) Start(ctx context.Context) {
 // authentication types share the set). An existing set keeps its period
 // until Retain.
 func (ks *KeySets) remote(src remoteSource, refresh time.Duration, logCode string) *keys.RemoteSet {
+	return ks.remoteLocated(src, refresh, logCode, nil)
+}
+
+// remoteLocated is remote for a set whose address locate gives at each
+// fetch (nil: src.url).
+func (ks *KeySets) remoteLocated(src remoteSource, refresh time.Duration, logCode string, locate func(context.Context) (string, error)) *keys.RemoteSet {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if e, ok := ks.sets[src]; ok {
@@ -100,7 +119,7 @@ func (ks *KeySets) remote(src remoteSource, refresh time.Duration, logCode strin
 	}
 	e := &remoteEntry{}
 	e.set = keys.NewRemoteSet(keys.RemoteConfig{
-		URL: src.url, InsecureSkipVerify: src.insecure, Refresh: refresh,
+		URL: src.url, InsecureSkipVerify: src.insecure, Refresh: refresh, Locate: locate,
 		Observe: func(ev keys.RemoteEvent) {
 			ks.record(e, ev)
 			ks.logEvent(logCode, ev)
@@ -182,6 +201,9 @@ func (ks *KeySets) Retain(g *Gateway) {
 	for set, refresh := range g.remoteRefresh {
 		set.SetRefresh(refresh)
 	}
+	for p, refresh := range g.providers {
+		p.SetRefresh(refresh)
+	}
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	for src, e := range ks.sets {
@@ -192,6 +214,7 @@ func (ks *KeySets) Retain(g *Gateway) {
 			delete(ks.sets, src)
 		}
 	}
+	ks.retainProvidersLocked(g)
 }
 
 // logEvent writes a fetch outcome to the execution log: a failure before
@@ -224,7 +247,34 @@ func (g *Gateway) Ready() bool {
 			return false
 		}
 	}
+	for p := range g.providers {
+		if !p.Loaded() {
+			return false
+		}
+	}
 	return true
+}
+
+// NotReady says why g is not Ready: each discovery document and key set
+// that has not loaded, with its latest error; nil when Ready.
+func (g *Gateway) NotReady() []string {
+	var out []string
+	for p := range g.providers {
+		if st := p.Status(); !st.Loaded {
+			why := "not fetched yet"
+			if st.LastError != "" {
+				why = st.LastError
+			}
+			out = append(out, "discovery document "+st.URI+" not loaded: "+why)
+		}
+	}
+	for s := range g.remoteRefresh {
+		if !s.Loaded() {
+			out = append(out, "jwks "+s.URL()+" not loaded")
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // WaitReady waits until Ready or ctx is done, and reports Ready.

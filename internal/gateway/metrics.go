@@ -24,6 +24,7 @@ type Metrics struct {
 	validations    *prometheus.CounterVec
 	jwksFetches    *prometheus.CounterVec
 	jwksSkipped    *prometheus.CounterVec
+	idpCalls       *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 	rateLimits     *prometheus.CounterVec
@@ -55,6 +56,10 @@ func NewMetrics() *Metrics {
 		jwksSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_jwks_keys_skipped_total", Help: "Keys of fetched JWKS documents that were skipped as unusable, by URI.",
 		}, []string{"uri"}),
+		idpCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keygate_idp_calls_total",
+			Help: "OpenID provider answers, by discovery URI, call (discovery, introspection) and result (discovery: loaded, failed; introspection: cached, active, inactive, invalid, failed).",
+		}, []string{"uri", "call", "result"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keygate_config_reloads_total", Help: "Configuration reloads after start-up, by result (success, failure).",
 		}, []string{"result"}),
@@ -65,7 +70,7 @@ func NewMetrics() *Metrics {
 			Name: "keygate_rate_limit_decisions_total", Help: "Rate limiting decisions, by deployment and outcome (allow, deny).",
 		}, []string{"deployment", "outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.reloads, m.configInfo, m.rateLimits,
+	m.registry.MustRegister(m.requests, m.decisions, m.backendLatency, m.validations, m.jwksFetches, m.jwksSkipped, m.idpCalls, m.reloads, m.configInfo, m.rateLimits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
@@ -155,6 +160,14 @@ func (m *Metrics) ObserveJWKS(e keys.RemoteEvent) {
 		return
 	}
 	m.jwksFetches.WithLabelValues(e.URL, e.Kind.String()).Inc()
+}
+
+// ObserveIDP counts an OpenID provider's answer (KeySets.ObserveIDP).
+func (m *Metrics) ObserveIDP(call, uri, result string) {
+	if m == nil {
+		return
+	}
+	m.idpCalls.WithLabelValues(uri, call, result).Inc()
 }
 
 // WatchTokenCache exports the verified-token cache's hits and misses. The

@@ -46,6 +46,9 @@ type AuthSummary struct {
 	// Keys are the static keys; JWKS is the remote set's URI instead.
 	Keys []KeySummary
 	JWKS string
+	// Discovery is the OpenID provider's discovery URI (REMOTE_DISCOVERY):
+	// tokens are introspected there.
+	Discovery string
 }
 
 // KeySummary describes one verification key.

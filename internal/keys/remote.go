@@ -49,6 +49,11 @@ type RemoteConfig struct {
 	// Observe receives every fetch outcome and skipped key, for logs and
 	// metrics (this package never logs). Default: nothing.
 	Observe func(RemoteEvent)
+	// Locate, when set, gives the JWKS address at each fetch (an OpenID
+	// provider's discovery document names it); URL then only names the
+	// set. A Locate error fails the fetch like a download error. Default
+	// nil: the set is at URL.
+	Locate func(ctx context.Context) (string, error)
 }
 
 // RemoteEventKind says what a RemoteEvent reports.
@@ -330,7 +335,15 @@ func (s *RemoteSet) fetch(ctx context.Context) error {
 }
 
 func (s *RemoteSet) download(ctx context.Context) ([]*Key, []error, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.cfg.URL, nil)
+	url := s.cfg.URL
+	if s.cfg.Locate != nil {
+		located, err := s.cfg.Locate(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		url = located
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, nil, err
 	}

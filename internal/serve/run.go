@@ -64,6 +64,7 @@ func Run(ctx context.Context, src Source, set Settings, log *slog.Logger, hup <-
 		history = gateway.NewConfigHistory()
 	}
 	keySets := gateway.NewKeySets(log, metrics.ObserveJWKS)
+	keySets.ObserveIDP(metrics.ObserveIDP)
 	metrics.WatchKeySets(keySets)
 	keySets.Start(ctx)
 	cache := token.NewCache(set.TokenCacheSize)

@@ -233,3 +233,24 @@ func (v *Verifier) lookup(kid string) (*keys.Key, error) {
 	return nil, newError(ErrKeysUnavailable,
 		fmt.Sprintf("keys could not be consulted for kid %s: %v", quote(kid), err), err)
 }
+
+// VerifyClaims applies the policy's claim rules (exp, nbf, iat, iss, aud,
+// verifyClaims) to claims that did not come from a signed token, such as
+// an introspection answer, and returns the first failure, an error that
+// wraps one of the Err sentinels.
+func (v *Verifier) VerifyClaims(cl Claims) error {
+	c := collector{}
+	v.checkClaims(cl, &c)
+	if len(c.errs) > 0 {
+		return c.errs[0]
+	}
+	return nil
+}
+
+// CheckClaims is VerifyClaims reporting every failure, for the offline
+// explainer.
+func (v *Verifier) CheckClaims(cl Claims) []error {
+	c := collector{all: true}
+	v.checkClaims(cl, &c)
+	return c.errs
+}

@@ -1,0 +1,307 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/oidc/oidctest"
+)
+
+// End-to-end tests of REMOTE_DISCOVERY (§8 of the policies reference)
+// against a real OpenID provider (oidctest: zitadel's example OP).
+
+const oidcSecretID = "ocid1.vaultsecret.oc1..oidctest"
+
+// discoveryAuth is a TOKEN_AUTHENTICATION policy on op's discovery
+// document, introspecting as clientID.
+func discoveryAuth(op *oidctest.OP, clientID string) map[string]any {
+	return map[string]any{
+		"type": "TOKEN_AUTHENTICATION", "tokenHeader": "Authorization", "tokenAuthScheme": "Bearer",
+		"validationPolicy": map[string]any{
+			"type": "REMOTE_DISCOVERY",
+			"clientDetails": map[string]any{"type": "CUSTOM", "clientId": clientID,
+				"clientSecretId": oidcSecretID, "clientSecretVersionNumber": 1},
+			"sourceUriDetails": map[string]any{"type": "DISCOVERY_URI", "uri": op.DiscoveryURI},
+		},
+	}
+}
+
+// oidcSpec is a spec with auth and three routes to backend: /any
+// (authenticated; X-User set from request.auth[sub]), /email (ANY_OF
+// email), /open (ANONYMOUS).
+func oidcSpec(auth map[string]any, backend string) map[string]any {
+	auth["isAnonymousAccessAllowed"] = true
+	user := map[string]any{"headerTransformations": map[string]any{"setHeaders": map[string]any{"items": []any{
+		map[string]any{"name": "X-User", "values": []any{"${request.auth[sub]}"}}}}}}
+	return map[string]any{
+		"requestPolicies": map[string]any{"authentication": auth},
+		"routes": []any{
+			map[string]any{"path": "/any", "backend": map[string]any{"type": "HTTP_BACKEND", "url": backend}, "requestPolicies": user},
+			map[string]any{"path": "/email", "backend": map[string]any{"type": "HTTP_BACKEND", "url": backend},
+				"requestPolicies": map[string]any{"authorization": map[string]any{"type": "ANY_OF", "allowedScope": []any{"email"}}}},
+			map[string]any{"path": "/open", "backend": map[string]any{"type": "HTTP_BACKEND", "url": backend},
+				"requestPolicies": map[string]any{"authorization": map[string]any{"type": "ANONYMOUS"}}},
+		},
+	}
+}
+
+// oidcGateway is a gateway loaded from a gateway file (secrets list and
+// all) with the given deployments, its key sets started, served over
+// loopback.
+type oidcGateway struct {
+	g    *Gateway
+	srv  *httptest.Server
+	logs *syncBuffer
+}
+
+func startOIDCGateway(t *testing.T, deployments map[string]map[string]any) *oidcGateway {
+	t.Helper()
+	dir := t.TempDir()
+	var yaml strings.Builder
+	yaml.WriteString("deployments:\n")
+	for prefix, spec := range deployments {
+		name := strings.Trim(prefix, "/") + ".json"
+		data, _ := json.Marshal(spec)
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		yaml.WriteString("- pathPrefix: " + prefix + "\n  specificationFile: " + name + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "client-secret"), []byte(oidctest.ClientSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml.WriteString("secrets:\n- id: " + oidcSecretID + "\n  file: client-secret\n")
+	file := filepath.Join(dir, "keygate.yaml")
+	if err := os.WriteFile(file, []byte(yaml.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadGateway(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ks := NewKeySets(log, nil)
+	ks.Start(ctx)
+	g, err := New(cfg, Options{Logger: log, KeySets: ks, DisableAccessLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks.Retain(g)
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	return &oidcGateway{g: g, srv: srv, logs: logs}
+}
+
+// get sends GET path with the bearer token (none when "") and returns the
+// status and body.
+func (o *oidcGateway) get(t *testing.T, path, tok string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, o.srv.URL+path, nil)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// echoBackend answers with the X-User header it got.
+func echoBackend(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "user="+r.Header.Get("X-User")+" auth="+r.Header.Get("Authorization"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func waitReady(t *testing.T, g *Gateway) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !g.WaitReady(ctx) {
+		t.Fatalf("gateway not ready: %v", g.NotReady())
+	}
+}
+
+func TestDiscoveryIntrospectsOpaqueAndJWTTokens(t *testing.T) {
+	op := oidctest.Start(t)
+	backend := echoBackend(t)
+	gw := startOIDCGateway(t, map[string]map[string]any{
+		"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), backend),
+		"/jwt":    oidcSpec(discoveryAuth(op, oidctest.JWTClientID), backend),
+	})
+	waitReady(t, gw.g)
+
+	opaque := op.AccessToken("openid")
+	opaqueEmail := op.AccessToken("openid", "email")
+	revoked := op.AccessToken("openid", "email")
+	op.Revoke(oidctest.ClientID, revoked)
+	jwt := op.JWTAccessToken("openid", "email")
+	// A JWT signed by a key the provider never published.
+	other := oidctest.Start(t)
+	foreign := other.JWTAccessToken("openid")
+
+	tests := []struct {
+		name, path, tok string
+		status          int
+		body            string
+	}{
+		{"opaque active", "/opaque/any", opaque, 200, "user=" + oidctest.UserID},
+		{"opaque, route wants email", "/opaque/email", opaque, 403, ""},
+		{"opaque with email", "/opaque/email", opaqueEmail, 200, ""},
+		{"opaque revoked", "/opaque/any", revoked, 401, ""},
+		{"unknown opaque token", "/opaque/any", "made-up-token", 401, ""},
+		{"no token", "/opaque/any", "", 401, ""},
+		{"no token, anonymous route", "/opaque/open", "", 200, "auth="},
+		{"revoked on anonymous route: dropped", "/opaque/open", revoked, 200, "user= auth="},
+		{"JWT access token", "/jwt/email", jwt, 200, ""},
+		{"JWT of another provider", "/jwt/any", foreign, 401, ""},
+		{"JWT for another client", "/opaque/any", jwt, 401, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := gw.get(t, tt.path, tt.tok)
+			if status != tt.status || !strings.Contains(body, tt.body) {
+				t.Errorf("GET %s = %d %q, want %d with %q", tt.path, status, body, tt.status, tt.body)
+			}
+		})
+	}
+	if n := other.Requests(oidctest.IntrospectionPath); n != 0 {
+		t.Errorf("the other provider was asked %d times", n)
+	}
+	for _, leak := range []string{opaque, revoked, oidctest.ClientSecret} {
+		if strings.Contains(gw.logs.String(), leak) {
+			t.Errorf("the log holds a token or the client secret")
+		}
+	}
+}
+
+func TestDiscoveryForgedJWTCostsTheProviderNothing(t *testing.T) {
+	op := oidctest.Start(t)
+	gw := startOIDCGateway(t, map[string]map[string]any{"/jwt": oidcSpec(discoveryAuth(op, oidctest.JWTClientID), echoBackend(t))})
+	waitReady(t, gw.g)
+	other := oidctest.Start(t)
+	foreign := other.JWTAccessToken("openid")
+	before := op.Requests(oidctest.IntrospectionPath)
+	for range 5 {
+		if status, _ := gw.get(t, "/jwt/any", foreign); status != 401 {
+			t.Fatalf("forged JWT: status %d, want 401", status)
+		}
+	}
+	if n := op.Requests(oidctest.IntrospectionPath) - before; n != 0 {
+		t.Errorf("forged JWTs made %d introspection calls, want 0", n)
+	}
+	// Both providers name their first key alike: the signature gives it away.
+	if !strings.Contains(gw.logs.String(), `"reason":"bad_signature"`) {
+		t.Errorf("log lacks reason bad_signature:\n%s", gw.logs.String())
+	}
+}
+
+func TestDiscoveryKeyRotationAtTheProvider(t *testing.T) {
+	op := oidctest.Start(t)
+	gw := startOIDCGateway(t, map[string]map[string]any{"/jwt": oidcSpec(discoveryAuth(op, oidctest.JWTClientID), echoBackend(t))})
+	waitReady(t, gw.g)
+	before := op.JWTAccessToken("openid")
+	if status, body := gw.get(t, "/jwt/any", before); status != 200 {
+		t.Fatalf("before rotation: %d %s", status, body)
+	}
+	keysFetched := op.Requests(oidctest.KeysPath)
+	kid := op.RotateKey(false)
+	after := op.JWTAccessToken("openid")
+	if status, body := gw.get(t, "/jwt/any", after); status != 200 {
+		t.Fatalf("token signed with the new key %s: %d %s", kid, status, body)
+	}
+	if op.Requests(oidctest.KeysPath) == keysFetched {
+		t.Error("the new kid was accepted without a JWKS refresh")
+	}
+}
+
+func TestDiscoveryProviderDownAtStart(t *testing.T) {
+	op := oidctest.Start(t)
+	op.Stop()
+	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	if status, _ := gw.get(t, "/opaque/any", "some-token"); status != 503 {
+		t.Errorf("provider down at start: status %d, want 503", status)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("the 503 took %v", d)
+	}
+	if gw.g.Ready() {
+		t.Error("Ready with the provider down")
+	}
+	why := strings.Join(gw.g.NotReady(), "\n")
+	if !strings.Contains(why, op.DiscoveryURI) || !strings.Contains(why, "refused") {
+		t.Errorf("NotReady = %q, want the discovery URI and the reason", why)
+	}
+	op.Restart()
+	waitReady(t, gw.g)
+	if status, body := gw.get(t, "/opaque/any", op.AccessToken()); status != 200 {
+		t.Errorf("after the provider came up: %d %s", status, body)
+	}
+}
+
+func TestDiscoveryProviderDownLater(t *testing.T) {
+	op := oidctest.Start(t)
+	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	waitReady(t, gw.g)
+	seen, unseen := op.AccessToken(), op.AccessToken()
+	if status, _ := gw.get(t, "/opaque/any", seen); status != 200 {
+		t.Fatalf("warm-up: status %d", status)
+	}
+	op.Stop()
+	for range 3 {
+		if status, _ := gw.get(t, "/opaque/any", seen); status != 200 {
+			t.Errorf("cached token with the provider down: status %d, want 200", status)
+		}
+		if status, _ := gw.get(t, "/opaque/any", unseen); status != 503 {
+			t.Errorf("new token with the provider down: status %d, want 503", status)
+		}
+	}
+	if n := strings.Count(gw.logs.String(), "introspection failed; tokens without a cached answer"); n != 1 {
+		t.Errorf("the outage was logged %d times, want once", n)
+	}
+	op.Restart()
+	if status, _ := gw.get(t, "/opaque/any", unseen); status != 200 {
+		t.Errorf("after the provider came back: status %d", status)
+	}
+	if !strings.Contains(gw.logs.String(), "introspection answers again") {
+		t.Error("the recovery was not logged")
+	}
+}
+
+func TestDiscoverySlowProviderBounded(t *testing.T) {
+	op := oidctest.Start(t)
+	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	waitReady(t, gw.g)
+	tok := op.AccessToken()
+	op.SetDelay(10 * time.Second)
+	start := time.Now()
+	status, _ := gw.get(t, "/opaque/any", tok)
+	elapsed := time.Since(start)
+	op.SetDelay(0)
+	if status != 503 {
+		t.Errorf("slow provider: status %d, want 503", status)
+	}
+	if elapsed > 4*time.Second {
+		t.Errorf("a slow provider held the request %v, want at most the 3s introspection timeout", elapsed)
+	}
+}
