@@ -149,7 +149,7 @@ func oauth2Defaults(fp *ValidationFailurePolicy) {
 	if cd := fp.ClientDetails; cd != nil {
 		cd.Type = strings.ToUpper(cd.Type)
 	}
-	if sd := fp.SourceUriDetails; sd != nil {
+	if sd := fp.SourceURIDetails; sd != nil {
 		sd.Type = strings.ToUpper(sd.Type)
 	}
 }

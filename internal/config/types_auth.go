@@ -193,9 +193,9 @@ type ValidationFailurePolicy struct {
 
 	// ClientDetails is the client browsers log in as (OAUTH2). Required for
 	// OAUTH2.
-	ClientDetails *LoginClientDetails `json:"clientDetails,omitempty"`
-	// SourceUriDetails locates the provider (OAUTH2). Required for OAUTH2.
-	SourceUriDetails *LoginSourceDetails `json:"sourceUriDetails,omitempty"`
+	ClientDetails *ClientDetails `json:"clientDetails,omitempty"`
+	// SourceURIDetails locates the provider (OAUTH2). Required for OAUTH2.
+	SourceURIDetails *SourceURIDetails `json:"sourceUriDetails,omitempty"`
 	// Scopes are requested at login; openid among them (OAUTH2). Required
 	// for OAUTH2.
 	Scopes []string `json:"scopes,omitempty"`

@@ -14,44 +14,10 @@ const (
 	// ResponseTypeCode is the only responseType: the authorization code
 	// flow.
 	ResponseTypeCode = "CODE"
-	// DetailsValidationBlock reuses the validation policy's client or
-	// discovery URI; DetailsCustom and DetailsDiscoveryURI give their own.
-	DetailsValidationBlock = "VALIDATION_BLOCK"
-	DetailsCustom          = "CUSTOM"
-	DetailsDiscoveryURI    = "DISCOVERY_URI"
 )
 
 // maxPostLogoutURIs is OCI's limit on allowedPostLogoutUris.
 const maxPostLogoutURIs = 10
-
-// LoginClientDetails is the client an OAUTH2 policy logs browsers in as
-// (ClientAppDetails): VALIDATION_BLOCK takes the validation policy's, CUSTOM
-// names its own.
-type LoginClientDetails struct {
-	// Type is VALIDATION_BLOCK or CUSTOM. Required.
-	Type string `json:"type"`
-	// ClientID is the client's id at the provider. Required for CUSTOM.
-	ClientID string `json:"clientId,omitempty"`
-	// ClientSecretID is the Vault secret OCID of the client secret, found in
-	// the gateway file's secrets list. Required for CUSTOM.
-	ClientSecretID string `json:"clientSecretId,omitempty"`
-	// ClientSecretVersionNumber is the Vault secret's version; keygate's
-	// secrets list holds one value per id, so it is kept for fidelity only.
-	// Required for CUSTOM.
-	ClientSecretVersionNumber *int64 `json:"clientSecretVersionNumber,omitempty"`
-}
-
-// LoginSourceDetails is where an OAUTH2 policy finds its provider
-// (SourceUriDetails): VALIDATION_BLOCK takes the validation policy's
-// discovery URI, DISCOVERY_URI names its own.
-type LoginSourceDetails struct {
-	// Type is VALIDATION_BLOCK or DISCOVERY_URI. Required.
-	Type string `json:"type"`
-	// URI is the provider's discovery document, e.g.
-	// https://idp.example.com/.well-known/openid-configuration. Required for
-	// DISCOVERY_URI.
-	URI string `json:"uri,omitempty"`
-}
 
 // Sessions holds the keys that seal the browser sessions of OAUTH2
 // policies (keygate's own setting: OCI keeps them inside its service).

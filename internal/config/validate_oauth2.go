@@ -22,11 +22,11 @@ func (c *checker) oauth2Policy(p string, fp *ValidationFailurePolicy, vp *Valida
 	switch cd := fp.ClientDetails; {
 	case cd == nil:
 		c.addf(at(p, "clientDetails"), "missing; add {\"type\": \"VALIDATION_BLOCK\"} to reuse the validation policy's client, or a CUSTOM client")
-	case strings.EqualFold(cd.Type, DetailsValidationBlock):
+	case strings.EqualFold(cd.Type, ClientDetailsValidationBlock):
 		if cd.ClientID != "" || cd.ClientSecretID != "" || cd.ClientSecretVersionNumber != nil {
 			c.addf(at(p, "clientDetails"), "VALIDATION_BLOCK takes no clientId, clientSecretId or clientSecretVersionNumber; remove them or use type CUSTOM")
 		}
-	case strings.EqualFold(cd.Type, DetailsCustom):
+	case strings.EqualFold(cd.Type, ClientDetailsCustom):
 		cp := at(p, "clientDetails")
 		if cd.ClientID == "" {
 			c.addf(at(cp, "clientId"), "missing; give the client's id at the provider")
@@ -44,14 +44,14 @@ func (c *checker) oauth2Policy(p string, fp *ValidationFailurePolicy, vp *Valida
 	default:
 		c.addf(at(p, "clientDetails.type"), "unknown type %q; use VALIDATION_BLOCK or CUSTOM", cd.Type)
 	}
-	switch sd := fp.SourceUriDetails; {
+	switch sd := fp.SourceURIDetails; {
 	case sd == nil:
 		c.addf(at(p, "sourceUriDetails"), "missing; add {\"type\": \"VALIDATION_BLOCK\"} to use the validation policy's discovery URI")
-	case strings.EqualFold(sd.Type, DetailsValidationBlock):
+	case strings.EqualFold(sd.Type, SourceURIValidationBlock):
 		if sd.URI != "" {
 			c.addf(at(p, "sourceUriDetails.uri"), "VALIDATION_BLOCK takes no uri; remove it or use type DISCOVERY_URI")
 		}
-	case strings.EqualFold(sd.Type, DetailsDiscoveryURI):
+	case strings.EqualFold(sd.Type, SourceURIDiscovery):
 		c.discoveryURI(at(p, "sourceUriDetails.uri"), sd.URI)
 	case sd.Type == "":
 		c.addf(at(p, "sourceUriDetails.type"), "missing; use VALIDATION_BLOCK or DISCOVERY_URI")
@@ -108,7 +108,7 @@ func (c *checker) oauth2FieldsAbsent(p string, fp *ValidationFailurePolicy) {
 		name string
 		set  bool
 	}{
-		{"clientDetails", fp.ClientDetails != nil}, {"sourceUriDetails", fp.SourceUriDetails != nil},
+		{"clientDetails", fp.ClientDetails != nil}, {"sourceUriDetails", fp.SourceURIDetails != nil},
 		{"scopes", fp.Scopes != nil}, {"responseType", fp.ResponseType != ""},
 		{"maxExpiryDurationInHours", fp.MaxExpiryDurationInHours != nil},
 		{"useCookiesForSession", fp.UseCookiesForSession != nil},

@@ -154,7 +154,9 @@ func deploymentPolicies(spec *config.Spec) []string {
 		if rp.Cors != nil {
 			out = append(out, "CORS: "+corsSummary(rp.Cors))
 		}
-		if a := rp.Authentication; a != nil && a.ValidationFailurePolicy != nil {
+		if a := rp.Authentication; a != nil && a.ValidationFailurePolicy != nil && strings.EqualFold(a.ValidationFailurePolicy.Type, config.FailureOAuth2) {
+			out = append(out, oauth2Summary(a.ValidationFailurePolicy))
+		} else if a != nil && a.ValidationFailurePolicy != nil {
 			fp := a.ValidationFailurePolicy
 			code := string(fp.ResponseCode)
 			if code == "" {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +38,11 @@ func (c *compiler) oauth2Login(a *config.Authentication, fp *config.ValidationFa
 		}
 	}
 	l.client = oidc.NewHTTPClient(insecure)
-	l.provider = c.loginProvider(uri, insecure)
+	refresh := time.Hour
+	if vp := a.ValidationPolicy; vp != nil {
+		refresh = vp.KeySet.CacheDuration()
+	}
+	l.provider = c.loginProvider(uri, insecure, refresh)
 	var keys []config.SessionKey
 	if c.cfg != nil {
 		keys = c.cfg.SessionKeys
@@ -73,20 +78,33 @@ func loginTokenFrom(l *oauth2Login, a *config.Authentication) string {
 func loginClient(vp *config.ValidationPolicy, fp *config.ValidationFailurePolicy) (uri string, insecure bool, clientID, secretID string) {
 	if vp != nil {
 		insecure = vp.IsSslVerifyDisabled
-		uri = vp.URI
+		if sd := vp.SourceURIDetails; sd != nil {
+			uri = sd.URI
+		}
+		if cd := vp.ClientDetails; cd != nil {
+			clientID, secretID = cd.ClientID, cd.ClientSecretID
+		}
 	}
-	if sd := fp.SourceUriDetails; sd != nil && strings.EqualFold(sd.Type, config.DetailsDiscoveryURI) {
+	if sd := fp.SourceURIDetails; sd != nil && strings.EqualFold(sd.Type, config.SourceURIDiscovery) {
 		uri = sd.URI
 	}
-	if cd := fp.ClientDetails; cd != nil && strings.EqualFold(cd.Type, config.DetailsCustom) {
+	if cd := fp.ClientDetails; cd != nil && strings.EqualFold(cd.Type, config.ClientDetailsCustom) {
 		clientID, secretID = cd.ClientID, cd.ClientSecretID
 	}
 	return uri, insecure, clientID, secretID
 }
 
-// loginProvider returns the discovery Provider of uri.
-func (c *compiler) loginProvider(uri string, insecure bool) *oidc.Provider {
-	return oidc.NewProvider(uri, oidc.NewHTTPClient(insecure), c.g.log.With("component", "oidc"))
+// loginProvider returns the discovery Provider of uri: the validation
+// policy's own (VALIDATION_BLOCK, the same URI) or one of its own, kept and
+// refreshed by the key set registry like REMOTE_DISCOVERY's.
+func (c *compiler) loginProvider(uri string, insecure bool, refresh time.Duration) *oidc.Provider {
+	p := c.keySets.provider(providerSource{uri: uri, insecure: insecure}, refresh)
+	if c.g.providers != nil {
+		if old, ok := c.g.providers[p]; !ok || refresh < old {
+			c.g.providers[p] = refresh
+		}
+	}
+	return p
 }
 
 // logoutBackend compiles an OAUTH2_LOGOUT_BACKEND of a deployment whose
@@ -119,4 +137,26 @@ func (c *compiler) loginBackend() http.Handler {
 		g.writeError(w, exchangeFrom(r), &httpError{status: http.StatusBadRequest, code: codeOAuthStepFailed,
 			reason: reasonLoginDirect, detail: "the login route was called directly", level: slog.LevelInfo})
 	})
+}
+
+// oauth2Summary says in one line what an OAUTH2 policy does, for the
+// console and keygate validate.
+func oauth2Summary(fp *config.ValidationFailurePolicy) string {
+	s := "authentication failure: OAUTH2 login (scopes " + strings.Join(fp.Scopes, " ")
+	if config.OAuth2Flag(fp.UsePkce) {
+		s += ", PKCE S256"
+	}
+	if config.OAuth2Flag(fp.UseCookiesForSession) {
+		s += ", session in a sealed cookie"
+	} else {
+		s += ", session in X-APIGW-TOKEN"
+	}
+	s += ", at most " + strconv.Itoa(fp.MaxExpiryHours()) + "h"
+	if fp.FallbackRedirectPath != "" {
+		s += "; other methods to " + fp.FallbackRedirectPath
+	}
+	if fp.LogoutPath != "" {
+		s += "; logout at " + fp.LogoutPath
+	}
+	return s + ")"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -178,10 +179,16 @@ func (l *oauth2Login) authenticate(r *http.Request, ex *exchange) (principal, er
 // refusal is the answer to a request authenticate did not accept: its own
 // refusal, or a login.
 func (l *oauth2Login) refusal(r *http.Request, ex *exchange, err error) *httpError {
-	if e, ok := err.(*httpError); ok {
-		return e
+	e, ok := err.(*httpError)
+	if !ok {
+		e = l.startLogin(r, ex)
 	}
-	return l.startLogin(r, ex)
+	// The refusal's headers replace the response's: keep the cookies
+	// authenticate deleted (a session that did not open).
+	if set := ex.header["Set-Cookie"]; len(set) > 0 && e.header != nil && len(e.header["Set-Cookie"]) > 0 {
+		e.header["Set-Cookie"] = append(slices.Clone(set), e.header["Set-Cookie"]...)
+	}
+	return e
 }
 
 // scrub leaves the backend none of the login's cookies and no

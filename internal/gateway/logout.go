@@ -37,7 +37,7 @@ func (b *logoutBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	if l.cookieSession {
-		clearChunked(h, r, l.cookieAttrs(r))
+		clearAllChunks(h, l.cookieAttrs(r))
 	}
 	h.Set("Cache-Control", "no-store")
 	state := ""

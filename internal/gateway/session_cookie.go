@@ -159,3 +159,12 @@ func stripLoginCookies(r *http.Request) {
 	}
 	r.Header["Cookie"] = kept
 }
+
+// clearAllChunks deletes every chunk the session could have: for a request
+// whose Cookie header no longer shows them (the logout backend runs after
+// the login cookies were removed from the request).
+func clearAllChunks(h http.Header, a cookieAttrs) {
+	for i := 0; i < maxSessionChunks; i++ {
+		h.Add("Set-Cookie", a.cookie(chunkName(i), "", -1))
+	}
+}
