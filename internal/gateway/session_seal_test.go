@@ -2,13 +2,18 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/internal/config"
 )
@@ -157,6 +162,83 @@ func BenchmarkSealOpen(b *testing.B) {
 	for b.Loop() {
 		if _, err := s.open(sessionCookie, "/app", sealed); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCookieSecureFlag: Secure is left off only for plain HTTP on a
+// loopback address of the gateway (a browser on the same machine).
+func TestCookieSecureFlag(t *testing.T) {
+	at := func(local string, tls bool) *http.Request {
+		r := httptest.NewRequest("GET", "/app/x", nil)
+		if !tls {
+			r.TLS = nil
+		}
+		addr, _ := net.ResolveTCPAddr("tcp", local)
+		return r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, addr))
+	}
+	cases := []struct {
+		name      string
+		r         *http.Request
+		forwarded bool
+		want      bool
+	}{
+		{"plain on 127.0.0.1", at("127.0.0.1:8080", false), false, false},
+		{"plain on ::1", at("[::1]:8080", false), false, false},
+		{"plain on a LAN address", at("10.1.2.3:8080", false), false, true},
+		{"TLS on loopback", func() *http.Request { r := at("127.0.0.1:8443", false); r.TLS = &tls.ConnectionState{}; return r }(), false, true},
+		{"behind a TLS proxy", at("127.0.0.1:8080", false), true, true},
+		{"no local address known", httptest.NewRequest("GET", "/", nil), false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "no local address known" {
+				c.r.TLS = nil
+			}
+			a := cookieAttrsFor(c.r, "/app", c.forwarded)
+			if a.secure != c.want || a.path != "/app" {
+				t.Errorf("secure %v path %q, want secure %v path /app", a.secure, a.path, c.want)
+			}
+			set := a.cookie(sessionCookie, "v", time.Hour)
+			if !strings.Contains(set, "HttpOnly") || !strings.Contains(set, "SameSite=Lax") || strings.Contains(set, "Secure") != c.want {
+				t.Errorf("Set-Cookie %q", set)
+			}
+		})
+	}
+}
+
+// TestPostLogoutURL: with allowedPostLogoutUris empty only paths of the
+// deployment are accepted (keygate's answer to OCI's "any URL"); with a
+// list, only its entries.
+func TestPostLogoutURL(t *testing.T) {
+	l := &oauth2Login{prefix: "/app"}
+	open := &logoutBackend{login: l}
+	list := &logoutBackend{login: l, allowed: []config.Template{{{Literal: "https://app.example.com/bye"}}, {{Literal: "/signed-out"}}}}
+	cases := []struct {
+		b      *logoutBackend
+		target string
+		want   string
+		ok     bool
+	}{
+		{open, "", "", true},
+		{open, "/bye", "http://gw.example.com/app/bye", true},
+		{open, "https://evil.example.com/", "", false},
+		{open, "//evil.example.com/", "", false},
+		{open, "/\\evil.example.com/", "", false},
+		{open, "javascript:alert(1)", "", false},
+		{list, "https://app.example.com/bye", "https://app.example.com/bye", true},
+		{list, "/signed-out", "http://gw.example.com/app/signed-out", true},
+		{list, "/bye", "", false},
+		{list, "https://app.example.com/bye/../evil", "", false},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "http://gw.example.com/app/logout?postLogoutUrl="+url.QueryEscape(c.target), nil)
+		if c.target == "" {
+			r = httptest.NewRequest("GET", "http://gw.example.com/app/logout", nil)
+		}
+		got, ok := c.b.postLogoutURL(r, &exchange{})
+		if got != c.want || ok != c.ok {
+			t.Errorf("postLogoutUrl %q (list %v): got %q %v, want %q %v", c.target, c.b.allowed != nil, got, ok, c.want, c.ok)
 		}
 	}
 }
