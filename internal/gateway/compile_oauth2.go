@@ -59,6 +59,7 @@ func (c *compiler) oauth2Login(a *config.Authentication, fp *config.ValidationFa
 		is := inner.describe()
 		l.summary.Issuers, l.summary.Audiences, l.summary.VerifyClaims = is.Issuers, is.Audiences, is.VerifyClaims
 		l.summary.MaxClockSkew, l.summary.Keys, l.summary.JWKS = is.MaxClockSkew, is.Keys, is.JWKS
+		l.summary.Discovery = is.Discovery
 	}
 	return l
 }
