@@ -22,7 +22,7 @@ import (
 // (ANONYMOUS) and /session (AUTHENTICATION_ONLY), stock responses. The
 // provider is never asked: a request with a valid session does not need
 // it.
-func loginBenchGateway(b *testing.B) *Gateway {
+func loginBenchGateway(b testing.TB) *Gateway {
 	b.Helper()
 	dir := b.TempDir()
 	var key [32]byte
@@ -102,4 +102,28 @@ func BenchmarkChainLogin(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestLoginDecide: an offline Decide on an OAUTH2 deployment says a
+// browser without a session would be sent to login, and asks the
+// provider nothing (its discovery URI is closed here).
+func TestLoginDecide(t *testing.T) {
+	g := loginBenchGateway(t)
+	for _, c := range []struct {
+		method string
+		status int
+	}{{http.MethodGet, http.StatusFound}} {
+		d := g.Decide(httptest.NewRequest(c.method, "http://127.0.0.1:8080"+benchPrefix+"/session", nil))
+		if d.Accepted || d.Status != c.status || d.Code != codeOAuthLogin {
+			t.Errorf("%s: accepted %v status %d code %q, want %d %s", c.method, d.Accepted, d.Status, d.Code, c.status, codeOAuthLogin)
+		}
+	}
+	l := g.deployments[0].auth.(*oauth2Login)
+	now := time.Now()
+	s := &session{Issued: now.Unix(), Expires: now.Add(time.Hour).Unix(), AccessToken: "a", CSRF: "x", Scope: "openid", Subject: "u"}
+	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+benchPrefix+"/session", nil)
+	r.AddCookie(&http.Cookie{Name: sessionCookie, Value: l.sealSession(s)})
+	if d := g.Decide(r); !d.Accepted {
+		t.Errorf("with a session: %+v, want accepted", d)
+	}
 }
