@@ -136,6 +136,7 @@ func startLoginEnv(t *testing.T, s loginSetup) *loginEnv {
 			"requestPolicies": map[string]any{"headerTransformations": map[string]any{"setHeaders": map[string]any{"items": []map[string]any{
 				{"name": "X-User", "values": []string{"${request.auth[sub]}"}},
 				{"name": "X-Access", "values": []string{"${request.auth[access_token]}"}},
+				{"name": "X-Id-Sub", "values": []string{"${request.auth[id_token_claims][sub]}"}},
 			}}}}},
 		{"path": "/api/{item}", "backend": echo},
 		{"path": "/logout", "methods": []string{"GET"}, "backend": map[string]any{"type": "OAUTH2_LOGOUT_BACKEND",

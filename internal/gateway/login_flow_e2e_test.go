@@ -69,8 +69,9 @@ func TestLoginFlowEndToEnd(t *testing.T) {
 		t.Fatalf("backend got %d requests, want 1", len(reqs))
 	}
 	got := reqs[0]
-	if got.Header.Get("X-User") != oidctest.UserID || got.Header.Get("X-Access") == "" {
-		t.Errorf("backend X-User %q, X-Access %q: want the ID token's sub and the access token", got.Header.Get("X-User"), got.Header.Get("X-Access"))
+	if got.Header.Get("X-User") != oidctest.UserID || got.Header.Get("X-Id-Sub") != oidctest.UserID || got.Header.Get("X-Access") == "" {
+		t.Errorf("backend X-User %q, X-Id-Sub %q, X-Access %q: want the ID token's sub twice and the access token",
+			got.Header.Get("X-User"), got.Header.Get("X-Id-Sub"), got.Header.Get("X-Access"))
 	}
 	if c := got.Header.Get("Cookie"); strings.Contains(c, "KEYGATE_") {
 		t.Errorf("backend received the login's cookies: %q", c)
