@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -241,4 +242,29 @@ func TestPostLogoutURL(t *testing.T) {
 			t.Errorf("postLogoutUrl %q (list %v): got %q %v, want %q %v", c.target, c.b.allowed != nil, got, ok, c.want, c.ok)
 		}
 	}
+}
+
+// FuzzSessionOpen: whatever a browser sends as a session or login cookie,
+// opening it fails cleanly (never a panic) unless it is a value the key
+// sealed.
+func FuzzSessionOpen(f *testing.F) {
+	s := mustSealer(f, config.SessionKey{ID: "k", Key: [32]byte{1, 2, 3}})
+	f.Add(s.seal(sessionCookie, "/app", []byte(`{"at":"x","exp":1}`)))
+	f.Add("")
+	f.Add("AQ")
+	f.Add(strings.Repeat("A", 80))
+	f.Fuzz(func(t *testing.T, value string) {
+		plain, err := s.open(sessionCookie, "/app", value)
+		if err != nil {
+			if !errors.Is(err, errUnsealable) {
+				t.Fatalf("error %v is not errUnsealable", err)
+			}
+			return
+		}
+		var sess session
+		_ = json.Unmarshal(plain, &sess)
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", sessionCookie+"="+value)
+		_ = readChunked(r)
+	})
 }
