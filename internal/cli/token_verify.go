@@ -19,28 +19,40 @@ import (
 const tokenVerifyUsage = `keygate token verify: would the gateway accept this token, and if not, why?
 
 USAGE
-  keygate token verify (--spec FILE [--path-prefix P] | --config FILE) --request "METHOD /path[?query]" [TOKEN|-]
+  keygate token verify (--spec FILE [--path-prefix P] | --config FILE) --request "METHOD /path[?query]" [--introspect] [TOKEN|-]
   keygate token verify (--jwk FILE | --pem FILE [--kid NAME]) --iss ISSUER --aud AUDIENCE [TOKEN|-]
 
 With a spec or config, the request runs through the very code serve runs
 (routing, authentication, authorization; the backend is not called), with
 the token placed where the deployment reads it (its tokenHeader and
 tokenAuthScheme, or tokenQueryParam). Without a TOKEN the request carries
-none; - reads the token from stdin. A REMOTE_JWKS is fetched as serve
-fetches it (for up to 10s); nothing else leaves the machine.
+none; - reads the token from stdin. A REMOTE_JWKS, and a REMOTE_DISCOVERY
+provider's discovery document and keys, are fetched as serve fetches them
+(for up to 10s); nothing else leaves the machine unless --introspect.
+
+REMOTE_DISCOVERY (OpenID Connect): a JWT is checked against the provider's
+discovered keys and issuer and the deployment's claim rules; whether the
+token is active (not revoked), and an opaque token at all, only the
+provider's introspection endpoint can say. Without --introspect the answer
+is then UNDECIDED, listing what was checked and what was not; with
+--introspect the token is sent to the introspection endpoint, as the
+deployment's client (its clientSecretId from the secrets list of --config).
+A provider that cannot be reached also gives UNDECIDED.
 
 The standalone form checks the token against one key (a JWK or JWKS file,
 or a PEM key whose kid is --kid, default its RFC 7638 thumbprint) and the
 given issuers and audiences; the TOKEN is the argument, or read from stdin
 when it is - or absent.
 
-Prints ACCEPT, or REJECT with the status the gateway would answer and the
+Prints ACCEPT, UNDECIDED, or REJECT with the status the gateway would answer and the
 reason code of its execution log, then every failing check, not just the
-first, each with the fix in words. Exit 0 on ACCEPT, 1 on REJECT.
+first, each with the fix in words. Exit 0 on ACCEPT, 1 on REJECT or
+UNDECIDED.
 
 EXAMPLES
   keygate token verify --spec deployment.json --path-prefix /test3 --request "POST /test3/1" "$TOKEN"
   keygate token sign --key client.key --kid client --iss me --aud api | keygate token verify --config gateway.yaml --request "GET /api/orders" -
+  keygate token verify --config gateway.yaml --request "GET /api/orders" --introspect "$OPAQUE_TOKEN"
   keygate token verify --jwk client.jwk --iss suitable_issuer --aud suitable_audience "$TOKEN"
   keygate token verify --pem public_key.crt --kid suitable_name --iss suitable_issuer --aud suitable_audience "$TOKEN"
 `
@@ -56,6 +68,8 @@ type verifyFlags struct {
 	kid, alg string
 	iss, aud listFlag
 	skew     time.Duration
+	// introspect lets a REMOTE_DISCOVERY token go to the provider.
+	introspect bool
 }
 
 func (v *verifyFlags) register(fs *flag.FlagSet) {
@@ -76,6 +90,7 @@ func (v *verifyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&v.iss, "iss", "standalone: an accepted `issuer`; repeatable")
 	fs.Var(&v.aud, "aud", "standalone: an accepted `audience`; repeatable")
 	fs.DurationVar(&v.skew, "max-clock-skew", 0, "standalone: leeway for exp and nbf, as maxClockSkewInSeconds")
+	fs.BoolVar(&v.introspect, "introspect", false, "REMOTE_DISCOVERY: send the token to the provider's introspection endpoint (default: use no provider call beyond discovery and keys)")
 }
 
 // check returns a usage problem with the combination of flags, or "".
@@ -101,6 +116,8 @@ func (v *verifyFlags) check(fs *flag.FlagSet) string {
 				return fmt.Sprintf("--%s belongs to the --jwk/--pem form; with --spec or --config the deployment decides", name)
 			}
 		}
+	case set["introspect"] && standalone:
+		return "--introspect belongs to the --spec/--config form, whose deployment names the provider"
 	case set["jwk"] && set["pem"]:
 		return "give either --jwk or --pem, not both"
 	case set["alg"] && !set["pem"]:
@@ -156,7 +173,7 @@ func runTokenVerify(e *env, args []string) int {
 		return exitFail
 	}
 	g.WaitReady(ctx)
-	if explain.Gateway(e.stdout, g, cfg, req, raw, explain.Options{NoPrefixGiven: v.src.spec != "" && v.src.prefix() == "/"}) {
+	if explain.Gateway(e.stdout, g, cfg, req, raw, explain.Options{NoPrefixGiven: v.src.spec != "" && v.src.prefix() == "/", Introspect: v.introspect}) {
 		return exitOK
 	}
 	return exitFail

@@ -139,8 +139,9 @@ type DeploymentRequestPolicies struct {
 	MutualTls *MutualTLS `json:"mutualTls,omitempty"`
 	// UsagePlans is not supported yet by keygate. Default nil.
 	UsagePlans json.RawMessage `json:"usagePlans,omitempty"`
-	// DynamicAuthentication is not supported yet by keygate. Default nil.
-	DynamicAuthentication json.RawMessage `json:"dynamicAuthentication,omitempty"`
+	// DynamicAuthentication picks one of several authentication servers
+	// per request; it replaces Authentication. Default nil.
+	DynamicAuthentication *DynamicAuthentication `json:"dynamicAuthentication,omitempty"`
 }
 
 // routeOnlyPolicies are the request policies OCI allows on routes only.

@@ -228,6 +228,14 @@ func (c *checker) otherBackendFields(p string, b *Backend, own ...string) {
 // logoutPath and loginPath name routes with the matching backend, each GET
 // only; those backends need an OAUTH2 policy.
 func (c *checker) oauth2Routes(p string, s *Spec) {
+	if rp := s.RequestPolicies; rp != nil && rp.DynamicAuthentication != nil {
+		for i, srv := range rp.DynamicAuthentication.AuthenticationServers {
+			if a := srv.AuthenticationServerDetail; a != nil && a.ValidationFailurePolicy != nil && strings.EqualFold(a.ValidationFailurePolicy.Type, FailureOAuth2) {
+				c.addf(at(idx(at(p, "requestPolicies.dynamicAuthentication.authenticationServers"), i), "authenticationServerDetail.validationFailurePolicy.type"),
+					"an OAUTH2 browser login is not supported inside dynamicAuthentication (one login, one session per deployment); use it in requestPolicies.authentication, or MODIFY_RESPONSE here")
+			}
+		}
+	}
 	var fp *ValidationFailurePolicy
 	fpp := ""
 	if rp := s.RequestPolicies; rp != nil && rp.Authentication != nil {

@@ -32,8 +32,17 @@ func (c *checker) spec(p string, s *Spec) {
 		if rp.MutualTls != nil {
 			c.mutualTLS(at(rpp, "mutualTls"), rp.MutualTls)
 		}
+		if da := rp.DynamicAuthentication; da != nil {
+			if rp.Authentication != nil {
+				c.addf(at(rpp, "dynamicAuthentication"), "set together with authentication; keep one (dynamicAuthentication replaces authentication)")
+			}
+			c.dynamicAuthentication(at(rpp, "dynamicAuthentication"), da)
+			if auth == nil {
+				auth = da.routeAuthentication()
+			}
+		}
 		c.unsupported(rpp, []rawField{
-			{"usagePlans", rp.UsagePlans}, {"dynamicAuthentication", rp.DynamicAuthentication},
+			{"usagePlans", rp.UsagePlans},
 		})
 	}
 	if s.LoggingPolicies != nil {

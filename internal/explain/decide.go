@@ -68,6 +68,10 @@ type Options struct {
 	// path prefix was given; a no_route answer then suggests one. Default
 	// false.
 	NoPrefixGiven bool
+	// Introspect lets a REMOTE_DISCOVERY token without a cached answer be
+	// sent to the provider's introspection endpoint. Default false: the
+	// verdict on such a token is UNDECIDED, naming what was not checked.
+	Introspect bool
 }
 
 // Gateway runs r, carrying raw ("" for no token) where the deployment that
@@ -75,7 +79,7 @@ type Options struct {
 // backend, writes the verdict to w and reports whether it is ACCEPT. r must
 // have passed HTTP. raw is never written out.
 func Gateway(w io.Writer, g *gateway.Gateway, cfg *config.Gateway, r Request, raw string, opts Options) bool {
-	d, from := decide(g, cfg, r, raw)
+	d, from := decide(g, cfg, r, raw, gateway.DecideOptions{Introspect: opts.Introspect})
 	view := &gatewayView{cfg: cfg, summary: g.Summary(), request: r, tokenFrom: from, hasToken: raw != "",
 		noPrefixGiven: opts.NoPrefixGiven}
 	if d.Reason == "method_not_allowed" {
@@ -95,9 +99,9 @@ func Standalone(w io.Writer, tok *token.Token, checks []error, issuers, audience
 // deployment that owns the path reads it, found by a first run without one
 // (so the owner is chosen by the gateway's own routing). from says where
 // the token was put.
-func decide(g *gateway.Gateway, cfg *config.Gateway, r Request, raw string) (gateway.Decision, string) {
+func decide(g *gateway.Gateway, cfg *config.Gateway, r Request, raw string, opts gateway.DecideOptions) (gateway.Decision, string) {
 	req, _ := r.HTTP() // checked by the caller
-	first := g.Decide(req)
+	first := g.DecideWith(req, opts)
 	if raw == "" {
 		return first, ""
 	}
@@ -120,7 +124,7 @@ func decide(g *gateway.Gateway, cfg *config.Gateway, r Request, raw string) (gat
 		req.Header.Set(ts.Header, raw)
 		from = "header " + ts.Header + ": TOKEN"
 	}
-	return g.Decide(req), from
+	return g.DecideWith(req, opts), from
 }
 
 // allowedMethods lists the methods the gateway routes r's path for,

@@ -48,6 +48,8 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		switch {
 		case auth == nil && v.hasToken:
 			printField(w, "token", "not checked: deployment "+d.Deployment+" has no authentication")
+		case d.Introspected != "":
+			printField(w, "token", "introspected: "+d.Introspected)
 		case d.Token != nil:
 			printField(w, "token", "verified: "+describeToken(d.Token, time.Now()))
 		case v.hasToken:
@@ -74,6 +76,9 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		return true
 	}
 	d.Token = decodedToken(d, raw)
+	if d.Undecided {
+		return printUndecided(w, d, v)
+	}
 	fmt.Fprintf(w, "REJECT %d %s\n", d.Status, d.Reason)
 	printField(w, "request", v.request.String())
 	printField(w, "deployment", orNone(d.Deployment))
@@ -89,6 +94,9 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		printField(w, "token", "from "+v.tokenFrom)
 	}
 	printField(w, "log", d.Code+": "+d.Detail)
+	if d.Introspected != "" {
+		printField(w, "introspection", d.Introspected)
+	}
 	if len(d.Checks) > 0 {
 		p := v.policy(auth)
 		n := len(d.Checks)
@@ -106,6 +114,32 @@ func printDecision(w io.Writer, d gateway.Decision, raw string, v *gatewayView) 
 		}
 	} else {
 		fmt.Fprintf(w, "why:\n  - %s\n", v.reasonAdvice(d, auth))
+	}
+	printWarnings(w, d.Warnings)
+	return false
+}
+
+// printUndecided writes the verdict on a token whose acceptance needs the
+// identity provider: what was checked, and what was not.
+func printUndecided(w io.Writer, d gateway.Decision, v *gatewayView) bool {
+	fmt.Fprintf(w, "UNDECIDED: %s needs the identity provider's answer\n", v.request)
+	printField(w, "deployment", orNone(d.Deployment))
+	printField(w, "route", orNone(d.Route))
+	if d.Token != nil {
+		printField(w, "token", "from "+v.tokenFrom+"; "+describeToken(d.Token, time.Now()))
+	} else {
+		printField(w, "token", "from "+v.tokenFrom+" (opaque: only the provider can read it)")
+	}
+	if len(d.Checks) == 0 && d.Token != nil {
+		fmt.Fprintln(w, "checked without the provider:")
+		fmt.Fprintln(w, "  - signature, kid and algorithm against the provider's discovered keys; iss is the discovered issuer; exp, nbf and the deployment's claim rules")
+	}
+	fmt.Fprintf(w, "not checked (%d):\n", len(d.Unchecked))
+	for _, u := range d.Unchecked {
+		fmt.Fprintf(w, "  - %s\n", u)
+	}
+	if d.Code == "tokenAuthentication.introspectionNotCalled" {
+		fmt.Fprintln(w, "  rerun with --introspect to ask the provider (the token is sent to its introspection endpoint)")
 	}
 	printWarnings(w, d.Warnings)
 	return false

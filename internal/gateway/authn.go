@@ -163,7 +163,7 @@ func (g *Gateway) withAuthentication(a authentication, rt *route, next http.Hand
 				return
 			}
 			e := a.refusal(r, ex, err)
-			if !anonymous {
+			if !anonymous || e.evenAnonymous {
 				g.writeError(w, ex, e)
 				return
 			}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/oidc"
@@ -49,6 +50,14 @@ func (d *discoveryCheck) authenticate(a *tokenAuthenticator, r *http.Request, ex
 	if looksLikeJWS(raw) {
 		tok, err := a.verifier.Verify(raw)
 		if err != nil {
+			if dec := ex.decision; dec != nil {
+				dec.Token, dec.Checks = a.verifier.Check(raw)
+				if errors.Is(err, token.ErrKeysUnavailable) {
+					dec.Undecided = true
+					dec.Unchecked = append(dec.Unchecked, "the signature: the provider's keys could not be fetched ("+d.provider.Status().LastError+")",
+						"introspection: whether the provider considers the token active, its scopes and claims")
+				}
+			}
 			return principal{}, a.refuse(r, ex, d.jwtError(a, tok, err))
 		}
 		if doc := d.provider.Current(); doc == nil || !doc.IssuerMatches(tok.Claims.Issuer()) {
@@ -57,9 +66,23 @@ func (d *discoveryCheck) authenticate(a *tokenAuthenticator, r *http.Request, ex
 			return principal{}, a.refuse(r, ex, e)
 		}
 	}
-	in, err := d.introspector.Introspect(r.Context(), raw)
+	in, err := d.introspect(r, ex, raw)
 	if err != nil {
-		return principal{}, a.refuse(r, ex, d.introspectionError(a, err))
+		if dec := ex.decision; dec != nil && errors.Is(err, errNotIntrospected) {
+			dec.Undecided = true
+			e := &httpError{status: http.StatusServiceUnavailable, code: codeIntrospectionNotCalled, reason: reasonNotIntrospected,
+				detail: err.Error(), cause: err, level: slog.LevelInfo}
+			return principal{}, e
+		}
+		if dec := ex.decision; dec != nil && errors.Is(err, oidc.ErrInactive) {
+			dec.Introspected = "the provider answered: not active (revoked, expired or unknown to it)"
+		}
+		e := d.introspectionError(a, err)
+		if dec := ex.decision; dec != nil && e.status == http.StatusServiceUnavailable {
+			dec.Undecided = true
+			dec.Unchecked = append(dec.Unchecked, "introspection: the provider could not be asked ("+err.Error()+")")
+		}
+		return principal{}, a.refuse(r, ex, e)
 	}
 	claims := token.Claims(in.Claims)
 	if err := d.claims.VerifyClaims(claims); err != nil {
@@ -69,7 +92,62 @@ func (d *discoveryCheck) authenticate(a *tokenAuthenticator, r *http.Request, ex
 		}
 		return principal{}, a.refuse(r, ex, e)
 	}
+	if dec := ex.decision; dec != nil {
+		dec.Introspected = describeIntrospection(claims, in)
+	}
 	return principal{scopes: claims.Scopes(), claims: claims}, nil
+}
+
+// Outcome of a Decide that may not ask the provider and finds no cached
+// answer.
+const (
+	codeIntrospectionNotCalled = "tokenAuthentication.introspectionNotCalled"
+	reasonNotIntrospected      = reason("introspection_not_called")
+)
+
+var errNotIntrospected = errors.New("no cached introspection answer, and this explanation may not ask the provider")
+
+// introspect asks the introspector: for traffic through its cache; for a
+// Decide, the cached answer only, or (DecideOptions.Introspect) a call
+// that leaves the cache as it was.
+func (d *discoveryCheck) introspect(r *http.Request, ex *exchange, raw string) (*oidc.Introspection, error) {
+	dec := ex.decision
+	if dec == nil {
+		return d.introspector.Introspect(r.Context(), raw)
+	}
+	if in, ok := d.introspector.Cached(raw); ok {
+		return in, nil
+	}
+	if !dec.opts.Introspect {
+		where := d.introspector.Endpoint()
+		if where == "" {
+			where = "the endpoint of " + d.provider.URI()
+		}
+		dec.Unchecked = append(dec.Unchecked, "introspection at "+where+
+			": whether the provider considers the token active (not revoked), its scopes and claims")
+		return nil, errNotIntrospected
+	}
+	return d.introspector.IntrospectUncached(r.Context(), raw)
+}
+
+// describeIntrospection says what an accepting answer held, for
+// explanations.
+func describeIntrospection(claims token.Claims, in *oidc.Introspection) string {
+	var b strings.Builder
+	b.WriteString("active")
+	if sub := claims.Subject(); sub != "" {
+		b.WriteString(", sub " + quoteID(bounded(sub)))
+	}
+	if scopes := claims.Scopes(); len(scopes) > 0 {
+		b.WriteString(", scope " + quoteID(bounded(strings.Join(scopes, " "))))
+	}
+	b.WriteString(", exp " + in.Expiry.UTC().Format(time.RFC3339))
+	if in.Cached {
+		b.WriteString(" (the cached answer serve holds)")
+	} else {
+		b.WriteString(" (asked the provider now)")
+	}
+	return b.String()
 }
 
 // jwtError is the refusal of a JWT the discovered keys did not verify; keys

@@ -103,6 +103,8 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 			}
 			dep.auth = c.oauth2Login(rp.Authentication, fp, d.PathPrefix, src, inner)
 		}
+	} else if rp != nil && rp.DynamicAuthentication != nil {
+		dep.auth = c.dynamicAuthentication(rp.DynamicAuthentication, d.PathPrefix, src)
 	}
 	if rp := spec.RequestPolicies; rp != nil && rp.RateLimiting != nil {
 		rl := rp.RateLimiting
@@ -476,7 +478,11 @@ func declaredParams(routePath string) routeParams {
 }
 
 func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, src config.Source) *tokenAuthenticator {
-	const at = "requestPolicies.authentication"
+	return c.tokenAuthenticatorAt(a, prefix, src, "requestPolicies.authentication")
+}
+
+// tokenAuthenticatorAt compiles the authentication policy at JSON path at.
+func (c *compiler) tokenAuthenticatorAt(a *config.Authentication, prefix string, src config.Source, at string) *tokenAuthenticator {
 	v := a.Verification()
 	ts := a.TokenSource()
 	auth := &tokenAuthenticator{

@@ -34,10 +34,23 @@ type Decision struct {
 	// Warnings are log lines that do not stop the request (an invalid
 	// token on an ANONYMOUS route).
 	Warnings []string
+	// Introspected describes the provider's introspection answer a
+	// REMOTE_DISCOVERY token was accepted or refused by ("" for none).
+	Introspected string
+	// Unchecked lists what could not be checked without the identity
+	// provider (a REMOTE_DISCOVERY token's introspection when Decide may
+	// not call it); the verdict then is Undecided.
+	Unchecked []string
+	// Undecided: every check that could be made passed, but the verdict
+	// needs an identity provider call Decide was not allowed to make or
+	// that failed (Unchecked says which).
+	Undecided bool
 	// Forward is what an HTTP_BACKEND would receive when Accepted, after
 	// the route's transformations and the gateway's own headers; nil for
 	// other backends and for rejections.
 	Forward *Forwarded
+
+	opts DecideOptions
 }
 
 // Forwarded is the request a backend would receive.
@@ -48,6 +61,16 @@ type Forwarded struct {
 
 type decisionKey struct{}
 
+// DecideOptions are what a Decide call may do beyond reading the
+// gateway's state.
+type DecideOptions struct {
+	// Introspect lets a REMOTE_DISCOVERY token without a cached answer be
+	// sent to the provider's introspection endpoint (the answer is not
+	// cached). Default false: only cached answers are used, and the
+	// verdict is Undecided without one.
+	Introspect bool
+}
+
 // Decide runs r through the middleware chain and reports the outcome
 // instead of calling the backend. It is what `keygate token verify` uses, so
 // an offline answer is the answer serve would give: the same compiled route
@@ -56,7 +79,12 @@ type decisionKey struct{}
 // authorizer calls) must treat a Decide request as a question, not as
 // traffic (exchange.decision tells them apart).
 func (g *Gateway) Decide(r *http.Request) Decision {
-	d := &Decision{}
+	return g.DecideWith(r, DecideOptions{})
+}
+
+// DecideWith is Decide with opts.
+func (g *Gateway) DecideWith(r *http.Request, opts DecideOptions) Decision {
+	d := &Decision{opts: opts}
 	r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
 	g.handler.ServeHTTP(discardWriter{header: http.Header{}}, r)
 	return *d

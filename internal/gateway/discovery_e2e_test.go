@@ -109,7 +109,24 @@ func startOIDCGateway(t *testing.T, deployments map[string]map[string]any) *oidc
 // status and body.
 func (o *oidcGateway) get(t *testing.T, path, tok string) (int, string) {
 	t.Helper()
+	return o.getWith(t, path, tok, nil)
+}
+
+// send is get with extra request headers, returning the status only.
+func (o *oidcGateway) send(t *testing.T, path, tok string, headers map[string]string) int {
+	t.Helper()
+	status, _ := o.getWith(t, path, tok, headers)
+	return status
+}
+
+func (o *oidcGateway) getWith(t *testing.T, path, tok string, headers map[string]string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, o.srv.URL+path, nil)
+	for k, v := range headers {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}

@@ -66,6 +66,9 @@ type httpError struct {
 	message string
 	// level is the execution log level of the line.
 	level slog.Level
+	// evenAnonymous: the refusal stands on ANONYMOUS routes too (no
+	// dynamic authentication server matched).
+	evenAnonymous bool
 	// attrs are extra log attributes (kid, iss, sub).
 	attrs []slog.Attr
 }

@@ -43,6 +43,9 @@ type exchange struct {
 	// credentialFolded: the token header was spelled with '_' for '-'
 	// (tokenAuthenticator.credential), so scrub walks the headers.
 	credentialFolded bool
+	// selected is the server dynamic authentication picked for this
+	// request; nil before (or without) one.
+	selected authentication
 	// credentialHeader and credential are the verified token's header and
 	// value, set again on the upstream request after hop-by-hop removal.
 	credentialHeader string

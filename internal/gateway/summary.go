@@ -49,6 +49,8 @@ type AuthSummary struct {
 	// Discovery is the OpenID provider's discovery URI (REMOTE_DISCOVERY):
 	// tokens are introspected there.
 	Discovery string
+	// Servers lists dynamic authentication's servers, "key name: type".
+	Servers []string
 }
 
 // KeySummary describes one verification key.

@@ -156,7 +156,7 @@ func (i *Introspector) Introspect(ctx context.Context, tok string) (*Introspecti
 		return &Introspection{Claims: a.claims, Expiry: a.expiry, Cached: true}, nil
 	}
 	a, err := i.cache.do(ctx, key, func() (*answer, error) {
-		a, err := i.call(ctx, tok)
+		a, err := i.call(ctx, tok, true)
 		i.report(err)
 		return a, err
 	})
@@ -192,9 +192,39 @@ func (i *Introspector) report(err error) {
 	}
 }
 
-// call asks the provider and checks the answer; an active valid answer is
-// cached until min(exp, now+MaxCache).
-func (i *Introspector) call(ctx context.Context, tok string) (*answer, error) {
+// Cached returns the cached answer for tok, if any, without calling the
+// provider (an explanation of a request reads what serve knows).
+func (i *Introspector) Cached(tok string) (*Introspection, bool) {
+	a, ok := i.cache.get(hashToken(tok), i.cfg.Now())
+	if !ok {
+		return nil, false
+	}
+	return &Introspection{Claims: a.claims, Expiry: a.expiry, Cached: true}, true
+}
+
+// IntrospectUncached asks the provider like Introspect but neither reads
+// nor fills the cache, and is not counted: for explanations, which are
+// questions, not traffic.
+func (i *Introspector) IntrospectUncached(ctx context.Context, tok string) (*Introspection, error) {
+	a, err := i.call(ctx, tok, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Introspection{Claims: a.claims, Expiry: a.expiry}, nil
+}
+
+// Endpoint returns the introspection endpoint in use, "" when the
+// discovery document is not loaded or names none.
+func (i *Introspector) Endpoint() string {
+	if d := i.cfg.Provider.Current(); d != nil {
+		return d.IntrospectionEndpoint
+	}
+	return ""
+}
+
+// call asks the provider and checks the answer; with store, an active
+// valid answer is cached until min(exp, now+MaxCache).
+func (i *Introspector) call(ctx context.Context, tok string, store bool) (*answer, error) {
 	d, err := i.cfg.Provider.Discovery(ctx)
 	if err != nil {
 		return nil, err
@@ -217,6 +247,9 @@ func (i *Introspector) call(ctx context.Context, tok string) (*answer, error) {
 	a, err := i.check(d, claims)
 	if err != nil {
 		return nil, err
+	}
+	if !store {
+		return a, nil
 	}
 	until := a.expiry
 	if limit := i.cfg.Now().Add(i.cfg.MaxCache); limit.Before(until) {

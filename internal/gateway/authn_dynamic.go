@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/token"
+)
+
+// OCI's log codes of dynamic authentication (§7).
+const (
+	codeDynNoMatch       = "dynamicAuthentication.noAuthenticationServerMatched"
+	codeDynTokenNotFound = "dynamicAuthentication.jwtTokenNotFound"
+	codeDynTokenInvalid  = "dynamicAuthentication.jwtTokenInvalid"
+	reasonDynNoMatch     = reason("no_authentication_server_matched")
+)
+
+// dynamicAuthenticator is a compiled dynamicAuthentication policy: a
+// selector picks one of several servers, each any authentication (so any
+// server type that implements authentication plugs in), which then
+// authenticates the request.
+type dynamicAuthenticator struct {
+	selector config.ContextVariable
+	servers  []authentication
+	names    []string
+	// exact maps a lower-cased ANY_OF value to its server.
+	exact map[string]int
+	// wildcards are the WILDCARD keys in spec order.
+	wildcards []wildcardKey
+	// fallback is the isDefault server, -1 for none.
+	fallback int
+	// tokenSource reads the token a request.auth selector decodes (every
+	// server reads the same one: validation checks it).
+	tokenSource *tokenAuthenticator
+	realm       string
+	summary     AuthSummary
+}
+
+var _ authentication = (*dynamicAuthenticator)(nil)
+
+// wildcardKey is a WILDCARD expression: fixed text before ('*' or '+' at
+// the end) or after (at the start) the wildcard.
+type wildcardKey struct {
+	fixed     string
+	atStart   bool // the wildcard leads: the value must end with fixed
+	oneOrMore bool // '+': at least one character in the wildcard's place
+	server    int
+}
+
+func (w wildcardKey) matches(v string) bool {
+	if w.oneOrMore && len(v) <= len(w.fixed) {
+		return false
+	}
+	if w.atStart {
+		return strings.HasSuffix(v, w.fixed)
+	}
+	return strings.HasPrefix(v, w.fixed)
+}
+
+// pick returns the server for the selector's value: exact ANY_OF match
+// (case-insensitive), then the first matching WILDCARD (case-sensitive),
+// then the default; -1 for none.
+func (d *dynamicAuthenticator) pick(value string) int {
+	if i, ok := d.exact[strings.ToLower(value)]; ok {
+		return i
+	}
+	for _, w := range d.wildcards {
+		if w.matches(value) {
+			return w.server
+		}
+	}
+	return d.fallback
+}
+
+// selectorValue reads the selector; for request.auth the token's payload is
+// decoded UNVERIFIED, only to read the claim: the chosen server verifies it
+// fully.
+func (d *dynamicAuthenticator) selectorValue(r *http.Request, ex *exchange) (string, *httpError) {
+	if d.selector.Table != config.VarAuth {
+		return evalVariable(r, ex, d.selector), nil
+	}
+	raw, _, err := d.tokenSource.credential(r)
+	if err != nil {
+		return "", d.refused(codeDynTokenNotFound, "no token to read "+d.selector.String()+" from: "+err.Error())
+	}
+	u, err := token.DecodeUnverified(raw)
+	if err != nil {
+		return "", d.refused(codeDynTokenInvalid, "the token cannot be decoded to read "+d.selector.String()+": "+err.Error())
+	}
+	v, _ := u.Claims.Value(d.selector.Key)
+	return v, nil
+}
+
+func (d *dynamicAuthenticator) refused(code, detail string) *httpError {
+	e := &httpError{status: http.StatusUnauthorized, code: code, reason: reasonDynNoMatch, detail: detail,
+		level: slog.LevelInfo, evenAnonymous: true}
+	e.setHeader("WWW-Authenticate", d.challenge(""))
+	return e
+}
+
+func (d *dynamicAuthenticator) authenticate(r *http.Request, ex *exchange) (principal, error) {
+	value, e := d.selectorValue(r, ex)
+	if e != nil {
+		return principal{}, e
+	}
+	i := d.pick(value)
+	if i < 0 {
+		return principal{}, d.refused(codeDynNoMatch, "no authentication server matches "+d.selector.String()+" = "+quoteID(bounded(value)))
+	}
+	ex.selected = d.servers[i]
+	return d.servers[i].authenticate(r, ex)
+}
+
+func (d *dynamicAuthenticator) refusal(r *http.Request, ex *exchange, err error) *httpError {
+	if e, ok := err.(*httpError); ok {
+		return e
+	}
+	if ex.selected != nil {
+		return ex.selected.refusal(r, ex, err)
+	}
+	return d.refused(codeDynNoMatch, err.Error())
+}
+
+// scrub leaves the backend only the credential of the selected server
+// that authenticated p: every other server's credential goes.
+func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal) {
+	for _, s := range d.servers {
+		if s != ex.selected {
+			s.scrub(r, ex, nil)
+			if q := s.credentialQueryParam(); q != "" && q != d.credentialQueryParam() {
+				if query := r.URL.Query(); query.Has(q) {
+					query.Del(q)
+					r.URL.RawQuery = query.Encode()
+				}
+			}
+		}
+	}
+	if ex.selected != nil {
+		ex.selected.scrub(r, ex, p)
+	}
+}
+
+func (d *dynamicAuthenticator) challenge(errorCode string) string {
+	c := `Bearer realm="` + d.realm + `"`
+	if errorCode != "" {
+		c += `, error="` + errorCode + `"`
+	}
+	return c
+}
+
+// credentialQueryParam is the first server's query parameter; the others'
+// are removed by scrub.
+func (d *dynamicAuthenticator) credentialQueryParam() string {
+	for _, s := range d.servers {
+		if q := s.credentialQueryParam(); q != "" {
+			return q
+		}
+	}
+	return ""
+}
+
+func (d *dynamicAuthenticator) describe() AuthSummary { return d.summary }
+
+// dynamicAuthentication compiles §7; each server is compiled as the
+// deployment's authentication would be.
+func (c *compiler) dynamicAuthentication(da *config.DynamicAuthentication, prefix string, src config.Source) authentication {
+	d := &dynamicAuthenticator{exact: map[string]int{}, fallback: -1, realm: prefix}
+	if da.SelectionSource != nil {
+		d.selector, _ = da.SelectionSource.Variable()
+	}
+	d.summary = AuthSummary{Type: "DYNAMIC (" + d.selector.String() + ")"}
+	for i, s := range da.AuthenticationServers {
+		if s.AuthenticationServerDetail == nil || s.Key == nil {
+			continue // an invalid spec in CheckSpec: validation named it
+		}
+		server := c.tokenAuthenticatorAt(s.AuthenticationServerDetail, prefix, src,
+			"requestPolicies.dynamicAuthentication.authenticationServers["+strconv.Itoa(i)+"].authenticationServerDetail")
+		if d.tokenSource == nil {
+			d.tokenSource = server
+		}
+		idx := len(d.servers)
+		d.servers = append(d.servers, server)
+		d.names = append(d.names, s.Key.Name)
+		switch s.Key.Type {
+		case config.SelectionKeyAnyOf:
+			for _, v := range s.Key.Values {
+				d.exact[strings.ToLower(v)] = idx
+			}
+		case config.SelectionKeyWildcard:
+			e := s.Key.Expression
+			w := wildcardKey{server: idx}
+			if strings.HasPrefix(e, "*") || strings.HasPrefix(e, "+") {
+				w.atStart, w.fixed, w.oneOrMore = true, e[1:], e[0] == '+'
+			} else if e != "" {
+				w.fixed, w.oneOrMore = e[:len(e)-1], e[len(e)-1] == '+'
+			}
+			d.wildcards = append(d.wildcards, w)
+		}
+		if s.Key.IsDefault {
+			d.fallback = idx
+		}
+		d.summary.Servers = append(d.summary.Servers, s.Key.Name+": "+server.describe().Type)
+	}
+	return d
+}

@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/internal/oidc/oidctest"
+)
+
+// End-to-end tests of dynamicAuthentication (§7): a selector picks a
+// static-key JWT server or the real OpenID provider's introspection.
+
+func dynamicSpec(selector string, servers ...map[string]any) map[string]any {
+	list := make([]any, len(servers))
+	for i, s := range servers {
+		list[i] = s
+	}
+	spec := oidcSpec(map[string]any{}, "")
+	spec["requestPolicies"] = map[string]any{"dynamicAuthentication": map[string]any{
+		"selectionSource":       map[string]any{"type": "SINGLE", "selector": selector},
+		"authenticationServers": list,
+	}}
+	return spec
+}
+
+func server(key map[string]any, detail map[string]any) map[string]any {
+	return map[string]any{"key": key, "authenticationServerDetail": detail}
+}
+
+func TestDynamicAuthenticationSelectsTheServer(t *testing.T) {
+	op := oidctest.Start(t)
+	backend := echoBackend(t)
+	key := newRSAKey(t, "static-1")
+	static := jwtAuth(key.staticJWK(t))
+	static["isAnonymousAccessAllowed"] = true
+	idp := discoveryAuth(op, oidctest.ClientID)
+	idp["isAnonymousAccessAllowed"] = true
+
+	byHeader := dynamicSpec("request.headers[X-Tenant]",
+		server(map[string]any{"type": "ANY_OF", "name": "partners", "values": []any{"Acme", "globex"}}, static),
+		server(map[string]any{"type": "WILDCARD", "name": "idp", "expression": "idp-+"}, idp))
+	withDefault := dynamicSpec("${request.headers[X-Tenant]}",
+		server(map[string]any{"type": "ANY_OF", "name": "partners", "values": []any{"acme"}}, static),
+		server(map[string]any{"type": "WILDCARD", "name": "idp", "expression": "*-idp", "isDefault": true}, idp))
+	for _, spec := range []map[string]any{byHeader, withDefault} {
+		for _, r := range spec["routes"].([]any) {
+			r.(map[string]any)["backend"].(map[string]any)["url"] = backend
+		}
+	}
+	gw := startOIDCGateway(t, map[string]map[string]any{"/h": byHeader, "/d": withDefault})
+	waitReady(t, gw.g)
+
+	now := time.Now()
+	jwt := key.sign(t, validClaims(now))
+	opaque := op.AccessToken("openid")
+	tests := []struct {
+		name, path, tenant, tok string
+		status                  int
+	}{
+		{"ANY_OF, case-insensitive", "/h/any", "ACME", jwt, 200},
+		{"ANY_OF second value", "/h/any", "globex", jwt, 200},
+		{"ANY_OF server refuses the IdP's token", "/h/any", "acme", opaque, 401},
+		{"WILDCARD + needs a character", "/h/any", "idp-", opaque, 401},
+		{"WILDCARD matches", "/h/any", "idp-eu", opaque, 200},
+		{"WILDCARD is case-sensitive", "/h/any", "IDP-eu", opaque, 401},
+		{"WILDCARD server refuses the static JWT", "/h/any", "idp-eu", jwt, 401},
+		{"no match, no default", "/h/any", "initech", jwt, 401},
+		{"no match: 401 even on an ANONYMOUS route", "/h/open", "initech", "", 401},
+		{"match, no token, ANONYMOUS route", "/h/open", "acme", "", 200},
+		{"default server", "/d/any", "initech", opaque, 200},
+		{"no selector value: default", "/d/any", "", opaque, 200},
+		{"exact beats default", "/d/any", "acme", jwt, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status := gw.send(t, tt.path, tt.tok, map[string]string{"X-Tenant": tt.tenant})
+			if status != tt.status {
+				t.Errorf("GET %s X-Tenant %q = %d, want %d", tt.path, tt.tenant, status, tt.status)
+			}
+		})
+	}
+}
+
+func TestDynamicAuthenticationByUnverifiedClaim(t *testing.T) {
+	backend := echoBackend(t)
+	a, b := newRSAKey(t, "a"), newRSAKey(t, "b")
+	authA := jwtAuth(a.staticJWK(t))
+	authA["isAnonymousAccessAllowed"] = true
+	spec := dynamicSpec("request.auth[tenant]",
+		server(map[string]any{"type": "ANY_OF", "name": "a", "values": []any{"a"}}, authA),
+		server(map[string]any{"type": "ANY_OF", "name": "b", "values": []any{"b"}}, jwtAuth(b.staticJWK(t))))
+	for _, r := range spec["routes"].([]any) {
+		r.(map[string]any)["backend"].(map[string]any)["url"] = backend
+	}
+	gw := startOIDCGateway(t, map[string]map[string]any{"/c": spec})
+	claims := func(tenant string) map[string]any {
+		c := validClaims(time.Now())
+		c["tenant"] = tenant
+		return c
+	}
+	tests := []struct {
+		name, tok string
+		status    int
+	}{
+		{"tenant a, a's key", a.sign(t, claims("a")), 200},
+		{"tenant b, b's key", b.sign(t, claims("b")), 200},
+		{"claims tenant a, signed by b: a's server refuses", b.sign(t, claims("a")), 401},
+		{"undecodable token", "not.a.jwt", 401},
+		{"no token", "", 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if status := gw.send(t, "/c/any", tt.tok, nil); status != tt.status {
+				t.Errorf("status %d, want %d", status, tt.status)
+			}
+		})
+	}
+}
