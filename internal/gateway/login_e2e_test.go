@@ -69,6 +69,8 @@ type loginSetup struct {
 	keyFiles map[string]string
 	// routes are added to the spec.
 	routes []map[string]any
+	// tls serves the gateway over HTTPS.
+	tls bool
 	// clientID is the gateway's client at the provider. Default
 	// webClientID; gateways sharing a provider need their own (each has
 	// its redirect URIs).
@@ -170,7 +172,7 @@ func startLoginEnv(t *testing.T, s loginSetup) *loginEnv {
 	if err != nil {
 		t.Fatalf("loading the gateway file: %v", err)
 	}
-	env.gw = gatewaytest.StartConfig(t, cfg, env.backend, gatewaytest.Options{Now: env.clock.now})
+	env.gw = gatewaytest.StartConfig(t, cfg, env.backend, gatewaytest.Options{Now: env.clock.now, TLS: s.tls})
 	base := env.gw.URL + loginPrefix
 	env.op.RegisterWebClient(s.clientID, webClientSecret, false,
 		base+"/home", base+"/api/items", base+"/api/other", base+"/callback")
@@ -185,9 +187,16 @@ func browser(t *testing.T) *http.Client {
 	return &http.Client{Jar: jar, Timeout: 15 * time.Second}
 }
 
+// browserFor is a browser that trusts e's gateway certificate.
+func (e *loginEnv) browserFor(t *testing.T) *http.Client {
+	b := browser(t)
+	b.Transport = e.gw.Client.Transport
+	return b
+}
+
 // noFollow is c without following redirects (same jar).
 func noFollow(c *http.Client) *http.Client {
-	return &http.Client{Jar: c.Jar, Timeout: c.Timeout,
+	return &http.Client{Jar: c.Jar, Timeout: c.Timeout, Transport: c.Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 

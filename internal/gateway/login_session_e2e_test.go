@@ -152,3 +152,27 @@ func TestLoginKeyRotation(t *testing.T) {
 		t.Errorf("a session sealed with the new key: %d at the gateway with only the new key", resp.StatusCode)
 	}
 }
+
+// TestLoginOverTLS: over HTTPS every login cookie is Secure, and the
+// redirect URI is the https URL.
+func TestLoginOverTLS(t *testing.T) {
+	env := startLoginEnv(t, loginSetup{tls: true})
+	b := env.browserFor(t)
+	first, _ := do(t, noFollow(b), http.MethodGet, env.gw.URL+"/app/home", nil)
+	auth, _ := url.Parse(first.Header.Get("Location"))
+	if got := auth.Query().Get("redirect_uri"); !strings.HasPrefix(got, "https://") {
+		t.Errorf("redirect_uri %q, want https", got)
+	}
+	for _, c := range first.Cookies() {
+		if !c.Secure {
+			t.Errorf("cookie %s without Secure over TLS", c.Name)
+		}
+	}
+	resp, body := env.login(t, b, "/app/home")
+	if resp.StatusCode != http.StatusOK || body != "backend ok" {
+		t.Fatalf("after login over TLS: %d %q", resp.StatusCode, body)
+	}
+	if c := env.cookie(b, "KEYGATE_SESSION"); c == nil {
+		t.Fatal("no session cookie over TLS")
+	}
+}
