@@ -286,3 +286,31 @@ func TestLoginModes(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginProviderChanges: a provider that rotated its signing key still
+// logs browsers in (the new key is fetched for the unknown kid); one that
+// is down when the code is exchanged gives 503, not a login loop, and the
+// browser's sessions keep working without it.
+func TestLoginProviderChanges(t *testing.T) {
+	env := startLoginEnv(t, loginSetup{})
+	first := browser(t)
+	env.login(t, first, "/app/home")
+
+	env.op.RotateKey(false)
+	b := browser(t)
+	if resp, body := env.login(t, b, "/app/home"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("login after the provider's key rotation: %d %q", resp.StatusCode, body)
+	}
+
+	late := browser(t)
+	back := env.callbackFor(t, env.startFlow(t, late, "/app/home"))
+	env.op.Stop()
+	resp, _ := do(t, noFollow(late), http.MethodGet, back.String(), nil)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("code exchange with the provider down: %d, want 503", resp.StatusCode)
+	}
+	if resp, _ := do(t, noFollow(first), http.MethodGet, env.gw.URL+"/app/home", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("an existing session with the provider down: %d, want 200", resp.StatusCode)
+	}
+	env.op.Restart()
+}
