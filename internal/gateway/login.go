@@ -107,6 +107,8 @@ type oauth2Login struct {
 
 	verifiers verifierCache
 	refreshes flight
+	// opened caches the sessions recently opened.
+	opened openedSessions
 }
 
 var _ authentication = (*oauth2Login)(nil)

@@ -44,6 +44,10 @@ type session struct {
 	// CSRF is the session's anti-CSRF token (X-CSRF-TOKEN).
 	CSRF    string `json:"x"`
 	Subject string `json:"sub,omitempty"`
+
+	// who is the principal, made once when the session is first opened
+	// (cached sessions share it: it is only read).
+	who *principal
 }
 
 // setTokens stores a token response; a response without a refresh token
@@ -71,6 +75,9 @@ func (s *session) setTokens(tok *oauth2.Token, idToken string, requested []strin
 // was verified at login, and the session is sealed), and the context
 // variables OCI documents for this policy.
 func (s *session) principal() principal {
+	if s.who != nil {
+		return *s.who
+	}
 	claims := token.Claims{}
 	if idc := jwtPayload(s.IDToken); idc != nil {
 		for k, v := range idc {
@@ -135,6 +142,11 @@ func (l *oauth2Login) readSession(r *http.Request, ex *exchange) (*session, erro
 	if value == "" {
 		return nil, errNoSession
 	}
+	now := l.now()
+	digest := sha256.Sum256([]byte(value))
+	if s := l.opened.get(digest, now); s != nil {
+		return s, nil
+	}
 	plain, err := l.sealer.open(l.sessionName(), l.prefix, value)
 	if err != nil {
 		return nil, err
@@ -143,11 +155,11 @@ func (l *oauth2Login) readSession(r *http.Request, ex *exchange) (*session, erro
 	if json.Unmarshal(plain, &s) != nil {
 		return nil, errUnsealable
 	}
-	now := l.now()
 	if now.Unix() >= s.Expires {
 		return nil, errSessionEnded
 	}
 	if s.AccessExpiry == 0 || now.Add(refreshMargin).Unix() < s.AccessExpiry || ex.decision != nil {
+		l.opened.put(digest, &s)
 		return &s, nil
 	}
 	if s.RefreshToken == "" {
@@ -165,6 +177,7 @@ func (l *oauth2Login) readSession(r *http.Request, ex *exchange) (*session, erro
 		return nil, err
 	}
 	sealed := l.sealSession(fresh)
+	l.opened.put(sha256.Sum256([]byte(sealed)), fresh)
 	if l.cookieSession {
 		if err := setChunked(ex.header, r, l.cookieAttrs(r), sealed, time.Unix(fresh.Expires, 0).Sub(now)); err != nil {
 			return nil, err
@@ -250,4 +263,45 @@ func (f *flight) do(key string, now time.Time, fn func() (*session, error)) (*se
 	c.value, c.err = fn()
 	close(c.done)
 	return c.value, c.err
+}
+
+// openedSessions remembers the sessions recently opened, by the SHA-256 of
+// their sealed value (which the key authenticates: the same value is the
+// same session), so a browser's next requests skip the decryption and the
+// decoding. An entry is used only until its session ends or its access
+// token enters the refresh margin; the cache is bounded.
+type openedSessions struct {
+	mu      sync.Mutex
+	entries map[[32]byte]*session
+}
+
+// maxOpenedSessions bounds the cache: about 10 KB each, 40 MB at most.
+const maxOpenedSessions = 4096
+
+func (c *openedSessions) get(digest [32]byte, now time.Time) *session {
+	c.mu.Lock()
+	s := c.entries[digest]
+	c.mu.Unlock()
+	if s == nil || now.Unix() >= s.Expires || (s.AccessExpiry != 0 && now.Add(refreshMargin).Unix() >= s.AccessExpiry) {
+		return nil
+	}
+	return s
+}
+
+// put remembers s (its principal made now, before it is shared).
+func (c *openedSessions) put(digest [32]byte, s *session) {
+	p := s.principal()
+	s.who = &p
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[[32]byte]*session)
+	}
+	if len(c.entries) >= maxOpenedSessions {
+		for k := range c.entries { // Go's map order: an arbitrary entry goes
+			delete(c.entries, k)
+			break
+		}
+	}
+	c.entries[digest] = s
 }

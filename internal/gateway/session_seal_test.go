@@ -268,3 +268,30 @@ func FuzzSessionOpen(f *testing.F) {
 		_ = readChunked(r)
 	})
 }
+
+// TestOpenedSessions: a cached session is used only until it ends or its
+// access token enters the refresh margin, and the cache is bounded.
+func TestOpenedSessions(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	var c openedSessions
+	s := &session{Expires: now.Add(time.Hour).Unix(), AccessExpiry: now.Add(10 * time.Minute).Unix(), IDToken: "x.eyJzdWIiOiJ1In0.y", Scope: "openid"}
+	d := [32]byte{1}
+	c.put(d, s)
+	if got := c.get(d, now); got != s || got.principal().claims.Subject() != "u" {
+		t.Fatalf("fresh entry: %v", got)
+	}
+	if got := c.get(d, now.Add(10*time.Minute-refreshMargin)); got != nil {
+		t.Error("an entry in the refresh margin was used")
+	}
+	ended := &session{Expires: now.Unix()}
+	c.put([32]byte{2}, ended)
+	if got := c.get([32]byte{2}, now); got != nil {
+		t.Error("an ended session was used")
+	}
+	for i := 0; i < maxOpenedSessions+10; i++ {
+		c.put([32]byte{3, byte(i), byte(i >> 8)}, &session{Expires: now.Add(time.Hour).Unix()})
+	}
+	if n := len(c.entries); n > maxOpenedSessions {
+		t.Errorf("%d entries, bound %d", n, maxOpenedSessions)
+	}
+}
