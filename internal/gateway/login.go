@@ -158,7 +158,11 @@ func (l *oauth2Login) authenticate(r *http.Request, ex *exchange) (principal, er
 		l.forgetSession(r, ex)
 	}
 	if l.loginPath == "" && isCallback(r) {
-		return principal{}, l.callback(r, ex)
+		if err := l.callback(r, ex); err != nil || ex.loginSession == nil {
+			return principal{}, err
+		}
+		// X-APIGW-TOKEN mode: the original GET goes on with the new session.
+		return ex.loginSession.principal(), nil
 	}
 	if l.inner != nil {
 		p, err := l.inner.authenticate(r, ex)

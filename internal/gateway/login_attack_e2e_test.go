@@ -243,8 +243,8 @@ func TestLoginModes(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || body != "backend ok" || token == "" {
 			t.Fatalf("after login: %d %q, X-APIGW-TOKEN %d bytes", resp.StatusCode, body, len(token))
 		}
-		if got := env.backend.Since(0)[0].RawQuery; got != "tab=1" {
-			t.Errorf("resumed request's query %q, want the original", got)
+		if got := env.backend.Since(0)[0]; got.RawQuery != "tab=1" || got.Header.Get("X-User") != oidctest.UserID {
+			t.Errorf("resumed request: query %q, X-User %q; want the original query and the user", got.RawQuery, got.Header.Get("X-User"))
 		}
 		if env.cookie(b, "KEYGATE_SESSION") != nil {
 			t.Error("a session cookie in X-APIGW-TOKEN mode")
