@@ -158,8 +158,11 @@ func (l *oauth2Login) authenticate(r *http.Request, ex *exchange) (principal, er
 		l.forgetSession(r, ex)
 	}
 	if l.loginPath == "" && isCallback(r) {
-		if err := l.callback(r, ex); err != nil || ex.loginSession == nil {
+		switch err := l.callback(r, ex); {
+		case err != nil:
 			return principal{}, err
+		case ex.loginSession == nil:
+			return principal{}, errNoCredential
 		}
 		// X-APIGW-TOKEN mode: the original GET goes on with the new session.
 		return ex.loginSession.principal(), nil
