@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keygate/keygate/internal/gateway/gatewaytest"
 	"github.com/keygate/keygate/internal/oidc/oidctest"
 )
 
@@ -15,22 +16,22 @@ import (
 // cookie and sends the browser back to the URL it asked for, query and
 // all; the backend sees who logged in and none of the login's cookies.
 func TestLoginFlowEndToEnd(t *testing.T) {
-	env := startLoginEnv(t, loginSetup{})
-	b := browser(t)
+	env := gatewaytest.StartLogin(t, gatewaytest.LoginSetup{})
+	b := env.Browser(t)
 
 	// The first answer: a redirect to the provider.
-	first, _ := do(t, noFollow(b), http.MethodGet, env.gw.URL+"/app/home?tab=2&q=a%20b", nil)
+	first, _ := gatewaytest.Send(t, gatewaytest.NoFollow(b), http.MethodGet, env.GW.URL+"/app/home?tab=2&q=a%20b", nil)
 	if first.StatusCode != http.StatusFound {
 		t.Fatalf("first GET: %d, want 302", first.StatusCode)
 	}
 	to, err := url.Parse(first.Header.Get("Location"))
-	if err != nil || !strings.HasPrefix(to.String(), env.op.Issuer+"/") {
+	if err != nil || !strings.HasPrefix(to.String(), env.OP.Issuer+"/") {
 		t.Fatalf("Location %q is not the provider's", first.Header.Get("Location"))
 	}
 	q := to.Query()
 	for name, want := range map[string]string{
-		"client_id": webClientID, "response_type": "code", "code_challenge_method": "S256",
-		"redirect_uri": env.gw.URL + "/app/home", "scope": "openid profile email offline_access",
+		"client_id": gatewaytest.WebClientID, "response_type": "code", "code_challenge_method": "S256",
+		"redirect_uri": env.GW.URL + "/app/home", "scope": "openid profile email offline_access",
 	} {
 		if got := q.Get(name); got != want {
 			t.Errorf("authorization request %s = %q, want %q", name, got, want)
@@ -54,7 +55,7 @@ func TestLoginFlowEndToEnd(t *testing.T) {
 		t.Error("the flow cookie shows the nonce or state in clear")
 	}
 
-	resp, body := env.login(t, b, "/app/home?tab=2&q=a%20b")
+	resp, body := env.LogIn(t, b, "/app/home?tab=2&q=a%20b")
 	if resp.StatusCode != http.StatusOK || body != "backend ok" {
 		t.Fatalf("after login: %d %q at %s", resp.StatusCode, body, resp.Request.URL)
 	}
@@ -64,7 +65,7 @@ func TestLoginFlowEndToEnd(t *testing.T) {
 	if resp.Header.Get("X-Csrf-Token") == "" {
 		t.Error("no X-CSRF-TOKEN on a cookie session's answer")
 	}
-	reqs := env.backend.Since(0)
+	reqs := env.Backend.Since(0)
 	if len(reqs) != 1 {
 		t.Fatalf("backend got %d requests, want 1", len(reqs))
 	}
@@ -79,36 +80,36 @@ func TestLoginFlowEndToEnd(t *testing.T) {
 	if got.RawQuery != "tab=2&q=a%20b" {
 		t.Errorf("backend query %q", got.RawQuery)
 	}
-	session := env.cookie(b, "KEYGATE_SESSION")
+	session := env.Cookie(b, "KEYGATE_SESSION")
 	if session == nil {
 		t.Fatal("no session cookie in the jar")
 	}
 
 	// The session serves later requests without the provider.
-	authorizeCalls := env.op.Requests("/auth")
-	resp, body = do(t, b, http.MethodGet, env.gw.URL+"/app/api/items", nil)
-	if resp.StatusCode != http.StatusOK || resp.Request.URL.Host != strings.TrimPrefix(env.gw.URL, "http://") {
+	authorizeCalls := env.OP.Requests("/auth")
+	resp, body = gatewaytest.Send(t, b, http.MethodGet, env.GW.URL+"/app/api/items", nil)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Host != strings.TrimPrefix(env.GW.URL, "http://") {
 		t.Fatalf("second request: %d %q at %s", resp.StatusCode, body, resp.Request.URL)
 	}
-	if n := env.op.Requests("/auth"); n != authorizeCalls {
+	if n := env.OP.Requests("/auth"); n != authorizeCalls {
 		t.Errorf("the provider was asked again (%d → %d)", authorizeCalls, n)
 	}
 
 	// A request that changes state needs the session's X-CSRF-TOKEN.
 	csrf := resp.Header.Get("X-Csrf-Token")
-	resp, _ = do(t, noFollow(b), http.MethodPost, env.gw.URL+"/app/api/items", nil)
+	resp, _ = gatewaytest.Send(t, gatewaytest.NoFollow(b), http.MethodPost, env.GW.URL+"/app/api/items", nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("POST without X-CSRF-TOKEN: %d, want 403", resp.StatusCode)
 	}
-	resp, _ = do(t, noFollow(b), http.MethodPost, env.gw.URL+"/app/api/items", http.Header{"X-Csrf-Token": {csrf + "x"}})
+	resp, _ = gatewaytest.Send(t, gatewaytest.NoFollow(b), http.MethodPost, env.GW.URL+"/app/api/items", http.Header{"X-Csrf-Token": {csrf + "x"}})
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("POST with a wrong X-CSRF-TOKEN: %d, want 403", resp.StatusCode)
 	}
-	resp, _ = do(t, noFollow(b), http.MethodPost, env.gw.URL+"/app/api/items", http.Header{"X-Csrf-Token": {csrf}})
+	resp, _ = gatewaytest.Send(t, gatewaytest.NoFollow(b), http.MethodPost, env.GW.URL+"/app/api/items", http.Header{"X-Csrf-Token": {csrf}})
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("POST with the X-CSRF-TOKEN: %d, want 200", resp.StatusCode)
 	}
-	for _, line := range strings.Split(env.gw.Log.String(), "\n") {
+	for _, line := range strings.Split(env.GW.Log.String(), "\n") {
 		if strings.Contains(line, session.Value[:40]) || strings.Contains(line, flow.Value[:40]) {
 			t.Errorf("a cookie value is in the log: %s", line)
 		}
