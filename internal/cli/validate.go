@@ -65,8 +65,16 @@ func runValidate(e *env, args []string) int {
 func printDeployment(w io.Writer, d gateway.DeploymentSummary) {
 	fmt.Fprintf(w, "\ndeployment %s\n", d.PathPrefix)
 	printMutualTLS(w, d.MutualTLS)
-	if a := d.Auth; a != nil {
+	if a := d.Auth; a != nil && len(a.Servers) > 0 {
+		fmt.Fprintf(w, "  authentication %s\n", a.Type)
+		for _, s := range a.Servers {
+			fmt.Fprintf(w, "    server %s\n", s)
+		}
+	} else if a != nil {
 		fmt.Fprintf(w, "  authentication %s, token from %s\n", a.Type, a.TokenFrom)
+		if a.Discovery != "" {
+			fmt.Fprintf(w, "    OpenID provider %s: every token introspected, a JWT also checked against its keys\n", a.Discovery)
+		}
 		fmt.Fprintf(w, "    issuers   %s\n", listOrAny(a.Issuers))
 		aud := listOrAny(a.Audiences)
 		if len(a.Audiences) == 0 {

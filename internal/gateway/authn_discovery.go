@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/sha256"
 	"errors"
 	"log/slog"
@@ -47,6 +46,10 @@ type discoveryCheck struct {
 // authenticate checks raw for a, a TOKEN_AUTHENTICATION policy with
 // REMOTE_DISCOVERY.
 func (d *discoveryCheck) authenticate(a *tokenAuthenticator, r *http.Request, ex *exchange, raw string) (principal, error) {
+	if d.introspector == nil { // compiled without a gateway file's secrets (CheckSpec): never served
+		return principal{}, &httpError{status: http.StatusServiceUnavailable, code: codeBadDiscovery, reason: reasonProviderMisconfigd,
+			detail: "no client secret for introspection", level: slog.LevelError}
+	}
 	if looksLikeJWS(raw) {
 		tok, err := a.verifier.Verify(raw)
 		if err != nil {
@@ -220,14 +223,7 @@ func (c *compiler) discovery(auth *tokenAuthenticator, a *config.Authentication,
 	if old, ok := c.g.providers[p]; !ok || refresh < old {
 		c.g.providers[p] = refresh
 	}
-	locate := func(ctx context.Context) (string, error) {
-		d, err := p.Discovery(ctx)
-		if err != nil {
-			return "", err
-		}
-		return d.JWKSURI, nil
-	}
-	set := c.keySets.remoteLocated(remoteSource{url: ps.uri, insecure: ps.insecure, discovery: true}, refresh, codeTokenKeysLoading, locate)
+	set := c.keySets.remoteLocated(remoteSource{url: ps.uri, insecure: ps.insecure, discovery: true}, refresh, codeTokenKeysLoading, p.JWKSURI)
 	if old, ok := c.g.remoteRefresh[set]; !ok || refresh < old {
 		c.g.remoteRefresh[set] = refresh
 	}

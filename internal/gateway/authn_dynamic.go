@@ -62,17 +62,17 @@ func (w wildcardKey) matches(v string) bool {
 
 // pick returns the server for the selector's value: exact ANY_OF match
 // (case-insensitive), then the first matching WILDCARD (case-sensitive),
-// then the default; -1 for none.
-func (d *dynamicAuthenticator) pick(value string) int {
+// then the default (byDefault); -1 for none.
+func (d *dynamicAuthenticator) pick(value string) (server int, byDefault bool) {
 	if i, ok := d.exact[strings.ToLower(value)]; ok {
-		return i
+		return i, false
 	}
 	for _, w := range d.wildcards {
 		if w.matches(value) {
-			return w.server
+			return w.server, false
 		}
 	}
-	return d.fallback
+	return d.fallback, d.fallback >= 0
 }
 
 // selectorValue reads the selector; for request.auth the token's payload is
@@ -106,11 +106,11 @@ func (d *dynamicAuthenticator) authenticate(r *http.Request, ex *exchange) (prin
 	if e != nil {
 		return principal{}, e
 	}
-	i := d.pick(value)
+	i, byDefault := d.pick(value)
 	if i < 0 {
 		return principal{}, d.refused(codeDynNoMatch, "no authentication server matches "+d.selector.String()+" = "+quoteID(bounded(value)))
 	}
-	ex.selected = d.servers[i]
+	ex.selected, ex.selectedName, ex.selectedByDefault = d.servers[i], d.names[i], byDefault
 	return d.servers[i].authenticate(r, ex)
 }
 
@@ -125,22 +125,35 @@ func (d *dynamicAuthenticator) refusal(r *http.Request, ex *exchange, err error)
 }
 
 // scrub leaves the backend only the credential of the selected server
-// that authenticated p: every other server's credential goes.
+// that authenticated p: every other server's credential goes, except where
+// it is the selected server's own (same header or query parameter). The
+// selected server scrubs first, so the exchange keeps its credential for
+// the proxy whatever the others remove.
 func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal) {
-	for _, s := range d.servers {
-		if s != ex.selected {
-			s.scrub(r, ex, nil)
-			if q := s.credentialQueryParam(); q != "" && q != d.credentialQueryParam() {
-				if query := r.URL.Query(); query.Has(q) {
-					query.Del(q)
-					r.URL.RawQuery = query.Encode()
-				}
-			}
-		}
-	}
 	if ex.selected != nil {
 		ex.selected.scrub(r, ex, p)
 	}
+	for _, s := range d.servers {
+		if s != ex.selected && !sameCredentialPlace(s, ex.selected) {
+			s.scrub(r, ex, nil)
+		}
+		// A query token is never forwarded, verified or not; the backend
+		// removes the first server's parameter itself.
+		if q := s.credentialQueryParam(); q != "" && q != d.credentialQueryParam() {
+			if query := r.URL.Query(); query.Has(q) {
+				query.Del(q)
+				r.URL.RawQuery = query.Encode()
+			}
+		}
+	}
+}
+
+// sameCredentialPlace reports whether two token servers read their token
+// from the same header or query parameter.
+func sameCredentialPlace(a, b authentication) bool {
+	ta, ok := a.(*tokenAuthenticator)
+	tb, ok2 := b.(*tokenAuthenticator)
+	return ok && ok2 && ta.header == tb.header && ta.queryParam == tb.queryParam
 }
 
 func (d *dynamicAuthenticator) challenge(errorCode string) string {
@@ -202,7 +215,36 @@ func (c *compiler) dynamicAuthentication(da *config.DynamicAuthentication, prefi
 		if s.Key.IsDefault {
 			d.fallback = idx
 		}
-		d.summary.Servers = append(d.summary.Servers, s.Key.Name+": "+server.describe().Type)
+		d.summary.Servers = append(d.summary.Servers, describeKey(s.Key)+": "+describeServer(server.describe()))
 	}
 	return d
+}
+
+// describeKey writes a selection key for keygate validate.
+func describeKey(k *config.SelectionKey) string {
+	out := k.Name + " (" + k.Type
+	switch k.Type {
+	case config.SelectionKeyAnyOf:
+		out += " " + strings.Join(k.Values, ", ")
+	case config.SelectionKeyWildcard:
+		out += " " + k.Expression
+	}
+	if k.IsDefault {
+		out += ", default"
+	}
+	return out + ")"
+}
+
+// describeServer summarises one server in a line.
+func describeServer(a AuthSummary) string {
+	out := a.Type + ", token from " + a.TokenFrom
+	switch {
+	case a.Discovery != "":
+		out += ", OpenID provider " + a.Discovery
+	case a.JWKS != "":
+		out += ", JWKS " + a.JWKS
+	case len(a.Keys) > 0:
+		out += ", " + strconv.Itoa(len(a.Keys)) + " static keys"
+	}
+	return out
 }

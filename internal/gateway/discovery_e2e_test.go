@@ -15,6 +15,7 @@ import (
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/oidc/oidctest"
+	"github.com/keygate/keygate/internal/token"
 )
 
 // End-to-end tests of REMOTE_DISCOVERY (§8 of the policies reference)
@@ -59,12 +60,21 @@ func oidcSpec(auth map[string]any, backend string) map[string]any {
 // all) with the given deployments, its key sets started, served over
 // loopback.
 type oidcGateway struct {
-	g    *Gateway
-	srv  *httptest.Server
-	logs *syncBuffer
+	g       *Gateway
+	ks      *KeySets
+	metrics *Metrics
+	srv     *httptest.Server
+	logs    *syncBuffer
 }
 
-func startOIDCGateway(t *testing.T, deployments map[string]map[string]any) *oidcGateway {
+// metricsText is the /metrics exposition.
+func (o *oidcGateway) metricsText(t testing.TB) string {
+	rec := httptest.NewRecorder()
+	o.metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
+func startOIDCGateway(t testing.TB, deployments map[string]map[string]any) *oidcGateway {
 	t.Helper()
 	dir := t.TempDir()
 	var yaml strings.Builder
@@ -93,16 +103,18 @@ func startOIDCGateway(t *testing.T, deployments map[string]map[string]any) *oidc
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	ks := NewKeySets(log, nil)
+	metrics := NewMetrics()
+	ks := NewKeySets(log, metrics.ObserveJWKS)
+	ks.ObserveIDP(metrics.ObserveIDP)
 	ks.Start(ctx)
-	g, err := New(cfg, Options{Logger: log, KeySets: ks, DisableAccessLog: true})
+	g, err := New(cfg, Options{Logger: log, KeySets: ks, DisableAccessLog: true, TokenCache: token.NewCache(1000), Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ks.Retain(g)
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	return &oidcGateway{g: g, srv: srv, logs: logs}
+	return &oidcGateway{g: g, ks: ks, metrics: metrics, srv: srv, logs: logs}
 }
 
 // get sends GET path with the bearer token (none when "") and returns the
@@ -140,7 +152,7 @@ func (o *oidcGateway) getWith(t *testing.T, path, tok string, headers map[string
 }
 
 // echoBackend answers with the X-User header it got.
-func echoBackend(t *testing.T) string {
+func echoBackend(t testing.TB) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "user="+r.Header.Get("X-User")+" auth="+r.Header.Get("Authorization"))
 	}))
@@ -148,7 +160,7 @@ func echoBackend(t *testing.T) string {
 	return srv.URL
 }
 
-func waitReady(t *testing.T, g *Gateway) {
+func waitReady(t testing.TB, g *Gateway) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -320,5 +332,116 @@ func TestDiscoverySlowProviderBounded(t *testing.T) {
 	}
 	if elapsed > 4*time.Second {
 		t.Errorf("a slow provider held the request %v, want at most the 3s introspection timeout", elapsed)
+	}
+}
+
+func TestDiscoveryReloadKeepsProviderAndCache(t *testing.T) {
+	op := oidctest.Start(t)
+	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	waitReady(t, gw.g)
+	tok := op.AccessToken()
+	if status, _ := gw.get(t, "/opaque/any", tok); status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	calls, fetches := op.Requests(oidctest.IntrospectionPath), op.Requests(oidctest.DiscoveryPath)
+	// A reload: the same configuration compiled again with the same key sets.
+	g2, err := New(gw.g.cfg, Options{KeySets: gw.ks, DisableAccessLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw.ks.Retain(g2)
+	if !g2.Ready() {
+		t.Errorf("the reloaded gateway is not ready at once: %v", g2.NotReady())
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/opaque/any", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	g2.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Errorf("after reload: status %d", rec.Code)
+	}
+	if op.Requests(oidctest.IntrospectionPath) != calls || op.Requests(oidctest.DiscoveryPath) != fetches {
+		t.Error("the reload asked the provider again; want the cached answer and document")
+	}
+}
+
+func TestDiscoveryMetricsCountIDPAnswers(t *testing.T) {
+	op := oidctest.Start(t)
+	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	waitReady(t, gw.g)
+	tok := op.AccessToken()
+	for range 3 {
+		gw.get(t, "/opaque/any", tok)
+	}
+	gw.get(t, "/opaque/any", "junk")
+	fresh := op.AccessToken()
+	op.Stop()
+	if status, _ := gw.get(t, "/opaque/any", fresh); status != 503 {
+		t.Errorf("provider down: status %d, want 503", status)
+	}
+	body := gw.metricsText(t)
+	for _, want := range []string{
+		`keygate_idp_calls_total{call="discovery",result="loaded",uri="` + op.DiscoveryURI + `"} 1`,
+		`keygate_idp_calls_total{call="introspection",result="active",uri="` + op.DiscoveryURI + `"} 1`,
+		`keygate_idp_calls_total{call="introspection",result="cached",uri="` + op.DiscoveryURI + `"} 2`,
+		`keygate_idp_calls_total{call="introspection",result="inactive",uri="` + op.DiscoveryURI + `"} 1`,
+		`keygate_idp_calls_total{call="introspection",result="failed",uri="` + op.DiscoveryURI + `"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(body, "keygate_idp"))
+		}
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestDiscoveryAdditionalValidationOnTheAnswer: additionalValidationPolicy
+// applies to the introspection answer's claims (OPEN in §8).
+func TestDiscoveryAdditionalValidationOnTheAnswer(t *testing.T) {
+	op := oidctest.Start(t)
+	backend := echoBackend(t)
+	with := func(avp map[string]any) map[string]any {
+		a := discoveryAuth(op, oidctest.ClientID)
+		a["validationPolicy"].(map[string]any)["additionalValidationPolicy"] = avp
+		return oidcSpec(a, backend)
+	}
+	rule := func(values ...any) map[string]any {
+		return map[string]any{"verifyClaims": []any{map[string]any{"key": "client_id", "values": values, "isRequired": true}}}
+	}
+	gw := startOIDCGateway(t, map[string]map[string]any{
+		"/ours":     with(rule(oidctest.ClientID)),
+		"/theirs":   with(rule("another-client")),
+		"/audience": with(map[string]any{"audiences": []any{"api.example.com"}}),
+		"/issuer":   with(map[string]any{"issuers": []any{"https://other-issuer.example.com"}}),
+	})
+	waitReady(t, gw.g)
+	tok := op.AccessToken("openid")
+	tests := []struct {
+		path   string
+		status int
+		reason string
+	}{
+		{"/ours/any", 200, ""},
+		{"/theirs/any", 401, "claim_value_mismatch"},
+		// The example OP's answers carry no aud: a deployment that names
+		// audiences refuses them.
+		{"/audience/any", 401, "wrong_audience"},
+		{"/issuer/any", 401, "wrong_issuer"},
+	}
+	for _, tt := range tests {
+		if status, body := gw.get(t, tt.path, tok); status != tt.status {
+			t.Errorf("GET %s = %d %s, want %d", tt.path, status, body, tt.status)
+		}
+		if tt.reason != "" && !strings.Contains(gw.logs.String(), `"reason":"`+tt.reason+`"`) {
+			t.Errorf("GET %s: the log lacks reason %s", tt.path, tt.reason)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +71,18 @@ func TestDynamicAuthenticationSelectsTheServer(t *testing.T) {
 		{"default server", "/d/any", "initech", opaque, 200},
 		{"no selector value: default", "/d/any", "", opaque, 200},
 		{"exact beats default", "/d/any", "acme", jwt, 200},
+	}
+	// The selected server's verified token reaches the backend, though
+	// the other server reads the same header.
+	for tenant, tok := range map[string]string{"acme": jwt, "idp-eu": opaque} {
+		if status, body := gw.getWith(t, "/h/any", tok, map[string]string{"X-Tenant": tenant}); status != 200 || !strings.Contains(body, "auth=Bearer "+tok) {
+			t.Errorf("tenant %s: backend got %q (status %d), want the verified token", tenant, body, status)
+		}
+	}
+	// A refusal names the server and how it was selected.
+	gw.send(t, "/d/any", "junk", map[string]string{"X-Tenant": "initech"})
+	if !strings.Contains(gw.logs.String(), `"authenticationServer":"idp","selection":"dynamicAuthentication.defaultAuthenticationServerMatched"`) {
+		t.Errorf("the refusal's log line lacks the selected server:\n%s", grepLines(gw.logs.String(), "reason"))
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -46,6 +46,10 @@ type exchange struct {
 	// selected is the server dynamic authentication picked for this
 	// request; nil before (or without) one.
 	selected authentication
+	// selectedName is the selected server's key name; selectedByDefault
+	// says no key matched and the default server was taken.
+	selectedName      string
+	selectedByDefault bool
 	// credentialHeader and credential are the verified token's header and
 	// value, set again on the upstream request after hop-by-hop removal.
 	credentialHeader string

@@ -108,7 +108,7 @@ func sharedRSA(t testing.TB) *rsa.PrivateKey {
 	return rsaKey
 }
 
-func newRSAKey(t *testing.T, kid string) testKey {
+func newRSAKey(t testing.TB, kid string) testKey {
 	return testKey{kid: kid, alg: "RS256", signer: sharedRSA(t)}
 }
 
@@ -122,7 +122,7 @@ func newECKey(t *testing.T, kid string) testKey {
 }
 
 // staticJWK is the key as a spec's JSON_WEB_KEY entry.
-func (k testKey) staticJWK(t *testing.T) map[string]any {
+func (k testKey) staticJWK(t testing.TB) map[string]any {
 	t.Helper()
 	jwk, err := keys.PublicJWK(k.signer.Public())
 	if err != nil {
@@ -148,7 +148,7 @@ func (k testKey) staticPEM(t *testing.T) map[string]any {
 }
 
 // sign returns a compact JWT with the key's kid and algorithm.
-func (k testKey) sign(t *testing.T, claims map[string]any) string {
+func (k testKey) sign(t testing.TB, claims map[string]any) string {
 	t.Helper()
 	tok, err := token.Sign(k.signer, k.kid, k.alg, claims)
 	if err != nil {

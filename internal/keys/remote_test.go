@@ -268,3 +268,42 @@ func TestRemoteSetUnknownKIDWaitIsBounded(t *testing.T) {
 		t.Errorf("known kid during the stalled fetch: %v, %v", k, err)
 	}
 }
+
+// TestRemoteLocateAtEachFetch: a set whose address Locate gives (an OpenID
+// provider's jwks_uri) fetches from wherever Locate says at each fetch, and
+// a Locate error fails the fetch while the last good keys stay.
+func TestRemoteLocateAtEachFetch(t *testing.T) {
+	first, second := newJWKSServer(t), newJWKSServer(t)
+	first.publish(t, remoteTestKey(t, "a"))
+	second.publish(t, remoteTestKey(t, "b"))
+	var mu sync.Mutex
+	where, fail := first.srv.URL+"/jwks", false
+	locate := func(context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if fail {
+			return "", errors.New("discovery document not loaded")
+		}
+		return where, nil
+	}
+	s, _ := startRemote(t, first, RemoteConfig{Locate: locate, UnknownKIDRefresh: time.Millisecond})
+	eventually(t, "first load", s.Loaded)
+	if _, err := s.Key("a"); err != nil {
+		t.Fatalf("key a from the first location: %v", err)
+	}
+	mu.Lock()
+	where = second.srv.URL + "/jwks"
+	mu.Unlock()
+	if _, err := s.Key("b"); err != nil {
+		t.Fatalf("key b after the location moved: %v", err)
+	}
+	mu.Lock()
+	fail = true
+	mu.Unlock()
+	if _, err := s.Key("c"); !errors.Is(err, ErrUnknownKID) {
+		t.Errorf("unknown kid while Locate fails: %v, want ErrUnknownKID", err)
+	}
+	if _, err := s.Key("b"); err != nil {
+		t.Errorf("the last good keys are gone after a failed Locate: %v", err)
+	}
+}

@@ -91,6 +91,10 @@ func ParseDiscovery(uri string, body []byte) (*Discovery, error) {
 		}
 		if err := checkURL(e.value); err != nil {
 			problems = append(problems, fmt.Errorf("%s: %w", e.name, err))
+		} else if strings.HasPrefix(uri, "https://") && strings.HasPrefix(e.value, "http://") {
+			// A document fetched over TLS may not send keygate (and its
+			// client secret) to a plain-http endpoint.
+			problems = append(problems, fmt.Errorf("%s: %q is plain http in a document served over https", e.name, e.value))
 		}
 	}
 	if len(problems) > 0 {

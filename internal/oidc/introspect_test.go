@@ -164,3 +164,17 @@ func TestIntrospectCacheBoundedAndCappedByMaxCache(t *testing.T) {
 		t.Errorf("after MaxCache: cached=%v err=%v, want a new call", got != nil && got.Cached, err)
 	}
 }
+
+// TestIntrospectClientAuthBasic: the example OP advertises and accepts only
+// client_secret_basic at its introspection endpoint, and gets it (the
+// _post choice is TestClientAuthMethod's).
+func TestIntrospectClientAuthBasic(t *testing.T) {
+	op := oidctest.Start(t)
+	in := newIntrospector(op)
+	if _, err := in.Introspect(context.Background(), op.AccessToken()); err != nil {
+		t.Fatal(err)
+	}
+	if got := op.IntrospectionAuthSeen(); got != "client_secret_basic" {
+		t.Errorf("the OP saw %q, want client_secret_basic", got)
+	}
+}

@@ -235,6 +235,17 @@ func (p *Provider) Discovery(ctx context.Context) (*Discovery, error) {
 	return nil, fmt.Errorf("%w from %s yet", ErrNotLoaded, p.uri)
 }
 
+// JWKSURI returns the discovered jwks_uri, waiting for a first load as
+// Discovery does. It is the Locate of a keys.RemoteSet that holds the
+// provider's signing keys (ID tokens, JWT access tokens).
+func (p *Provider) JWKSURI(ctx context.Context) (string, error) {
+	d, err := p.Discovery(ctx)
+	if err != nil {
+		return "", err
+	}
+	return d.JWKSURI, nil
+}
+
 // Load fetches the document now (or joins the running fetch) and waits for
 // the outcome, bounded by ctx; for one-shot users such as the CLI.
 func (p *Provider) Load(ctx context.Context) (*Discovery, error) {

@@ -138,6 +138,7 @@ func TestParseDiscoveryRefuses(t *testing.T) {
 		{"no issuer", `{"jwks_uri":"https://idp.example.com/keys"}`, "issuer is missing"},
 		{"other issuer", `{"issuer":"https://evil.example.com/oauth2","jwks_uri":"https://idp.example.com/keys"}`, "is not the issuer"},
 		{"no jwks", `{"issuer":"https://idp.example.com/oauth2"}`, "jwks_uri is missing"},
+		{"http endpoint in an https document", `{"issuer":"https://idp.example.com/oauth2","jwks_uri":"https://idp.example.com/keys","introspection_endpoint":"http://idp.example.com/i"}`, "plain http"},
 		{"bad endpoint", `{"issuer":"https://idp.example.com/oauth2","jwks_uri":"https://idp.example.com/keys","introspection_endpoint":"ftp://x/y"}`, "introspection_endpoint"},
 	}
 	for _, tt := range tests {

@@ -6,10 +6,13 @@
 package oidctest
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +62,9 @@ type OP struct {
 	mu     sync.Mutex
 	server *http.Server
 	counts map[string]int
+	// lastIntrospectionAuth is how the latest introspection call
+	// authenticated.
+	lastIntrospectionAuth string
 
 	delay atomic.Int64
 }
@@ -100,6 +106,9 @@ func (o *OP) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		o.counts[r.URL.Path]++
+		if r.URL.Path == IntrospectionPath {
+			o.lastIntrospectionAuth = introspectionAuthOf(r)
+		}
 		o.mu.Unlock()
 		if d := time.Duration(o.delay.Load()); d > 0 {
 			timer := time.NewTimer(d)
@@ -112,6 +121,14 @@ func (o *OP) instrument(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// IntrospectionAuthSeen returns how the latest introspection call
+// authenticated: "client_secret_basic", "client_secret_post" or "".
+func (o *OP) IntrospectionAuthSeen() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.lastIntrospectionAuth
 }
 
 func (o *OP) serve(ln net.Listener) {
@@ -159,6 +176,23 @@ func (o *OP) Requests(path string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.counts[path]
+}
+
+// introspectionAuthOf tells how a request authenticates its client, without
+// consuming its body (the form is read from a copy).
+func introspectionAuthOf(r *http.Request) string {
+	if _, _, ok := r.BasicAuth(); ok {
+		return "client_secret_basic"
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	if form, err := url.ParseQuery(string(body)); err == nil && form.Get("client_secret") != "" {
+		return "client_secret_post"
+	}
+	return ""
 }
 
 // Paths of the example OP's endpoints.
