@@ -203,6 +203,14 @@ func (l *oauth2Login) callback(r *http.Request, ex *exchange) error {
 		}
 		return l.stepFailed(http.StatusUnauthorized, reasonLoginStep, err.Error()).withCookie(del)
 	}
+	return l.loggedIn(r, ex, flow, s, attrs, del)
+}
+
+// loggedIn answers the callback of a login that succeeded: the session
+// goes out in a cookie with a redirect back to the page that asked, or as
+// X-APIGW-TOKEN (the original GET resumed in place without loginPath:
+// nil).
+func (l *oauth2Login) loggedIn(r *http.Request, ex *exchange, flow loginFlow, s *session, attrs cookieAttrs, del string) error {
 	sealed := l.sealSession(s)
 	l.log.LogAttrs(ex.ctx, slog.LevelInfo, "browser logged in", slog.String("code", codeIdPCallSuccess),
 		slog.String("opcRequestId", ex.requestID), slog.String("sub", bounded(s.Subject)))
