@@ -25,7 +25,10 @@ const (
 type dynamicAuthenticator struct {
 	selector config.ContextVariable
 	servers  []authentication
-	names    []string
+	// picks are the possible selections, by server index: picks[i] names
+	// servers[i], defaults[i] the same as taken by default (so a request
+	// only points at one, never allocates).
+	picks, defaults []selection
 	// exact maps a lower-cased ANY_OF value to its server.
 	exact map[string]int
 	// wildcards are the WILDCARD keys in spec order.
@@ -40,6 +43,14 @@ type dynamicAuthenticator struct {
 }
 
 var _ authentication = (*dynamicAuthenticator)(nil)
+
+// selection is a server dynamic authentication picked: the server, its key
+// name, and whether it was the default (no key matched).
+type selection struct {
+	server    authentication
+	name      string
+	byDefault bool
+}
 
 // wildcardKey is a WILDCARD expression: fixed text before ('*' or '+' at
 // the end) or after (at the start) the wildcard.
@@ -110,7 +121,11 @@ func (d *dynamicAuthenticator) authenticate(r *http.Request, ex *exchange) (prin
 	if i < 0 {
 		return principal{}, d.refused(codeDynNoMatch, "no authentication server matches "+d.selector.String()+" = "+quoteID(bounded(value)))
 	}
-	ex.selected, ex.selectedName, ex.selectedByDefault = d.servers[i], d.names[i], byDefault
+	if byDefault {
+		ex.selected = &d.defaults[i]
+	} else {
+		ex.selected = &d.picks[i]
+	}
 	return d.servers[i].authenticate(r, ex)
 }
 
@@ -119,22 +134,24 @@ func (d *dynamicAuthenticator) refusal(r *http.Request, ex *exchange, err error)
 		return e
 	}
 	if ex.selected != nil {
-		return ex.selected.refusal(r, ex, err)
+		return ex.selected.server.refusal(r, ex, err)
 	}
 	return d.refused(codeDynNoMatch, err.Error())
 }
 
 // scrub leaves the backend only the credential of the selected server
-// that authenticated p: every other server's credential goes, except where
-// it is the selected server's own (same header or query parameter). The
-// selected server scrubs first, so the exchange keeps its credential for
-// the proxy whatever the others remove.
+// that authenticated p: every other server removes its own credential, and
+// the selected server's verified token is put back where it travels if
+// another server shared that place (or, reading its token from the query,
+// dropped the Authorization header as a lone server does).
 func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal) {
+	var selected authentication
 	if ex.selected != nil {
-		ex.selected.scrub(r, ex, p)
+		selected = ex.selected.server
+		selected.scrub(r, ex, p)
 	}
 	for _, s := range d.servers {
-		if s != ex.selected && !sameCredentialPlace(s, ex.selected) {
+		if s != selected {
 			s.scrub(r, ex, nil)
 		}
 		// A query token is never forwarded, verified or not; the backend
@@ -146,14 +163,9 @@ func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal
 			}
 		}
 	}
-}
-
-// sameCredentialPlace reports whether two token servers read their token
-// from the same header or query parameter.
-func sameCredentialPlace(a, b authentication) bool {
-	ta, ok := a.(*tokenAuthenticator)
-	tb, ok2 := b.(*tokenAuthenticator)
-	return ok && ok2 && ta.header == tb.header && ta.queryParam == tb.queryParam
+	if p != nil && ex.credentialHeader != "" && ex.credential != nil {
+		r.Header[ex.credentialHeader] = ex.credential
+	}
 }
 
 func (d *dynamicAuthenticator) challenge(errorCode string) string {
@@ -177,6 +189,13 @@ func (d *dynamicAuthenticator) credentialQueryParam() string {
 
 func (d *dynamicAuthenticator) describe() AuthSummary { return d.summary }
 
+// credentialReader reads a token where ts says, as a token server does:
+// what a request.auth selector decodes, whatever the servers' types (all
+// read the same place: validation checks it).
+func credentialReader(ts config.TokenSource) *tokenAuthenticator {
+	return &tokenAuthenticator{header: http.CanonicalHeaderKey(ts.Header), scheme: ts.Scheme, queryParam: ts.QueryParam}
+}
+
 // dynamicAuthentication compiles §7; each server is compiled as the
 // deployment's authentication would be.
 func (c *compiler) dynamicAuthentication(da *config.DynamicAuthentication, prefix string, src config.Source) authentication {
@@ -189,14 +208,18 @@ func (c *compiler) dynamicAuthentication(da *config.DynamicAuthentication, prefi
 		if s.AuthenticationServerDetail == nil || s.Key == nil {
 			continue // an invalid spec in CheckSpec: validation named it
 		}
-		server := c.tokenAuthenticatorAt(s.AuthenticationServerDetail, prefix, src,
+		server := c.authenticationAt(s.AuthenticationServerDetail, prefix, src,
 			"requestPolicies.dynamicAuthentication.authenticationServers["+strconv.Itoa(i)+"].authenticationServerDetail")
+		if server == nil {
+			continue // a type validation refused
+		}
 		if d.tokenSource == nil {
-			d.tokenSource = server
+			d.tokenSource = credentialReader(s.AuthenticationServerDetail.TokenSource())
 		}
 		idx := len(d.servers)
 		d.servers = append(d.servers, server)
-		d.names = append(d.names, s.Key.Name)
+		d.picks = append(d.picks, selection{server: server, name: s.Key.Name})
+		d.defaults = append(d.defaults, selection{server: server, name: s.Key.Name, byDefault: true})
 		switch s.Key.Type {
 		case config.SelectionKeyAnyOf:
 			for _, v := range s.Key.Values {

@@ -94,12 +94,11 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep := &deployment{prefix: d.PathPrefix, accessLog: true, allowed: c.g.metrics.allowCountersFor(d.PathPrefix)}
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
-		auth := c.tokenAuthenticator(rp.Authentication, d.PathPrefix, src)
-		dep.auth = auth
+		dep.auth = c.authenticationAt(rp.Authentication, d.PathPrefix, src, "requestPolicies.authentication")
 		if fp := rp.Authentication.ValidationFailurePolicy; fp != nil && strings.EqualFold(fp.Type, config.FailureOAuth2) {
 			var inner authentication
-			if auth.verifier != nil {
-				inner = auth
+			if ta, ok := dep.auth.(*tokenAuthenticator); ok && ta.verifier != nil {
+				inner = ta
 			}
 			dep.auth = c.oauth2Login(rp.Authentication, fp, d.PathPrefix, src, inner)
 		}
@@ -477,8 +476,22 @@ func declaredParams(routePath string) routeParams {
 	return params
 }
 
+// tokenAuthenticator compiles the deployment's JWT_AUTHENTICATION or
+// TOKEN_AUTHENTICATION policy.
 func (c *compiler) tokenAuthenticator(a *config.Authentication, prefix string, src config.Source) *tokenAuthenticator {
 	return c.tokenAuthenticatorAt(a, prefix, src, "requestPolicies.authentication")
+}
+
+// authenticationAt compiles the authentication policy at JSON path at, of
+// any type keygate runs; nil for a type validation refused (CheckSpec). A
+// new authentication type (an authorizer function) adds its case here and
+// works as a deployment's policy and as a dynamic authentication server.
+func (c *compiler) authenticationAt(a *config.Authentication, prefix string, src config.Source, at string) authentication {
+	switch a.Type {
+	case config.AuthenticationJWT, config.AuthenticationToken:
+		return c.tokenAuthenticatorAt(a, prefix, src, at)
+	}
+	return nil
 }
 
 // tokenAuthenticatorAt compiles the authentication policy at JSON path at.

@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +128,64 @@ func TestDynamicAuthenticationByUnverifiedClaim(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if status := gw.send(t, "/c/any", tt.tok, nil); status != tt.status {
 				t.Errorf("status %d, want %d", status, tt.status)
+			}
+		})
+	}
+}
+
+// TestDynamicAuthenticationByHostAndQueryTokens: request.subdomain picks
+// the server; no server's query token reaches the backend.
+func TestDynamicAuthenticationByHostAndQueryTokens(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.RawQuery+" auth="+r.Header.Get("Authorization"))
+		mu.Unlock()
+	}))
+	t.Cleanup(backend.Close)
+	a, b := newRSAKey(t, "a"), newRSAKey(t, "b")
+	inHeader := jwtAuth(a.staticJWK(t))
+	inHeader["isAnonymousAccessAllowed"] = true
+	inQuery := jwtAuth(b.staticJWK(t))
+	delete(inQuery, "tokenHeader")
+	delete(inQuery, "tokenAuthScheme")
+	inQuery["tokenQueryParam"] = "access_token"
+	spec := dynamicSpec("request.subdomain[example.com]",
+		server(map[string]any{"type": "ANY_OF", "name": "a", "values": []any{"acme"}}, inHeader),
+		server(map[string]any{"type": "ANY_OF", "name": "b", "values": []any{"globex"}}, inQuery))
+	for _, r := range spec["routes"].([]any) {
+		r.(map[string]any)["backend"].(map[string]any)["url"] = backend.URL
+	}
+	gw := startOIDCGateway(t, map[string]map[string]any{"/s": spec})
+	tokA, tokB := a.sign(t, validClaims(time.Now())), b.sign(t, validClaims(time.Now()))
+	tests := []struct {
+		name, host, query, header string
+		status                    int
+		backendSees               string
+	}{
+		{"acme by header; b's query token dropped", "ACME.example.com:8443", "access_token=" + tokB + "&x=1", tokA, 200, "x=1 auth=Bearer " + tokA},
+		{"globex by query; a's header dropped", "globex.example.com", "access_token=" + tokB + "&x=2", tokA, 200, "x=2 auth="},
+		{"host of no server", "initech.example.com", "", tokA, 401, ""},
+		{"host outside the suffix", "acme.example.org", "", tokA, 401, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			seen = nil
+			mu.Unlock()
+			req := httptest.NewRequest(http.MethodGet, "/s/any?"+tt.query, nil)
+			req.Host = tt.host
+			req.Header.Set("Authorization", "Bearer "+tt.header)
+			rec := httptest.NewRecorder()
+			gw.g.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d", rec.Code, tt.status)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tt.backendSees != "" && (len(seen) != 1 || seen[0] != tt.backendSees) {
+				t.Errorf("backend saw %q, want %q", seen, tt.backendSees)
 			}
 		})
 	}

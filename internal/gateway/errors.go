@@ -168,12 +168,12 @@ func (g *Gateway) logRejection(ex *exchange, e *httpError) {
 	if ex.route != nil {
 		attrs = append(attrs, slog.String("route", ex.route.path))
 	}
-	if ex.selectedName != "" {
+	if sel := ex.selected; sel != nil {
 		code := "dynamicAuthentication.authenticationServerMatched"
-		if ex.selectedByDefault {
+		if sel.byDefault {
 			code = "dynamicAuthentication.defaultAuthenticationServerMatched"
 		}
-		attrs = append(attrs, slog.String("authenticationServer", ex.selectedName), slog.String("selection", code))
+		attrs = append(attrs, slog.String("authenticationServer", sel.name), slog.String("selection", code))
 	}
 	attrs = append(attrs, e.attrs...)
 	g.log.LogAttrs(ex.ctx, e.level, e.detail, attrs...)

@@ -44,12 +44,9 @@ type exchange struct {
 	// (tokenAuthenticator.credential), so scrub walks the headers.
 	credentialFolded bool
 	// selected is the server dynamic authentication picked for this
-	// request; nil before (or without) one.
-	selected authentication
-	// selectedName is the selected server's key name; selectedByDefault
-	// says no key matched and the default server was taken.
-	selectedName      string
-	selectedByDefault bool
+	// request (nil before or without one): a pointer, so a request of a
+	// deployment without dynamic authentication pays 8 bytes for it.
+	selected *selection
 	// credentialHeader and credential are the verified token's header and
 	// value, set again on the upstream request after hop-by-hop removal.
 	credentialHeader string
