@@ -247,6 +247,7 @@ func (c *compiler) discovery(auth *tokenAuthenticator, a *config.Authentication,
 	is := introspectorSource{provider: ps, clientID: cd.ClientID, secret: sha256.Sum256([]byte(secret.Reveal())),
 		maxCache: refresh, skew: policy.MaxClockSkew}
 	check.introspector = c.keySets.introspector(is, p, secret.Reveal())
+	c.g.introspectors[check.introspector] = true
 }
 
 func quoteID(id string) string { return `"` + id + `"` }

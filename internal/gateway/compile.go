@@ -28,6 +28,7 @@ func New(cfg *config.Gateway, opts Options) (*Gateway, error) {
 	g := &Gateway{
 		remoteRefresh: map[*keys.RemoteSet]time.Duration{},
 		providers:     map[*oidc.Provider]time.Duration{},
+		introspectors: map[*oidc.Introspector]bool{},
 		log:           opts.Logger,
 		now:           opts.Now,
 		accessLog:     !opts.DisableAccessLog,
@@ -184,7 +185,7 @@ func deploymentPolicies(spec *config.Spec) []string {
 func CheckSpec(spec *config.Spec, src config.Source) config.Problems {
 	c := &compiler{
 		g: &Gateway{log: slog.New(slog.DiscardHandler), now: time.Now, remoteRefresh: map[*keys.RemoteSet]time.Duration{},
-			providers: map[*oidc.Provider]time.Duration{}},
+			providers: map[*oidc.Provider]time.Duration{}, introspectors: map[*oidc.Introspector]bool{}},
 		keySets:    NewKeySets(nil, nil),
 		transports: map[transportKey]*syncTransport{},
 		limits:     NewLimits(),

@@ -363,6 +363,23 @@ func TestDiscoveryReloadKeepsProviderAndCache(t *testing.T) {
 	if op.Requests(oidctest.IntrospectionPath) != calls || op.Requests(oidctest.DiscoveryPath) != fetches {
 		t.Error("the reload asked the provider again; want the cached answer and document")
 	}
+
+	// A reload that changes the client: the old client's cached answers
+	// are not the new client's (the token was issued to the old one).
+	gw.g.cfg.Deployments[0].Specification.RequestPolicies.Authentication.ValidationPolicy.ClientDetails.ClientID = oidctest.JWTClientID
+	g3, err := New(gw.g.cfg, Options{KeySets: gw.ks, DisableAccessLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw.ks.Retain(g3)
+	rec = httptest.NewRecorder()
+	g3.ServeHTTP(rec, req)
+	if rec.Code != 401 {
+		t.Errorf("after the client changed: status %d, want 401 (the provider does not vouch for it to the new client)", rec.Code)
+	}
+	if op.Requests(oidctest.IntrospectionPath) != calls+1 {
+		t.Error("the new client used the old client's cached answer")
+	}
 }
 
 func TestDiscoveryMetricsCountIDPAnswers(t *testing.T) {

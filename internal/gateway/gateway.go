@@ -33,10 +33,12 @@ type Gateway struct {
 	remoteRefresh map[*keys.RemoteSet]time.Duration
 	// providers holds the OpenID providers (REMOTE_DISCOVERY) the
 	// deployments use, each with the shortest refresh period asked of it.
-	providers  map[*oidc.Provider]time.Duration
-	metrics    *Metrics
-	activity   *Activity
-	requestIDs *requestIDs
+	providers map[*oidc.Provider]time.Duration
+	// introspectors are the introspection clients (and caches) in use.
+	introspectors map[*oidc.Introspector]bool
+	metrics       *Metrics
+	activity      *Activity
+	requestIDs    *requestIDs
 	// trusted are the proxies whose forwarding headers name the client.
 	trusted trustedProxies
 	// clientCAs is the client CA of mutual TLS; nil without one.

@@ -94,7 +94,8 @@ func (ks *KeySets) introspector(src introspectorSource, p *oidc.Provider, secret
 }
 
 // retainProvidersLocked stops and forgets every provider and introspector
-// g does not use; ks.mu is held.
+// g does not use (a client whose id or secret a reload changed starts with
+// an empty cache); ks.mu is held.
 func (ks *KeySets) retainProvidersLocked(g *Gateway) {
 	for src, e := range ks.providers {
 		if _, used := g.providers[e.p]; !used {
@@ -105,8 +106,8 @@ func (ks *KeySets) retainProvidersLocked(g *Gateway) {
 		}
 	}
 	for src, in := range ks.introspectors {
-		if _, used := g.providers[in.Provider()]; !used {
-			delete(ks.introspectors, src)
+		if !g.introspectors[in] {
+			delete(ks.introspectors, src) // its cache goes with it
 		}
 	}
 }
