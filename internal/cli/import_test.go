@@ -23,7 +23,7 @@ func TestImportExitCodes(t *testing.T) {
 	stock := `{"routes":[{"path":"/","backend":{"type":"STOCK_RESPONSE_BACKEND","status":204}}]}`
 	get := write("get.json", `{"data":{"path-prefix":"/a","display-name":"a","specification":`+stock+`}}`)
 	bare := write("bare.json", stock)
-	unsupported := write("unsupported.json", `{"data":{"path-prefix":"/c","specification":{"request-policies":{"dynamic-authentication":{"selection-source":{"type":"SINGLE","selector":"request.headers[x]"}}},"routes":[]}}}`)
+	unsupported := write("unsupported.json", `{"data":{"path-prefix":"/c","specification":{"routes":[{"path":"/ws","backend":{"type":"WEBSOCKET_PROXY_BACKEND","url":"ws://127.0.0.1:1"}}]}}}`)
 	summary := write("summary.json", `{"data":{"items":[{"path-prefix":"/a","id":"ocid1.apideployment.oc1..a"}]}}`)
 	tests := []struct {
 		name   string
@@ -35,7 +35,7 @@ func TestImportExitCodes(t *testing.T) {
 		{"valid", []string{"--out", "ok", get}, "", exitOK, ""},
 		{"valid from stdin", []string{"--out", "stdin", "-"}, `{"data":{"path-prefix":"/s","specification":` + stock + `}}`, exitOK, ""},
 		{"bare with its prefix", []string{"--out", "bare", "--path-prefix", "/b", bare}, "", exitOK, ""},
-		{"not supported yet", []string{"--out", "unsupported", unsupported}, "", exitFail, "requestPolicies.dynamicAuthentication: not supported yet by keygate"},
+		{"not supported yet", []string{"--out", "unsupported", unsupported}, "", exitFail, "routes[0].backend.type: WEBSOCKET_PROXY_BACKEND is not supported yet by keygate"},
 		{"no specification in the list", []string{"--out", "summary", summary}, "", exitFail, "no deployment to import; nothing written"},
 		{"missing file", []string{"--out", "missing", filepath.Join(dir, "nope.json")}, "", exitFail, "file does not exist"},
 		// "valid" wrote ok/ above.

@@ -37,6 +37,7 @@ func LoadGateway(path string, opts ...Option) (*Gateway, error) {
 	g.ResourceFiles = c.resourceFiles
 	c.clientCA(&g, filepath.Dir(path))
 	c.secrets(&g, filepath.Dir(path))
+	c.sessions(&g)
 	c.gateway(&g, filepath.Dir(path))
 	if len(c.probs) > 0 {
 		return nil, c.probs

@@ -52,6 +52,9 @@ func applySpecDefaults(s *Spec) {
 		if vp := rp.Authentication.ValidationPolicy; vp != nil {
 			keySetDefaults(&vp.KeySet)
 		}
+		if fp := rp.Authentication.ValidationFailurePolicy; fp != nil {
+			oauth2Defaults(fp)
+		}
 	}
 	for i := range s.Routes {
 		r := &s.Routes[i]
@@ -172,5 +175,17 @@ func backendDefaults(b *Backend) {
 			rb.Key.Type = strings.ToUpper(rb.Key.Type)
 			backendDefaults(&rb.Backend)
 		}
+	}
+}
+
+// oauth2Defaults stores a validation failure policy's enums upper case.
+func oauth2Defaults(fp *ValidationFailurePolicy) {
+	fp.Type = strings.ToUpper(fp.Type)
+	fp.ResponseType = strings.ToUpper(fp.ResponseType)
+	if cd := fp.ClientDetails; cd != nil {
+		cd.Type = strings.ToUpper(cd.Type)
+	}
+	if sd := fp.SourceURIDetails; sd != nil {
+		sd.Type = strings.ToUpper(sd.Type)
 	}
 }

@@ -110,6 +110,9 @@ type servingFacts struct {
 	// (serve --spec), so no secret it names can be found.
 	secrets  map[string]bool
 	specOnly bool
+	// sessionKeys: the gateway file names session keys (sessions.keys),
+	// which OAUTH2 policies need.
+	sessionKeys bool
 }
 
 // SpecCheck checks what a decoded spec's validation does not (key

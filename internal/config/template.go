@@ -48,12 +48,19 @@ type ContextVariable struct {
 	Table VarTable
 	// Key is the name in brackets; "" for request.host and request.body.
 	Key string
+	// Member is the name in a second pair of brackets, a member of the
+	// object Key names: OCI's ${request.auth[id_token_claims][email]} of
+	// an OAUTH2 login. "" for none; only request.auth has one.
+	Member string
 }
 
 // String writes the variable as a spec does.
 func (v ContextVariable) String() string {
 	for name, t := range varTables {
 		if t.table == v.Table {
+			if t.keyed && v.Member != "" {
+				return "${" + name + "[" + v.Key + "][" + v.Member + "]}"
+			}
 			if t.keyed {
 				return "${" + name + "[" + v.Key + "]}"
 			}
@@ -152,7 +159,10 @@ func parseVariable(expr string) (ContextVariable, error) {
 	v := ContextVariable{Table: t.table}
 	if t.keyed {
 		v.Key = rest[:len(rest)-1]
-		if strings.ContainsAny(v.Key, "[]{}$") {
+		if key, member, two := strings.Cut(v.Key, "]["); two && v.Table == VarAuth && key != "" && member != "" {
+			v.Key, v.Member = key, member
+		}
+		if strings.ContainsAny(v.Key, "[]{}$") || strings.ContainsAny(v.Member, "[]{}$") {
 			return ContextVariable{}, fmt.Errorf("context variable ${%s}: the name %q holds a bracket, brace or '$'", expr, v.Key)
 		}
 		if v.Table == VarCert && v.Key != "client_base64" {

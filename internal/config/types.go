@@ -50,6 +50,12 @@ type Gateway struct {
 	// name runs (README "Functions"). Default nil: a spec naming a function
 	// does not load.
 	Functions []Function `json:"functions,omitempty"`
+	// Sessions holds the keys of OAUTH2 browser sessions. Default nil:
+	// required once a spec has an OAUTH2 policy.
+	Sessions *Sessions `json:"sessions,omitempty"`
+	// SessionKeys are Sessions.Keys as read from the secrets list, first
+	// the sealing key. Never read from the file; filled by the loader.
+	SessionKeys []SessionKey `json:"-"`
 	// TLS holds the TLS settings that belong with the deployments rather
 	// than with the listener: the client CA of mutual TLS. Default nil: none.
 	TLS *GatewayTLS `json:"tls,omitempty"`

@@ -185,7 +185,8 @@ type ClaimRule struct {
 }
 
 // ValidationFailurePolicy changes the response to a rejected token
-// (ValidationFailurePolicy); keygate runs MODIFY_RESPONSE.
+// (ValidationFailurePolicy): MODIFY_RESPONSE sends another response,
+// OAUTH2 logs a browser in (its fields: types_oauth2.go).
 type ValidationFailurePolicy struct {
 	// Type is MODIFY_RESPONSE. Required.
 	Type string `json:"type"`
@@ -201,12 +202,53 @@ type ValidationFailurePolicy struct {
 	// starting from the default ones (WWW-Authenticate included). Default
 	// nil.
 	ResponseHeaderTransformations *HeaderTransformations `json:"responseHeaderTransformations,omitempty"`
+
+	// ClientDetails is the client browsers log in as (OAUTH2). Required for
+	// OAUTH2.
+	ClientDetails *ClientDetails `json:"clientDetails,omitempty"`
+	// SourceURIDetails locates the provider (OAUTH2). Required for OAUTH2.
+	SourceURIDetails *SourceURIDetails `json:"sourceUriDetails,omitempty"`
+	// Scopes are requested at login; openid among them (OAUTH2). Required
+	// for OAUTH2.
+	Scopes []string `json:"scopes,omitempty"`
+	// ResponseType is CODE (any case; stored upper case) (OAUTH2). Required
+	// for OAUTH2.
+	ResponseType string `json:"responseType,omitempty"`
+	// MaxExpiryDurationInHours bounds a login session, 1 to 24, whatever
+	// the tokens say (OAUTH2). Default 1.
+	MaxExpiryDurationInHours *int `json:"maxExpiryDurationInHours,omitempty"`
+	// UseCookiesForSession keeps the session in a sealed cookie (true) or
+	// hands it to the client as X-APIGW-TOKEN (false) (OAUTH2). Default
+	// true.
+	UseCookiesForSession *bool `json:"useCookiesForSession,omitempty"`
+	// UseCookiesForIntermediateSteps keeps a login in progress in a sealed
+	// browser cookie (true) or in the gateway's memory (false) (OAUTH2).
+	// Default true.
+	UseCookiesForIntermediateSteps *bool `json:"useCookiesForIntermediateSteps,omitempty"`
+	// UsePkce sends a PKCE S256 code challenge (OAUTH2). Default true.
+	UsePkce *bool `json:"usePkce,omitempty"`
+	// FallbackRedirectPath is where a request other than GET or HEAD without
+	// a session is sent, relative to the deployment (OAUTH2). Default "":
+	// such a request gets 401.
+	FallbackRedirectPath string `json:"fallbackRedirectPath,omitempty"`
+	// LogoutPath is the route path of the deployment's
+	// OAUTH2_LOGOUT_BACKEND (OAUTH2). Default "".
+	LogoutPath string `json:"logoutPath,omitempty"`
+	// LoginPath is the route path of the deployment's OAUTH2_LOGIN_BACKEND,
+	// where the provider sends the browser back (OAUTH2). Default "": the
+	// provider sends it back to the route that started the login.
+	LoginPath string `json:"loginPath,omitempty"`
 }
 
-// opaqueVariants lists the failure policy types keygate knows but does not
-// run; their own fields are not reported as unknown, only the type is.
-func (ValidationFailurePolicy) opaqueVariants() (string, []string) {
-	return "type", []string{"OAUTH2"}
+// OAuth2Flag reads one of OAUTH2's optional booleans, all true when omitted.
+func OAuth2Flag(b *bool) bool { return b == nil || *b }
+
+// MaxExpiryHours is the OAUTH2 session bound in hours, 1 when omitted.
+func (fp *ValidationFailurePolicy) MaxExpiryHours() int {
+	if fp.MaxExpiryDurationInHours == nil {
+		return defaultCacheHours
+	}
+	return *fp.MaxExpiryDurationInHours
 }
 
 // StatusText is an HTTP status written as a JSON string, as OCI does

@@ -55,6 +55,15 @@ type Backend struct {
 	// Headers are the STOCK_RESPONSE_BACKEND response headers, at most 50.
 	// Default nil.
 	Headers []HeaderField `json:"headers,omitempty"`
+
+	// AllowedPostLogoutUris are the URLs a client may name as postLogoutUrl,
+	// absolute or relative to the deployment, at most 10
+	// (OAUTH2_LOGOUT_BACKEND). Default nil: any URL of this gateway's
+	// host (keygate never redirects to another host unlisted).
+	AllowedPostLogoutUris []string `json:"allowedPostLogoutUris,omitempty"`
+	// PostLogoutState is sent to the post-logout URL as its state query
+	// parameter; context variables only (OAUTH2_LOGOUT_BACKEND). Default "".
+	PostLogoutState string `json:"postLogoutState,omitempty"`
 }
 
 // HeaderField is one stock response header (HeaderFieldSpecification).
@@ -69,8 +78,7 @@ type HeaderField struct {
 // their own fields are not reported as unknown, only the type is.
 func (Backend) opaqueVariants() (string, []string) {
 	return "type", []string{
-		"OAUTH2_LOGOUT_BACKEND",
-		"OAUTH2_LOGIN_BACKEND", "WEBSOCKET_PROXY_BACKEND",
+		"WEBSOCKET_PROXY_BACKEND",
 	}
 }
 

@@ -41,7 +41,7 @@ func (c *checker) authentication(p string, a *Authentication) {
 			c.validationPolicy(at(p, "validationPolicy"), a.ValidationPolicy)
 		}
 		if a.ValidationFailurePolicy != nil {
-			c.failurePolicy(at(p, "validationFailurePolicy"), a.ValidationFailurePolicy)
+			c.failurePolicy(at(p, "validationFailurePolicy"), a.ValidationFailurePolicy, a.ValidationPolicy)
 		}
 		c.jwtOnlyFields(p, a)
 	case AuthenticationCustom:
@@ -147,10 +147,12 @@ func (c *checker) validationPolicy(p string, vp *ValidationPolicy) {
 }
 
 // failurePolicy checks the validation failure policy of
-// TOKEN_AUTHENTICATION or CUSTOM_AUTHENTICATION.
-func (c *checker) failurePolicy(p string, fp *ValidationFailurePolicy) {
-	switch fp.Type {
-	case FailureModifyResponse:
+// TOKEN_AUTHENTICATION (vp its validation policy) or CUSTOM_AUTHENTICATION
+// (vp nil).
+func (c *checker) failurePolicy(p string, fp *ValidationFailurePolicy, vp *ValidationPolicy) {
+	switch {
+	case strings.EqualFold(fp.Type, FailureModifyResponse):
+		c.oauth2FieldsAbsent(p, fp)
 		// The failure may come on any route: path parameters differ.
 		rules := templateRules{tables: slices.DeleteFunc(slices.Clone(transformTables), func(t VarTable) bool { return t == VarPath }), hasAuth: true}
 		if code := string(fp.ResponseCode); code != "" {
@@ -167,12 +169,12 @@ func (c *checker) failurePolicy(p string, fp *ValidationFailurePolicy) {
 			c.headerTransformations(at(p, "responseHeaderTransformations"), ht,
 				transformPlace{response: true, limits: responseHeaderLimits, rules: rules})
 		}
-	case "OAUTH2":
-		c.addf(at(p, "type"), "OAUTH2 is not supported yet by keygate; use MODIFY_RESPONSE or remove the policy")
-	case "":
-		c.addf(at(p, "type"), "missing; use MODIFY_RESPONSE")
+	case strings.EqualFold(fp.Type, FailureOAuth2):
+		c.oauth2Policy(p, fp, vp)
+	case fp.Type == "":
+		c.addf(at(p, "type"), "missing; use MODIFY_RESPONSE or OAUTH2")
 	default:
-		c.addf(at(p, "type"), "unknown type %q; use MODIFY_RESPONSE", fp.Type)
+		c.addf(at(p, "type"), "unknown type %q; use MODIFY_RESPONSE or OAUTH2", fp.Type)
 	}
 }
 

@@ -25,6 +25,14 @@ var contextVariable = regexp.MustCompile(`\$\{[^}]*\}`)
 
 // backend validates a route's backend.
 func (c *checker) backend(p string, b *Backend) {
+	if b.Type != BackendOAuth2Logout {
+		if b.AllowedPostLogoutUris != nil {
+			c.addf(at(p, "allowedPostLogoutUris"), "only for OAUTH2_LOGOUT_BACKEND; remove it")
+		}
+		if b.PostLogoutState != "" {
+			c.addf(at(p, "postLogoutState"), "only for OAUTH2_LOGOUT_BACKEND; remove it")
+		}
+	}
 	switch b.Type {
 	case BackendHTTP:
 		c.httpBackend(p, b)
@@ -34,6 +42,10 @@ func (c *checker) backend(p string, b *Backend) {
 		c.functionBackend(p, b)
 	case BackendDynamic:
 		c.dynamicBackend(p, b)
+	case BackendOAuth2Logout:
+		c.logoutBackend(p, b)
+	case BackendOAuth2Login:
+		c.loginBackend(p, b)
 	case "":
 		if b.URL == "" && b.Status == nil && len(b.Headers) == 0 && b.Body == "" && b.FunctionID == "" {
 			c.addf(p, "missing; add a backend of type %s", supportedBackends)

@@ -48,7 +48,7 @@ func (c *checker) customAuthentication(p string, a *Authentication) {
 		c.authorizerCacheKey(at(p, "cacheKey"), a.CacheKey, a.Parameters)
 	}
 	if a.ValidationFailurePolicy != nil {
-		c.failurePolicy(at(p, "validationFailurePolicy"), a.ValidationFailurePolicy)
+		c.failurePolicy(at(p, "validationFailurePolicy"), a.ValidationFailurePolicy, nil)
 	}
 	if a.TokenAuthScheme != "" {
 		c.addf(at(p, "tokenAuthScheme"), "CUSTOM_AUTHENTICATION has no tokenAuthScheme: the function gets the whole header value, scheme included; remove it")

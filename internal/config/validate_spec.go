@@ -58,6 +58,7 @@ func (c *checker) spec(p string, s *Spec) {
 	for i := range s.Routes {
 		c.route(idx(rp, i), &s.Routes[i], auth)
 	}
+	c.oauth2Routes(p, s)
 }
 
 // route validates one route; auth is the deployment's authentication or nil.

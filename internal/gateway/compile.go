@@ -112,6 +112,13 @@ func (c *compiler) deployment(d config.Deployment) *deployment {
 	dep.execLog = logPolicyOf(config.EffectiveLogLevel(spec.LoggingPolicies, nil))
 	if rp := spec.RequestPolicies; rp != nil && rp.Authentication != nil {
 		dep.auth = c.authenticationAt(rp.Authentication, d.PathPrefix, src, "requestPolicies.authentication")
+		if fp := rp.Authentication.ValidationFailurePolicy; fp != nil && strings.EqualFold(fp.Type, config.FailureOAuth2) {
+			var inner authentication
+			if ta, ok := dep.auth.(*tokenAuthenticator); ok && ta.verifier != nil {
+				inner = ta
+			}
+			dep.auth = c.oauth2Login(rp.Authentication, fp, d.PathPrefix, src, inner)
+		}
 	} else if rp != nil && rp.DynamicAuthentication != nil {
 		dep.auth = c.dynamicAuthentication(rp.DynamicAuthentication, d.PathPrefix, src)
 	}
@@ -171,7 +178,9 @@ func deploymentPolicies(spec *config.Spec) []string {
 		if rp.Cors != nil {
 			out = append(out, "CORS: "+corsSummary(rp.Cors))
 		}
-		if a := rp.Authentication; a != nil && a.ValidationFailurePolicy != nil {
+		if a := rp.Authentication; a != nil && a.ValidationFailurePolicy != nil && strings.EqualFold(a.ValidationFailurePolicy.Type, config.FailureOAuth2) {
+			out = append(out, oauth2Summary(a.ValidationFailurePolicy))
+		} else if a != nil && a.ValidationFailurePolicy != nil {
 			fp := a.ValidationFailurePolicy
 			code := string(fp.ResponseCode)
 			if code == "" {
@@ -255,6 +264,12 @@ func (c *compiler) route(r *config.Route, i int, spec *config.Spec, dep *deploym
 		}
 		rt.backend = newStockBackend(*r.Backend.Status, r.Backend.Body, headers)
 		rt.summary.Backend = r.Backend.Type + " " + strconv.Itoa(*r.Backend.Status)
+	case config.BackendOAuth2Logout:
+		rt.backend = c.logoutBackend(&r.Backend, dep)
+		rt.summary.Backend = r.Backend.Type
+	case config.BackendOAuth2Login:
+		rt.backend = c.loginBackend()
+		rt.summary.Backend = r.Backend.Type
 	case config.BackendHTTP:
 		rt.backend = c.httpBackend(&r.Backend, r.Path, dep, src, at, rt.metrics)
 		rt.summary.Backend = r.Backend.Type + " " + r.Backend.URL

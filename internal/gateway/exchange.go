@@ -79,6 +79,9 @@ type exchange struct {
 	// none); both nil on deployments without usage plans.
 	usageClient *usageClient
 	usage       *usageGrant
+	// loginSession is the OAUTH2 browser session that authenticated the
+	// request; nil for any other credential.
+	loginSession *session
 	// decision is set when the request is a Decide call, not traffic.
 	decision *Decision
 	// cache is the request's dealings with its route's response cache;

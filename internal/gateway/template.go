@@ -7,6 +7,7 @@ import (
 
 	"github.com/keygate/keygate/internal/authz"
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/token"
 )
 
 // templatePart is a literal piece of a backend URL path (already escaped as
@@ -128,6 +129,11 @@ func evalVariable(r *http.Request, ex *exchange, v config.ContextVariable) strin
 	case config.VarAuth:
 		if ex.principal == nil {
 			return ""
+		}
+		if v.Member != "" {
+			obj, _ := ex.principal.claims[v.Key].(map[string]any)
+			value, _ := token.Claims(obj).Value(v.Member)
+			return value
 		}
 		value, _ := ex.principal.claims.Value(v.Key)
 		return value
