@@ -54,6 +54,12 @@
 #   keygate-cache-hit          keygate, /cached answered from Redis (compare
 #                              with keygate-anonymous-route: the same backend
 #                              answer, fetched from the backend each time)
+#   keygate-ratelimit-redis    the same keygate, /anon of a deployment with a
+#                              TOTAL rateLimiting decided in that redis-server
+#                              (sharedState.redis; a rate never reached): what
+#                              one Redis round trip per request adds (compare
+#                              with keygate-anonymous-route-nolog: both run
+#                              without an access log)
 #
 # Usage: bench/compare.sh                       (3 rounds x 10 s, shared layout)
 #        ROUNDS=5 DUR=20s bench/compare.sh
@@ -63,7 +69,7 @@
 #        SKIP_INSTALL (0), PLAIN_TOKEN (0), WORK (scratch dir; default a new
 #        temporary one), KEYGATE_BIN (a prebuilt keygate instead of building
 #        ./cmd/keygate), FASTPROBE (0; 1 adds the fastprobe-* targets),
-#        CACHE (0; 1 adds keygate-cache-hit and needs redis-server)
+#        CACHE (0; 1 adds keygate-cache-hit and keygate-ratelimit-redis and needs redis-server)
 #
 # Layouts (2 cores: wrk, proxy and backend share them):
 #   shared : nothing pinned; wrk -t2; Go GOMAXPROCS=2; haproxy nbthread 2.
@@ -272,11 +278,23 @@ write_cache_config() {
   ]
 }
 EOF
+  cat > "$WORK/ratelimit-spec.json" <<EOF
+{
+  "requestPolicies": {"rateLimiting": {"rateKey": "TOTAL", "rateInRequestsPerSecond": 10000000}},
+  "routes": [
+    {"path": "/anon", "methods": ["GET"], "backend": {"type": "HTTP_BACKEND", "url": "http://127.0.0.1:$P_BACKEND/"}}
+  ]
+}
+EOF
   cat > "$WORK/cache.yaml" <<EOF
 listen: 127.0.0.1:$P_KG_CACHE
 deployments:
 - pathPrefix: $PREFIX
   specificationFile: cache-spec.json
+- pathPrefix: $PREFIX-rl
+  specificationFile: ratelimit-spec.json
+sharedState:
+  redis: {url: "redis://127.0.0.1:$P_REDIS/0"}
 responseCache:
   type: EXTERNAL_RESP_CACHE
   servers: [{host: 127.0.0.1, port: $P_REDIS}]
@@ -437,10 +455,11 @@ if [[ $FASTPROBE == 1 ]]; then
   PLAIN_CHECKS+=(fastprobe-anonymous-route)
 fi
 if [[ $CACHE == 1 ]]; then
-  TARGETS+=(keygate-cache-hit)
-  URL_OF+=([keygate-cache-hit]="http://127.0.0.1:$P_KG_CACHE$PREFIX/cached")
-  PROC_OF+=([keygate-cache-hit]=keygate_cache)
-  PLAIN_CHECKS+=(keygate-cache-hit)
+  TARGETS+=(keygate-cache-hit keygate-ratelimit-redis)
+  URL_OF+=([keygate-cache-hit]="http://127.0.0.1:$P_KG_CACHE$PREFIX/cached"
+    [keygate-ratelimit-redis]="http://127.0.0.1:$P_KG_CACHE$PREFIX-rl/anon")
+  PROC_OF+=([keygate-cache-hit]=keygate_cache [keygate-ratelimit-redis]=keygate_cache)
+  PLAIN_CHECKS+=(keygate-cache-hit keygate-ratelimit-redis)
 fi
 
 sends_token() { [[ -n ${JWT_TARGET[$1]:-} || $PLAIN_TOKEN == 1 ]]; }
@@ -685,6 +704,10 @@ function targetChecks(who,   i, v, worst, wt, peak, pair, base) {
   if ((who "-anonymous-route-transport") in rps)
     printf "  info %-52s got %.2f x the rate with http.Transport, CPU %.1f vs %.1f us/req\n", "inline upstream path (anonymous route)",
       pairedRatio(who "-anonymous-route", who "-anonymous-route-transport"), median(pc[who "-anonymous-route"]), median(pc[who "-anonymous-route-transport"])
+  if ((who "-ratelimit-redis") in rps && (who "-anonymous-route-nolog") in rps)
+    printf "  info %-52s got %.2f x the rate, p50 %.0f vs %.0f us, p99 %.0f vs %.0f us\n", "rate limit in Redis vs none (both without access log)",
+      pairedRatio(who "-ratelimit-redis", who "-anonymous-route-nolog"), median(p50[who "-ratelimit-redis"]), median(p50[who "-anonymous-route-nolog"]),
+      median(p99[who "-ratelimit-redis"]), median(p99[who "-anonymous-route-nolog"])
   if ((who "-anonymous-route-nolog") in rps) {
     check("access log costs <= 5% (anonymous route)", pairedRatio(who "-anonymous-route", who "-anonymous-route-nolog"), ">=", 0.95, "%.3f x the rate without it")
     check("access log costs <= 5% (same token)", pairedRatio(who "-jwt-same-token", who "-jwt-same-token-nolog"), ">=", 0.95, "%.3f x the rate without it")
