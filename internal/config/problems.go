@@ -195,6 +195,21 @@ func (c *checker) addf(path, format string, args ...any) {
 	c.probs = append(c.probs, Problem{File: c.file, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// setField is a member of an object and whether the config sets it.
+type setField struct {
+	name string
+	set  bool
+}
+
+// unsetFields reports, with msg, each field of p that is set, in order.
+func (c *checker) unsetFields(p, msg string, fields []setField) {
+	for _, f := range fields {
+		if f.set {
+			c.addf(at(p, f.name), "%s", msg)
+		}
+	}
+}
+
 // at joins a JSON path and a member name.
 func at(base, name string) string {
 	if base == "" {

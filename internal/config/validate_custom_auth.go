@@ -57,17 +57,10 @@ func (c *checker) customAuthentication(p string, a *Authentication) {
 		c.addf(at(p, "maxClockSkewInSeconds"), "only for JWT_AUTHENTICATION and TOKEN_AUTHENTICATION; the authorizer function checks times itself; remove it")
 	}
 	const other = "only for JWT_AUTHENTICATION or TOKEN_AUTHENTICATION; the authorizer function decides; remove it"
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
+	c.unsetFields(p, other, []setField{
 		{"issuers", a.Issuers != nil}, {"audiences", a.Audiences != nil}, {"publicKeys", a.PublicKeys != nil},
 		{"verifyClaims", a.VerifyClaims != nil}, {"validationPolicy", a.ValidationPolicy != nil},
-	} {
-		if f.set {
-			c.addf(at(p, f.name), other)
-		}
-	}
+	})
 }
 
 // customOnlyFields reports CUSTOM_AUTHENTICATION members in a token

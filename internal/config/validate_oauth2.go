@@ -108,10 +108,7 @@ func (c *checker) modifyResponseFieldsAbsent(p string, fp *ValidationFailurePoli
 // oauth2FieldsAbsent reports OAUTH2 fields in a MODIFY_RESPONSE policy.
 func (c *checker) oauth2FieldsAbsent(p string, fp *ValidationFailurePolicy) {
 	const other = "only for OAUTH2; remove it or change type"
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
+	c.unsetFields(p, other, []setField{
 		{"clientDetails", fp.ClientDetails != nil}, {"sourceUriDetails", fp.SourceURIDetails != nil},
 		{"scopes", fp.Scopes != nil}, {"responseType", fp.ResponseType != ""},
 		{"maxExpiryDurationInHours", fp.MaxExpiryDurationInHours != nil},
@@ -119,11 +116,7 @@ func (c *checker) oauth2FieldsAbsent(p string, fp *ValidationFailurePolicy) {
 		{"useCookiesForIntermediateSteps", fp.UseCookiesForIntermediateSteps != nil},
 		{"usePkce", fp.UsePkce != nil}, {"fallbackRedirectPath", fp.FallbackRedirectPath != ""},
 		{"logoutPath", fp.LogoutPath != ""}, {"loginPath", fp.LoginPath != ""},
-	} {
-		if f.set {
-			c.addf(at(p, f.name), other)
-		}
-	}
+	})
 }
 
 // scopeWords checks that each scope is one word.
