@@ -211,14 +211,7 @@ func (c *checker) scopes(p string, scopes []string) {
 	if len(scopes) == 0 {
 		c.addf(p, "missing; list at least one scope")
 	}
-	for i, s := range scopes {
-		switch {
-		case s == "":
-			c.addf(idx(p, i), "empty; give a scope or remove the entry")
-		case strings.ContainsFunc(s, isSpace):
-			c.addf(idx(p, i), "%q contains a space; a scope is one word, list each scope separately", s)
-		}
-	}
+	c.scopeWords(p, scopes)
 }
 
 func isSpace(r rune) bool {

@@ -94,15 +94,10 @@ func (c *checker) oauth2Policy(p string, fp *ValidationFailurePolicy, vp *Valida
 // policy.
 func (c *checker) modifyResponseFieldsAbsent(p string, fp *ValidationFailurePolicy) {
 	const other = "only for MODIFY_RESPONSE; remove it or change type"
-	if fp.ResponseCode != "" {
-		c.addf(at(p, "responseCode"), other)
-	}
-	if fp.ResponseMessage != "" {
-		c.addf(at(p, "responseMessage"), other)
-	}
-	if fp.ResponseHeaderTransformations != nil {
-		c.addf(at(p, "responseHeaderTransformations"), other)
-	}
+	c.unsetFields(p, other, []setField{
+		{"responseCode", fp.ResponseCode != ""}, {"responseMessage", fp.ResponseMessage != ""},
+		{"responseHeaderTransformations", fp.ResponseHeaderTransformations != nil},
+	})
 }
 
 // oauth2FieldsAbsent reports OAUTH2 fields in a MODIFY_RESPONSE policy.
