@@ -37,12 +37,8 @@ func (c *checker) customAuthentication(p string, a *Authentication) {
 		c.addf(at(p, "parameters"), "empty; give at most %d arguments, e.g. {\"xapikey\": \"request.headers[X-Api-Key]\"}, or use tokenHeader", maxAuthorizerParameters)
 	case len(a.Parameters) > 0:
 		c.authorizerParameters(at(p, "parameters"), a.Parameters)
-	case a.TokenHeader == "" && a.TokenQueryParam == "":
-		c.addf(at(p, "tokenHeader"), "missing; set tokenHeader (e.g. Authorization) or tokenQueryParam for a single-argument authorizer, or parameters for a multi-argument one")
-	case a.TokenHeader != "" && a.TokenQueryParam != "":
-		c.addf(at(p, "tokenQueryParam"), "set together with tokenHeader; use only one of them")
-	case a.TokenHeader != "" && !isToken(a.TokenHeader):
-		c.addf(at(p, "tokenHeader"), "%q is not a valid header name; use e.g. Authorization", a.TokenHeader)
+	default:
+		c.tokenLocation(p, a, "missing; set tokenHeader (e.g. Authorization) or tokenQueryParam for a single-argument authorizer, or parameters for a multi-argument one")
 	}
 	if a.CacheKey != nil {
 		c.authorizerCacheKey(at(p, "cacheKey"), a.CacheKey, a.Parameters)
