@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,27 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-// nodeFunctionDir is the Node Fn function test/functions/<name>, its
-// dependencies installed by scripts/test.sh. Without node the test skips
-// on a dev machine and fails in CI.
-func nodeFunctionDir(t *testing.T, name string) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("../../test/functions", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, nodeErr := exec.LookPath("node")
-	_, fdkErr := os.Stat(filepath.Join(dir, "node_modules/@fnproject/fdk/fn-fdk.js"))
-	if nodeErr != nil || fdkErr != nil {
-		msg := "the Node Fn function needs node and its npm dependencies: run scripts/test.sh (it runs npm ci in " + dir + ")"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dir
-}
 
 // recordingBackend records the headers of every request it gets.
 type recordingBackend struct {
@@ -93,11 +71,7 @@ func waitCalls(t *testing.T, p *servedGateway, want int) {
 // concurrent requests.
 func TestServeNodeAuthorizer(t *testing.T) {
 	fnDir := nodeFunctionDir(t, "node-authorizer")
-	sockDir, err := os.MkdirTemp("/tmp", "kgauthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	sockDir := socketDir(t, "kgauthz")
 	backend := newRecordingBackend(t)
 	dir := t.TempDir()
 	tenantHeaders := `"headerTransformations": {"setHeaders": {"items": [

@@ -31,6 +31,22 @@ import (
 // it when the test ends.
 func startPasswordRedis(t *testing.T, password string) string {
 	t.Helper()
+	bin := redisServerBin(t)
+	addr := closedPort(t)
+	_, port, _ := net.SplitHostPort(addr)
+	acl := filepath.Join(t.TempDir(), "users.acl")
+	if err := os.WriteFile(acl, []byte("user default off\nuser gw on >"+password+" ~* +@all\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runRedis(t, bin, &redis.Options{Addr: addr, Username: "gw", Password: password},
+		"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--aclfile", acl)
+	return addr
+}
+
+// redisServerBin is redis-server's path. Without it the test skips on a
+// dev machine and fails in CI.
+func redisServerBin(t *testing.T) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -38,32 +54,26 @@ func startPasswordRedis(t *testing.T, password string) string {
 		}
 		t.Skip("redis-server is not installed")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	acl := filepath.Join(t.TempDir(), "users.acl")
-	if err := os.WriteFile(acl, []byte("user default off\nuser gw on >"+password+" ~* +@all\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", t.TempDir(), "--aclfile", acl)
+	return bin
+}
+
+// runRedis runs bin with args until the test ends and waits until a
+// client with opts answers a PING.
+func runRedis(t *testing.T, bin string, opts *redis.Options, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	client := redis.NewClient(&redis.Options{Addr: addr, Username: "gw", Password: password})
+	client := redis.NewClient(opts)
 	defer client.Close()
 	for deadline := time.Now().Add(5 * time.Second); client.Ping(context.Background()).Err() != nil; {
 		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not answer within 5s")
+			t.Fatalf("redis-server %v did not answer within 5s", args)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return addr
 }
 
 // TestServeResponseCache: keygate serve connects to its responseCache
@@ -191,13 +201,7 @@ func TestServeResponseCacheSecretRotation(t *testing.T) {
 // for 127.0.0.1 from a CA made in the test (in no trust store).
 func startTLSRedis(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server is not installed; scripts/test.sh installs it")
-		}
-		t.Skip("redis-server is not installed")
-	}
+	bin := redisServerBin(t)
 	dir := t.TempDir()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test cache CA"},
@@ -226,30 +230,14 @@ func startTLSRedis(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := closedPort(t)
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "--port", "0", "--tls-port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--tls-cert-file", filepath.Join(dir, "cert.pem"), "--tls-key-file", filepath.Join(dir, "key.pem"),
-		"--tls-ca-cert-file", filepath.Join(dir, "ca.pem"), "--tls-auth-clients", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
-	client := redis.NewClient(&redis.Options{Addr: addr, TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}})
-	defer client.Close()
-	for deadline := time.Now().Add(5 * time.Second); client.Ping(context.Background()).Err() != nil; {
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server (TLS) did not answer within 5s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	runRedis(t, bin, &redis.Options{Addr: addr, TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}},
+		"--port", "0", "--tls-port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--tls-cert-file", filepath.Join(dir, "cert.pem"), "--tls-key-file", filepath.Join(dir, "key.pem"),
+		"--tls-ca-cert-file", filepath.Join(dir, "ca.pem"), "--tls-auth-clients", "no")
 	return addr
 }
 

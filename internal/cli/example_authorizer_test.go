@@ -25,11 +25,7 @@ func TestExampleAuthorizer(t *testing.T) {
 	}
 	backend := newRecordingBackend(t)
 	u, _ := url.Parse(backend.srv.URL)
-	dir, err := os.MkdirTemp("/tmp", "kgex")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := socketDir(t, "kgex")
 	for _, name := range []string{"func.js", "keys.json", "package.json", "spec.json", "gateway.yaml"} {
 		data, err := os.ReadFile(filepath.Join(example, name))
 		if err != nil {

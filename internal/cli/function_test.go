@@ -17,12 +17,12 @@ import (
 	"time"
 )
 
-// nodeEcho is the Node Fn function of test/functions/node-echo, its
+// nodeFunctionDir is the Node Fn function test/functions/<name>, its
 // dependencies installed by scripts/test.sh. Without node the test skips
 // on a dev machine and fails in CI.
-func nodeEcho(t *testing.T) string {
+func nodeFunctionDir(t *testing.T, name string) string {
 	t.Helper()
-	dir, err := filepath.Abs("../../test/functions/node-echo")
+	dir, err := filepath.Abs(filepath.Join("../../test/functions", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +35,18 @@ func nodeEcho(t *testing.T) string {
 		}
 		t.Skip(msg)
 	}
+	return dir
+}
+
+// socketDir is a temporary directory under /tmp, removed after the test:
+// a unix socket's path must stay short, which t.TempDir's may not.
+func socketDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
 }
 
@@ -67,12 +79,8 @@ func callFunction(t *testing.T, method, url string, body string, header map[stri
 // serve, started and supervised by keygate (command: + listener:), as the
 // backend of a real spec, next to a plain HTTP function behind url:.
 func TestServeNodeFunction(t *testing.T) {
-	fnDir := nodeEcho(t)
-	sockDir, err := os.MkdirTemp("/tmp", "kgfn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	fnDir := nodeFunctionDir(t, "node-echo")
+	sockDir := socketDir(t, "kgfn")
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Plain-Url", r.URL.RequestURI())
 		w.Header().Set("X-Plain-Method", r.Method)
@@ -266,12 +274,8 @@ deployments:
 // TestServeFunctionReload: across a reload, an unchanged function keeps its
 // process, a changed one is restarted, a removed one is stopped.
 func TestServeFunctionReload(t *testing.T) {
-	fnDir := nodeEcho(t)
-	sockDir, err := os.MkdirTemp("/tmp", "kgfn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	fnDir := nodeFunctionDir(t, "node-echo")
+	sockDir := socketDir(t, "kgfn")
 	dir := t.TempDir()
 	writeTestFile(t, filepath.Join(dir, "spec.json"), `{"routes": [
 	  {"path": "/a", "backend": {"type": "ORACLE_FUNCTIONS_BACKEND", "functionId": "a"}},

@@ -195,6 +195,36 @@ func (c *checker) addf(path, format string, args ...any) {
 	c.probs = append(c.probs, Problem{File: c.file, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// setField is a member of an object and whether the config sets it.
+type setField struct {
+	name string
+	set  bool
+}
+
+// unsetFields reports, with msg, each field of p that is set, in order.
+func (c *checker) unsetFields(p, msg string, fields []setField) {
+	for _, f := range fields {
+		if f.set {
+			c.addf(at(p, f.name), "%s", msg)
+		}
+	}
+}
+
+// uniqueName reports name, at p, when missing or already in seen (name →
+// index of the entry holding it), and otherwise records it for entry i.
+// dup is the message for a repeat, formatted with the name and the index
+// of the entry that holds it first.
+func (c *checker) uniqueName(p, name string, i int, seen map[string]int, missing, dup string) {
+	switch j, ok := seen[name]; {
+	case name == "":
+		c.addf(p, "%s", missing)
+	case ok:
+		c.addf(p, dup, name, j)
+	default:
+		seen[name] = i
+	}
+}
+
 // at joins a JSON path and a member name.
 func at(base, name string) string {
 	if base == "" {

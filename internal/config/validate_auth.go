@@ -74,17 +74,24 @@ func (c *checker) jwtOnlyFields(p string, a *Authentication) {
 	}
 }
 
-// tokenSource checks where the token comes from and the clock skew, common
-// to both authentication types.
-func (c *checker) tokenSource(p string, a *Authentication) {
+// tokenLocation checks that the token is read from exactly one valid
+// place, tokenHeader or tokenQueryParam; missing is the message when
+// neither is set.
+func (c *checker) tokenLocation(p string, a *Authentication, missing string) {
 	switch {
 	case a.TokenHeader == "" && a.TokenQueryParam == "":
-		c.addf(at(p, "tokenHeader"), "missing; set tokenHeader (e.g. Authorization) or tokenQueryParam")
+		c.addf(at(p, "tokenHeader"), "%s", missing)
 	case a.TokenHeader != "" && a.TokenQueryParam != "":
 		c.addf(at(p, "tokenQueryParam"), "set together with tokenHeader; use only one of them")
 	case a.TokenHeader != "" && !isToken(a.TokenHeader):
 		c.addf(at(p, "tokenHeader"), "%q is not a valid header name; use e.g. Authorization", a.TokenHeader)
 	}
+}
+
+// tokenSource checks where the token comes from and the clock skew, common
+// to both authentication types.
+func (c *checker) tokenSource(p string, a *Authentication) {
+	c.tokenLocation(p, a, "missing; set tokenHeader (e.g. Authorization) or tokenQueryParam")
 	if a.TokenAuthScheme != "" && a.TokenHeader == "" {
 		c.addf(at(p, "tokenAuthScheme"), "applies only with tokenHeader; remove it or set tokenHeader")
 	}
@@ -211,14 +218,7 @@ func (c *checker) scopes(p string, scopes []string) {
 	if len(scopes) == 0 {
 		c.addf(p, "missing; list at least one scope")
 	}
-	for i, s := range scopes {
-		switch {
-		case s == "":
-			c.addf(idx(p, i), "empty; give a scope or remove the entry")
-		case strings.ContainsFunc(s, isSpace):
-			c.addf(idx(p, i), "%q contains a space; a scope is one word, list each scope separately", s)
-		}
-	}
+	c.scopeWords(p, scopes)
 }
 
 func isSpace(r rune) bool {

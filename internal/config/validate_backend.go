@@ -74,16 +74,7 @@ func (c *checker) httpBackend(p string, b *Backend) {
 		c.addf(at(p, "functionId"), "only for ORACLE_FUNCTIONS_BACKEND; remove it")
 	}
 	c.noRouting(p, b)
-	const other = "only for STOCK_RESPONSE_BACKEND; remove it"
-	if b.Status != nil {
-		c.addf(at(p, "status"), other)
-	}
-	if b.Body != "" {
-		c.addf(at(p, "body"), other)
-	}
-	if len(b.Headers) > 0 {
-		c.addf(at(p, "headers"), other)
-	}
+	c.noStockFields(p, b, "only for STOCK_RESPONSE_BACKEND; remove it")
 }
 
 // backendURL checks an HTTP_BACKEND url. Context variables may appear in the
@@ -220,22 +211,7 @@ func (c *checker) stockBackend(p string, b *Backend) {
 		c.addf(at(p, "functionId"), "only for ORACLE_FUNCTIONS_BACKEND; remove it")
 	}
 	c.noRouting(p, b)
-	const other = "only for HTTP_BACKEND; remove it"
-	if b.URL != "" {
-		c.addf(at(p, "url"), other)
-	}
-	if b.ConnectTimeoutInSeconds != nil {
-		c.addf(at(p, "connectTimeoutInSeconds"), other)
-	}
-	if b.ReadTimeoutInSeconds != nil {
-		c.addf(at(p, "readTimeoutInSeconds"), other)
-	}
-	if b.SendTimeoutInSeconds != nil {
-		c.addf(at(p, "sendTimeoutInSeconds"), other)
-	}
-	if b.IsSslVerifyDisabled {
-		c.addf(at(p, "isSslVerifyDisabled"), other)
-	}
+	c.noHTTPFields(p, b, "only for HTTP_BACKEND; remove it")
 }
 
 // isToken reports whether s is an RFC 9110 token, the syntax of header names.
@@ -262,28 +238,28 @@ func (c *checker) functionBackend(p string, b *Backend) {
 	}
 	c.noRouting(p, b)
 	const other = "not a field of ORACLE_FUNCTIONS_BACKEND; remove it"
-	if b.URL != "" {
-		c.addf(at(p, "url"), other)
-	}
-	if b.ConnectTimeoutInSeconds != nil {
-		c.addf(at(p, "connectTimeoutInSeconds"), other)
-	}
-	if b.ReadTimeoutInSeconds != nil {
-		c.addf(at(p, "readTimeoutInSeconds"), other)
-	}
-	if b.SendTimeoutInSeconds != nil {
-		c.addf(at(p, "sendTimeoutInSeconds"), other)
-	}
-	if b.IsSslVerifyDisabled {
-		c.addf(at(p, "isSslVerifyDisabled"), other)
-	}
-	if b.Status != nil {
-		c.addf(at(p, "status"), other)
-	}
-	if b.Body != "" {
-		c.addf(at(p, "body"), other)
-	}
-	if len(b.Headers) > 0 {
-		c.addf(at(p, "headers"), other)
-	}
+	c.noHTTPFields(p, b, other)
+	c.noStockFields(p, b, other)
+}
+
+// noHTTPFields reports, with msg, each HTTP_BACKEND member set in a
+// backend of another type.
+func (c *checker) noHTTPFields(p string, b *Backend, msg string) {
+	c.unsetFields(p, msg, []setField{
+		{"url", b.URL != ""},
+		{"connectTimeoutInSeconds", b.ConnectTimeoutInSeconds != nil},
+		{"readTimeoutInSeconds", b.ReadTimeoutInSeconds != nil},
+		{"sendTimeoutInSeconds", b.SendTimeoutInSeconds != nil},
+		{"isSslVerifyDisabled", b.IsSslVerifyDisabled},
+	})
+}
+
+// noStockFields reports, with msg, each STOCK_RESPONSE_BACKEND member set
+// in a backend of another type.
+func (c *checker) noStockFields(p string, b *Backend, msg string) {
+	c.unsetFields(p, msg, []setField{
+		{"status", b.Status != nil},
+		{"body", b.Body != ""},
+		{"headers", len(b.Headers) > 0},
+	})
 }

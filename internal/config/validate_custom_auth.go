@@ -37,12 +37,8 @@ func (c *checker) customAuthentication(p string, a *Authentication) {
 		c.addf(at(p, "parameters"), "empty; give at most %d arguments, e.g. {\"xapikey\": \"request.headers[X-Api-Key]\"}, or use tokenHeader", maxAuthorizerParameters)
 	case len(a.Parameters) > 0:
 		c.authorizerParameters(at(p, "parameters"), a.Parameters)
-	case a.TokenHeader == "" && a.TokenQueryParam == "":
-		c.addf(at(p, "tokenHeader"), "missing; set tokenHeader (e.g. Authorization) or tokenQueryParam for a single-argument authorizer, or parameters for a multi-argument one")
-	case a.TokenHeader != "" && a.TokenQueryParam != "":
-		c.addf(at(p, "tokenQueryParam"), "set together with tokenHeader; use only one of them")
-	case a.TokenHeader != "" && !isToken(a.TokenHeader):
-		c.addf(at(p, "tokenHeader"), "%q is not a valid header name; use e.g. Authorization", a.TokenHeader)
+	default:
+		c.tokenLocation(p, a, "missing; set tokenHeader (e.g. Authorization) or tokenQueryParam for a single-argument authorizer, or parameters for a multi-argument one")
 	}
 	if a.CacheKey != nil {
 		c.authorizerCacheKey(at(p, "cacheKey"), a.CacheKey, a.Parameters)
@@ -57,17 +53,10 @@ func (c *checker) customAuthentication(p string, a *Authentication) {
 		c.addf(at(p, "maxClockSkewInSeconds"), "only for JWT_AUTHENTICATION and TOKEN_AUTHENTICATION; the authorizer function checks times itself; remove it")
 	}
 	const other = "only for JWT_AUTHENTICATION or TOKEN_AUTHENTICATION; the authorizer function decides; remove it"
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
+	c.unsetFields(p, other, []setField{
 		{"issuers", a.Issuers != nil}, {"audiences", a.Audiences != nil}, {"publicKeys", a.PublicKeys != nil},
 		{"verifyClaims", a.VerifyClaims != nil}, {"validationPolicy", a.ValidationPolicy != nil},
-	} {
-		if f.set {
-			c.addf(at(p, f.name), other)
-		}
-	}
+	})
 }
 
 // customOnlyFields reports CUSTOM_AUTHENTICATION members in a token

@@ -27,14 +27,9 @@ func (c *checker) functions(g *Gateway, dir string) {
 	for i := range g.Functions {
 		f := &g.Functions[i]
 		p := idx("functions", i)
-		switch j, dup := ids[f.ID]; {
-		case f.ID == "":
-			c.addf(at(p, "id"), "missing; give the functionId as the specs write it (an OCID or any name)")
-		case dup:
-			c.addf(at(p, "id"), "%q is already functions[%d]; keep one entry per functionId", f.ID, j)
-		default:
-			ids[f.ID] = i
-		}
+		c.uniqueName(at(p, "id"), f.ID, i, ids,
+			"missing; give the functionId as the specs write it (an OCID or any name)",
+			"%q is already functions[%d]; keep one entry per functionId")
 		switch {
 		case f.URL == "" && f.Listener == "":
 			c.addf(p, "no url or listener; give url: http://host:port/path for an HTTP endpoint, or listener: unix:/path/lsnr.sock for an Fn FDK function")

@@ -94,24 +94,16 @@ func (c *checker) oauth2Policy(p string, fp *ValidationFailurePolicy, vp *Valida
 // policy.
 func (c *checker) modifyResponseFieldsAbsent(p string, fp *ValidationFailurePolicy) {
 	const other = "only for MODIFY_RESPONSE; remove it or change type"
-	if fp.ResponseCode != "" {
-		c.addf(at(p, "responseCode"), other)
-	}
-	if fp.ResponseMessage != "" {
-		c.addf(at(p, "responseMessage"), other)
-	}
-	if fp.ResponseHeaderTransformations != nil {
-		c.addf(at(p, "responseHeaderTransformations"), other)
-	}
+	c.unsetFields(p, other, []setField{
+		{"responseCode", fp.ResponseCode != ""}, {"responseMessage", fp.ResponseMessage != ""},
+		{"responseHeaderTransformations", fp.ResponseHeaderTransformations != nil},
+	})
 }
 
 // oauth2FieldsAbsent reports OAUTH2 fields in a MODIFY_RESPONSE policy.
 func (c *checker) oauth2FieldsAbsent(p string, fp *ValidationFailurePolicy) {
 	const other = "only for OAUTH2; remove it or change type"
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
+	c.unsetFields(p, other, []setField{
 		{"clientDetails", fp.ClientDetails != nil}, {"sourceUriDetails", fp.SourceURIDetails != nil},
 		{"scopes", fp.Scopes != nil}, {"responseType", fp.ResponseType != ""},
 		{"maxExpiryDurationInHours", fp.MaxExpiryDurationInHours != nil},
@@ -119,11 +111,7 @@ func (c *checker) oauth2FieldsAbsent(p string, fp *ValidationFailurePolicy) {
 		{"useCookiesForIntermediateSteps", fp.UseCookiesForIntermediateSteps != nil},
 		{"usePkce", fp.UsePkce != nil}, {"fallbackRedirectPath", fp.FallbackRedirectPath != ""},
 		{"logoutPath", fp.LogoutPath != ""}, {"loginPath", fp.LoginPath != ""},
-	} {
-		if f.set {
-			c.addf(at(p, f.name), other)
-		}
-	}
+	})
 }
 
 // scopeWords checks that each scope is one word.

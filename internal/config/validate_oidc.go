@@ -6,12 +6,12 @@ func (c *checker) remoteDiscovery(p string, vp *ValidationPolicy) {
 	if vp.ClientDetails == nil {
 		c.addf(at(p, "clientDetails"), "missing; add {type: CUSTOM, clientId, clientSecretId, clientSecretVersionNumber}")
 	} else {
-		c.clientDetails(at(p, "clientDetails"), vp.ClientDetails, false)
+		c.clientDetails(at(p, "clientDetails"), vp.ClientDetails)
 	}
 	if vp.SourceURIDetails == nil {
 		c.addf(at(p, "sourceUriDetails"), "missing; add {type: DISCOVERY_URI, uri: https://IDP/.well-known/openid-configuration}")
 	} else {
-		c.sourceURIDetails(at(p, "sourceUriDetails"), vp.SourceURIDetails, false)
+		c.sourceURIDetails(at(p, "sourceUriDetails"), vp.SourceURIDetails)
 	}
 	if h := vp.MaxCacheDurationInHours; h != nil && (*h < 1 || *h > 24) {
 		c.addf(at(p, "maxCacheDurationInHours"), "%d is out of range; give 1 to 24 hours", *h)
@@ -25,9 +25,10 @@ func (c *checker) remoteDiscovery(p string, vp *ValidationPolicy) {
 	}
 }
 
-// clientDetails checks a client: CUSTOM everywhere, VALIDATION_BLOCK only
-// where validationBlock allows it (inside an OAUTH2 failure policy).
-func (c *checker) clientDetails(p string, cd *ClientDetails, validationBlock bool) {
+// clientDetails checks a REMOTE_DISCOVERY policy's client, which is CUSTOM
+// (an OAUTH2 failure policy's, which may be VALIDATION_BLOCK, is checked in
+// oauth2Policy).
+func (c *checker) clientDetails(p string, cd *ClientDetails) {
 	switch cd.Type {
 	case ClientDetailsCustom:
 		if cd.ClientID == "" {
@@ -44,13 +45,7 @@ func (c *checker) clientDetails(p string, cd *ClientDetails, validationBlock boo
 			c.addf(at(p, "clientSecretVersionNumber"), "%d is not a version; give 1 or more", *cd.ClientSecretVersionNumber)
 		}
 	case ClientDetailsValidationBlock:
-		if !validationBlock {
-			c.addf(at(p, "type"), "VALIDATION_BLOCK only means something inside an OAUTH2 validationFailurePolicy; use CUSTOM")
-			return
-		}
-		if cd.ClientID != "" || cd.ClientSecretID != "" || cd.ClientSecretVersionNumber != nil {
-			c.addf(p, "VALIDATION_BLOCK reuses the validation policy's client; remove clientId, clientSecretId and clientSecretVersionNumber")
-		}
+		c.addf(at(p, "type"), "VALIDATION_BLOCK only means something inside an OAUTH2 validationFailurePolicy; use CUSTOM")
 	case "":
 		c.addf(at(p, "type"), "missing; use CUSTOM")
 	default:
@@ -58,9 +53,10 @@ func (c *checker) clientDetails(p string, cd *ClientDetails, validationBlock boo
 	}
 }
 
-// sourceURIDetails checks a provider location: DISCOVERY_URI everywhere,
-// VALIDATION_BLOCK where validationBlock allows it.
-func (c *checker) sourceURIDetails(p string, sd *SourceURIDetails, validationBlock bool) {
+// sourceURIDetails checks a REMOTE_DISCOVERY policy's provider location,
+// which is DISCOVERY_URI (an OAUTH2 failure policy's, which may be
+// VALIDATION_BLOCK, is checked in oauth2Policy).
+func (c *checker) sourceURIDetails(p string, sd *SourceURIDetails) {
 	switch sd.Type {
 	case SourceURIDiscovery:
 		if sd.URI == "" {
@@ -69,13 +65,7 @@ func (c *checker) sourceURIDetails(p string, sd *SourceURIDetails, validationBlo
 			c.addf(at(p, "uri"), "%q is not an http or https URL with a host; give the discovery document's URL", sd.URI)
 		}
 	case SourceURIValidationBlock:
-		if !validationBlock {
-			c.addf(at(p, "type"), "VALIDATION_BLOCK only means something inside an OAUTH2 validationFailurePolicy; use DISCOVERY_URI")
-			return
-		}
-		if sd.URI != "" {
-			c.addf(at(p, "uri"), "VALIDATION_BLOCK reuses the validation policy's discovery URI; remove uri")
-		}
+		c.addf(at(p, "type"), "VALIDATION_BLOCK only means something inside an OAUTH2 validationFailurePolicy; use DISCOVERY_URI")
 	case "":
 		c.addf(at(p, "type"), "missing; use DISCOVERY_URI")
 	default:

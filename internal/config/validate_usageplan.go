@@ -89,14 +89,9 @@ func (c *checker) usagePlansAndSubscribers(g *Gateway, dir string) {
 		if c.unloaded[p] {
 			continue
 		}
-		switch j, dup := plans[up.ID]; {
-		case up.ID == "":
-			c.addf(at(p, "id"), "missing; give the plan an id (its OCID, or a name) for subscribers' usagePlans to name")
-		case dup:
-			c.addf(at(p, "id"), "%q is already the id of usagePlans[%d]; give each plan its own id", up.ID, j)
-		default:
-			plans[up.ID] = i
-		}
+		c.uniqueName(at(p, "id"), up.ID, i, plans,
+			"missing; give the plan an id (its OCID, or a name) for subscribers' usagePlans to name",
+			"%q is already the id of usagePlans[%d]; give each plan its own id")
 		c.lifecycle(p, up.LifecycleState)
 		c.usagePlan(p, up, g, deployments)
 	}
@@ -169,14 +164,9 @@ func (c *checker) usagePlan(p string, up *UsagePlan, g *Gateway, deployments map
 	for i := range up.Entitlements {
 		p := idx(ep, i)
 		e := &up.Entitlements[i]
-		switch j, dup := names[e.Name]; {
-		case e.Name == "":
-			c.addf(at(p, "name"), "missing; give the entitlement a name, unique in its plan")
-		case dup:
-			c.addf(at(p, "name"), "%q is already the name of entitlements[%d]; names are unique in a plan", e.Name, j)
-		default:
-			names[e.Name] = i
-		}
+		c.uniqueName(at(p, "name"), e.Name, i, names,
+			"missing; give the entitlement a name, unique in its plan",
+			"%q is already the name of entitlements[%d]; names are unique in a plan")
 		if rl := e.RateLimit; rl != nil {
 			if rl.Value < 1 {
 				c.addf(at(p, "rateLimit.value"), "%d; give the requests per second allowed, at least 1", rl.Value)
@@ -253,14 +243,9 @@ func (c *checker) subscriber(p string, s *Subscriber, plans map[string]int, toke
 	for i := range s.Clients {
 		p := idx(cp, i)
 		cl := &s.Clients[i]
-		switch j, dup := names[cl.Name]; {
-		case cl.Name == "":
-			c.addf(at(p, "name"), "missing; give the client a name, unique in its subscriber")
-		case dup:
-			c.addf(at(p, "name"), "%q is already the name of clients[%d]; names are unique in a subscriber", cl.Name, j)
-		default:
-			names[cl.Name] = i
-		}
+		c.uniqueName(at(p, "name"), cl.Name, i, names,
+			"missing; give the client a name, unique in its subscriber",
+			"%q is already the name of clients[%d]; names are unique in a subscriber")
 		if !c.clientToken(p, cl, dir) {
 			continue
 		}

@@ -130,39 +130,39 @@ func withLogLevel(m map[string]any, level string) map[string]any {
 // instead of httptest's defaults.
 func startOCIGateway(t *testing.T, prefix string, spec map[string]any, now func() time.Time, realServer bool) *testGateway {
 	t.Helper()
-	data, err := json.Marshal(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := config.DecodeSpec("spec.json", data)
-	if err != nil {
-		t.Fatalf("decoding the spec: %v", err)
-	}
+	gw, _ := startOCIGatewayWith(t, prefix, spec, Options{Now: now}, realServer)
+	return gw
+}
+
+// startOCIGatewayWith is startOCIGateway with opts (its Logger is the
+// test's) and the Gateway it serves.
+func startOCIGatewayWith(t *testing.T, prefix string, spec map[string]any, opts Options, realServer bool) (*testGateway, *Gateway) {
+	t.Helper()
 	cfg := &config.Gateway{Listen: "127.0.0.1:0", Deployments: []config.Deployment{
-		{PathPrefix: prefix, Specification: s, Source: config.Source{File: "spec.json"}},
+		{PathPrefix: prefix, Specification: decodeTestSpec(t, spec), Source: config.Source{File: "spec.json"}},
 	}}
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug,
+	opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.MessageKey {
 				a.Key = "message"
 			}
 			return a
 		}}))
-	g, err := New(cfg, Options{Logger: log, Now: now})
+	g, err := New(cfg, opts)
 	if err != nil {
 		t.Fatalf("building the gateway: %v", err)
 	}
 	var srv *httptest.Server
 	if realServer {
 		srv = httptest.NewUnstartedServer(nil)
-		srv.Config = NewServer(g, log).http
+		srv.Config = NewServer(g, opts.Logger).http
 		srv.Start()
 	} else {
 		srv = httptest.NewServer(g)
 	}
 	t.Cleanup(srv.Close)
-	return &testGateway{srv: srv, log: logs}
+	return &testGateway{srv: srv, log: logs}, g
 }
 
 // result is one request through the gateway with what it left in the log.

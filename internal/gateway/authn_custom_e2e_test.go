@@ -399,8 +399,8 @@ func TestCustomAuthCacheExpiry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			backend := newBackend(t)
 			fn := newTestAuthorizer(t, func(map[string]any) (int, string) { return 200, tt.answer })
-			clock := &adjustableClock{now: start}
-			gw := startCustomGateway(t, authSpec(customAuth("X-Api-Key"), httpRoute("/e", nil, backend.url(), nil)), fn, Options{Now: clock.Now})
+			clock := &fakeClock{t: start}
+			gw := startCustomGateway(t, authSpec(customAuth("X-Api-Key"), httpRoute("/e", nil, backend.url(), nil)), fn, Options{Now: clock.now})
 			get := func() { send(t, gw.testGateway, http.MethodGet, testPrefix+"/e", http.Header{"X-Api-Key": {"k"}}) }
 			get()
 			clock.advance(tt.fresh)

@@ -1,12 +1,13 @@
 package gateway
 
 import (
-	"container/list"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"sync"
 	"time"
+
+	"github.com/keygate/keygate/internal/lru"
 )
 
 // DefaultAuthorizerCacheEntries is how many verdicts one
@@ -28,16 +29,9 @@ type authorizerCache struct {
 	// salt makes the hashes of one cache unlike any other's: a key cannot
 	// be precomputed from a token.
 	salt     [32]byte
-	max      int
 	mu       sync.Mutex
-	entries  map[cacheKey]*list.Element // of *verdictEntry
-	lru      list.List                  // front: most recently used
+	verdicts *lru.Cache[cacheKey, *authorizerVerdict] // each until it expires
 	inflight map[cacheKey]*authorizerCall
-}
-
-type verdictEntry struct {
-	key     cacheKey
-	verdict *authorizerVerdict
 }
 
 // authorizerCall is one call of the function, shared by the requests that
@@ -54,7 +48,7 @@ func newAuthorizerCache(max int) *authorizerCache {
 	if max <= 0 {
 		max = DefaultAuthorizerCacheEntries
 	}
-	c := &authorizerCache{max: max, entries: map[cacheKey]*list.Element{}, inflight: map[cacheKey]*authorizerCall{}}
+	c := &authorizerCache{verdicts: lru.New[cacheKey, *authorizerVerdict](max), inflight: map[cacheKey]*authorizerCall{}}
 	_, _ = rand.Read(c.salt[:]) // never fails (crypto/rand)
 	return c
 }
@@ -77,18 +71,8 @@ func (c *authorizerCache) key(kind string, parts ...string) cacheKey {
 func (c *authorizerCache) get(k cacheKey, now time.Time) *authorizerVerdict {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[k]
-	if !ok {
-		return nil
-	}
-	entry := e.Value.(*verdictEntry)
-	if !now.Before(entry.verdict.expires) {
-		c.lru.Remove(e)
-		delete(c.entries, k)
-		return nil
-	}
-	c.lru.MoveToFront(e)
-	return entry.verdict
+	v, _ := c.verdicts.Get(k, now)
+	return v
 }
 
 // join returns the call in flight for k, or starts one: leader is true for
@@ -110,32 +94,16 @@ func (c *authorizerCache) finish(k cacheKey, call *authorizerCall, v *authorizer
 	c.mu.Lock()
 	delete(c.inflight, k)
 	if err == nil {
-		c.put(k, v)
+		c.verdicts.Put(k, v, v.expires)
 	}
 	c.mu.Unlock()
 	call.verdict, call.err = v, err
 	close(call.done)
 }
 
-// put stores v under k, making room by dropping the least recently used
-// verdict; c.mu is held.
-func (c *authorizerCache) put(k cacheKey, v *authorizerVerdict) {
-	if e, ok := c.entries[k]; ok {
-		e.Value.(*verdictEntry).verdict = v
-		c.lru.MoveToFront(e)
-		return
-	}
-	for c.lru.Len() >= c.max {
-		oldest := c.lru.Back()
-		c.lru.Remove(oldest)
-		delete(c.entries, oldest.Value.(*verdictEntry).key)
-	}
-	c.entries[k] = c.lru.PushFront(&verdictEntry{key: k, verdict: v})
-}
-
 // len returns how many verdicts are cached.
 func (c *authorizerCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lru.Len()
+	return c.verdicts.Len()
 }

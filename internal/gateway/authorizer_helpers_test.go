@@ -3,15 +3,12 @@ package gateway
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/keygate/keygate/internal/config"
 )
 
 // The harness of the CUSTOM_AUTHENTICATION tests: a real authorizer
@@ -94,24 +91,6 @@ func customAuth(header string) map[string]any {
 	return map[string]any{"type": "CUSTOM_AUTHENTICATION", "functionId": testAuthorizerID, "tokenHeader": header}
 }
 
-// adjustableClock is a clock a test moves.
-type adjustableClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *adjustableClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *adjustableClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // customGateway is a running gateway whose function registry maps
 // testAuthorizerID to fn.
 type customGateway struct {
@@ -130,35 +109,11 @@ func startCustomGateway(t *testing.T, spec map[string]any, fn *testAuthorizer, o
 
 func startCustomGatewayWith(t *testing.T, spec map[string]any, functions functionsForTest, opts Options) *customGateway {
 	t.Helper()
-	data, err := json.Marshal(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := config.DecodeSpec("spec.json", data)
-	if err != nil {
-		t.Fatalf("decoding the spec: %v", err)
-	}
-	cfg := &config.Gateway{Listen: "127.0.0.1:0", Deployments: []config.Deployment{
-		{PathPrefix: testPrefix, Specification: s, Source: config.Source{File: "spec.json"}},
-	}}
-	logs := &syncBuffer{}
-	opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.MessageKey {
-				a.Key = "message"
-			}
-			return a
-		}}))
 	if functions != nil {
 		opts.Functions = functions
 	}
-	g, err := New(cfg, opts)
-	if err != nil {
-		t.Fatalf("building the gateway: %v", err)
-	}
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return &customGateway{testGateway: &testGateway{srv: srv, log: logs}, g: g}
+	gw, g := startOCIGatewayWith(t, testPrefix, spec, opts, false)
+	return &customGateway{testGateway: gw, g: g}
 }
 
 // codesOf returns the execution log codes of request id, in order.

@@ -74,6 +74,13 @@ func (o *oidcGateway) metricsText(t testing.TB) string {
 	return rec.Body.String()
 }
 
+// startOpaqueGateway is a gateway whose deployment /opaque introspects
+// tokens at op as oidctest.ClientID, in front of an echo backend.
+func startOpaqueGateway(t testing.TB, op *oidctest.OP) *oidcGateway {
+	t.Helper()
+	return startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+}
+
 func startOIDCGateway(t testing.TB, deployments map[string]map[string]any) *oidcGateway {
 	t.Helper()
 	dir := t.TempDir()
@@ -265,7 +272,7 @@ func TestDiscoveryKeyRotationAtTheProvider(t *testing.T) {
 func TestDiscoveryProviderDownAtStart(t *testing.T) {
 	op := oidctest.Start(t)
 	op.Stop()
-	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	gw := startOpaqueGateway(t, op)
 	time.Sleep(100 * time.Millisecond)
 	start := time.Now()
 	if status, _ := gw.get(t, "/opaque/any", "some-token"); status != 503 {
@@ -290,7 +297,7 @@ func TestDiscoveryProviderDownAtStart(t *testing.T) {
 
 func TestDiscoveryProviderDownLater(t *testing.T) {
 	op := oidctest.Start(t)
-	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	gw := startOpaqueGateway(t, op)
 	waitReady(t, gw.g)
 	seen, unseen := op.AccessToken(), op.AccessToken()
 	if status, _ := gw.get(t, "/opaque/any", seen); status != 200 {
@@ -319,7 +326,7 @@ func TestDiscoveryProviderDownLater(t *testing.T) {
 
 func TestDiscoverySlowProviderBounded(t *testing.T) {
 	op := oidctest.Start(t)
-	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	gw := startOpaqueGateway(t, op)
 	waitReady(t, gw.g)
 	tok := op.AccessToken()
 	op.SetDelay(10 * time.Second)
@@ -337,7 +344,7 @@ func TestDiscoverySlowProviderBounded(t *testing.T) {
 
 func TestDiscoveryReloadKeepsProviderAndCache(t *testing.T) {
 	op := oidctest.Start(t)
-	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	gw := startOpaqueGateway(t, op)
 	waitReady(t, gw.g)
 	tok := op.AccessToken()
 	if status, _ := gw.get(t, "/opaque/any", tok); status != 200 {
@@ -384,7 +391,7 @@ func TestDiscoveryReloadKeepsProviderAndCache(t *testing.T) {
 
 func TestDiscoveryMetricsCountIDPAnswers(t *testing.T) {
 	op := oidctest.Start(t)
-	gw := startOIDCGateway(t, map[string]map[string]any{"/opaque": oidcSpec(discoveryAuth(op, oidctest.ClientID), echoBackend(t))})
+	gw := startOpaqueGateway(t, op)
 	waitReady(t, gw.g)
 	tok := op.AccessToken()
 	for range 3 {

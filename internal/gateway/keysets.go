@@ -43,8 +43,8 @@ type remoteSource struct {
 }
 
 type remoteEntry struct {
-	set    *keys.RemoteSet
-	cancel context.CancelFunc
+	set *keys.RemoteSet
+	runner
 	// status is what the console shows of the set's fetches; guarded by
 	// KeySets.mu.
 	status fetchStatus
@@ -94,10 +94,10 @@ func (ks *KeySets) Start(ctx context.Context) {
 	defer ks.mu.Unlock()
 	ks.ctx = ctx
 	for _, e := range ks.sets {
-		ks.runLocked(e)
+		e.start(ctx, e.set.Run)
 	}
 	for _, e := range ks.providers {
-		ks.runProviderLocked(e)
+		e.start(ctx, e.p.Run)
 	}
 }
 
@@ -127,18 +127,33 @@ func (ks *KeySets) remoteLocated(src remoteSource, refresh time.Duration, logCod
 	})
 	ks.sets[src] = e
 	if ks.ctx != nil {
-		ks.runLocked(e)
+		e.start(ks.ctx, e.set.Run)
 	}
 	return e.set
 }
 
-func (ks *KeySets) runLocked(e *remoteEntry) {
-	if e.cancel != nil {
+// runner is the Run goroutine of a registry entry (a key set or a
+// provider): started once, while KeySets runs, and stopped when a reload
+// drops the entry; guarded by KeySets.mu.
+type runner struct {
+	cancel context.CancelFunc
+}
+
+// start runs run until parent is done or stop, unless it runs already.
+func (r *runner) start(parent context.Context, run func(context.Context)) {
+	if r.cancel != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(ks.ctx)
-	e.cancel = cancel
-	go e.set.Run(ctx)
+	ctx, cancel := context.WithCancel(parent)
+	r.cancel = cancel
+	go run(ctx)
+}
+
+// stop ends the goroutine start began, if any.
+func (r *runner) stop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
 }
 
 // all returns every set in the registry.
@@ -208,9 +223,7 @@ func (ks *KeySets) Retain(g *Gateway) {
 	defer ks.mu.Unlock()
 	for src, e := range ks.sets {
 		if _, used := g.remoteRefresh[e.set]; !used {
-			if e.cancel != nil {
-				e.cancel()
-			}
+			e.stop()
 			delete(ks.sets, src)
 		}
 	}

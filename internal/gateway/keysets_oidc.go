@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/sha256"
 	"time"
 
@@ -16,8 +15,8 @@ type providerSource struct {
 }
 
 type providerEntry struct {
-	p      *oidc.Provider
-	cancel context.CancelFunc
+	p *oidc.Provider
+	runner
 }
 
 // introspectorSource is what makes two REMOTE_DISCOVERY policies share an
@@ -64,18 +63,9 @@ func (ks *KeySets) provider(src providerSource, refresh time.Duration) *oidc.Pro
 		}))
 	ks.providers[src] = e
 	if ks.ctx != nil {
-		ks.runProviderLocked(e)
+		e.start(ks.ctx, e.p.Run)
 	}
 	return e.p
-}
-
-func (ks *KeySets) runProviderLocked(e *providerEntry) {
-	if e.cancel != nil {
-		return
-	}
-	ctx, cancel := context.WithCancel(ks.ctx)
-	e.cancel = cancel
-	go e.p.Run(ctx)
 }
 
 // introspector returns the introspection client for src, made on first
@@ -99,9 +89,7 @@ func (ks *KeySets) introspector(src introspectorSource, p *oidc.Provider, secret
 func (ks *KeySets) retainProvidersLocked(g *Gateway) {
 	for src, e := range ks.providers {
 		if _, used := g.providers[e.p]; !used {
-			if e.cancel != nil {
-				e.cancel()
-			}
+			e.stop()
 			delete(ks.providers, src)
 		}
 	}

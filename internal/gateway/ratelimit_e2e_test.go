@@ -36,11 +36,19 @@ func rateLimitGateway(t *testing.T, rate int, key string, trusted []string, limi
 // and returns the response.
 func hit(t *testing.T, srv *httptest.Server, path, xff string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-	req.Header.Set("Origin", "https://app.example.com")
+	header := http.Header{"Origin": {"https://app.example.com"}}
 	if xff != "" {
-		req.Header.Set("X-Forwarded-For", xff)
+		header.Set("X-Forwarded-For", xff)
 	}
+	return getDrained(t, srv, path, header)
+}
+
+// getDrained sends GET path with header to srv and returns the response,
+// its body read and closed.
+func getDrained(t testing.TB, srv *httptest.Server, path string, header http.Header) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	req.Header = header
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -109,17 +108,11 @@ func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
 // if "") and returns the response, its body read.
 func call(t testing.TB, srv *httptest.Server, path, tok string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	header := http.Header{}
 	if tok != "" {
-		req.Header.Set("client-id", tok)
+		header.Set("client-id", tok)
 	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp
+	return getDrained(t, srv, path, header)
 }
 
 // TestUsagePlanStatuses: who gets through a deployment that a plan

@@ -1,11 +1,12 @@
 package oidc
 
 import (
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/keygate/keygate/internal/lru"
 )
 
 // tokenKey is a token's SHA-256: the cache never holds a token.
@@ -23,18 +24,9 @@ type answer struct {
 // them (least recently used out first), and runs one call per key at a
 // time for concurrent askers.
 type answerCache struct {
-	max int
-
 	mu       sync.Mutex
-	entries  map[tokenKey]*list.Element
-	order    *list.List // front: most recently used
+	answers  *lru.Cache[tokenKey, *answer]
 	inflight map[tokenKey]*pending
-}
-
-type cached struct {
-	key   tokenKey
-	a     *answer
-	until time.Time
 }
 
 type pending struct {
@@ -44,26 +36,14 @@ type pending struct {
 }
 
 func newAnswerCache(max int) *answerCache {
-	return &answerCache{max: max, entries: map[tokenKey]*list.Element{}, order: list.New(),
-		inflight: map[tokenKey]*pending{}}
+	return &answerCache{answers: lru.New[tokenKey, *answer](max), inflight: map[tokenKey]*pending{}}
 }
 
 // get returns the answer for key if cached and not past its deadline.
 func (c *answerCache) get(key tokenKey, now time.Time) (*answer, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.entries[key]
-	if !ok {
-		return nil, false
-	}
-	e := el.Value.(*cached)
-	if !now.Before(e.until) {
-		c.order.Remove(el)
-		delete(c.entries, key)
-		return nil, false
-	}
-	c.order.MoveToFront(el)
-	return e.a, true
+	return c.answers.Get(key, now)
 }
 
 // put caches a until the deadline, evicting the least recently used entry
@@ -71,24 +51,14 @@ func (c *answerCache) get(key tokenKey, now time.Time) (*answer, bool) {
 func (c *answerCache) put(key tokenKey, a *answer, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		el.Value = &cached{key: key, a: a, until: until}
-		c.order.MoveToFront(el)
-		return
-	}
-	for c.order.Len() >= c.max {
-		oldest := c.order.Back()
-		c.order.Remove(oldest)
-		delete(c.entries, oldest.Value.(*cached).key)
-	}
-	c.entries[key] = c.order.PushFront(&cached{key: key, a: a, until: until})
+	c.answers.Put(key, a, until)
 }
 
 // len returns the number of cached answers.
 func (c *answerCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len()
+	return c.answers.Len()
 }
 
 // do runs call for key, or waits for the call already running for it;

@@ -249,21 +249,30 @@ func (p *Provider) JWKSURI(ctx context.Context) (string, error) {
 // Load fetches the document now (or joins the running fetch) and waits for
 // the outcome, bounded by ctx; for one-shot users such as the CLI.
 func (p *Provider) Load(ctx context.Context) (*Discovery, error) {
+	ended, err := p.fetchAndWait(ctx)
+	if !ended {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.doc.Load(), nil
+}
+
+// fetchAndWait starts a fetch (or joins the running one) and waits for it:
+// ended is false when ctx was done first; err is the fetch's error.
+func (p *Provider) fetchAndWait(ctx context.Context) (ended bool, err error) {
 	p.mu.Lock()
 	done := p.startFetchLocked()
 	p.mu.Unlock()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return false, nil
 	}
 	p.mu.Lock()
-	err := p.lastErr
-	p.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	return p.doc.Load(), nil
+	defer p.mu.Unlock()
+	return true, p.lastErr
 }
 
 // askFetch starts or joins a fetch unless a caller caused one less than
@@ -291,19 +300,12 @@ func (p *Provider) Run(ctx context.Context) {
 	p.mu.Unlock()
 	failures := 0
 	for {
-		p.mu.Lock()
-		done := p.startFetchLocked()
-		p.mu.Unlock()
-		select {
-		case <-done:
-		case <-ctx.Done():
+		ended, err := p.fetchAndWait(ctx)
+		if !ended {
 			return
 		}
-		p.mu.Lock()
-		failed := p.lastErr != nil
-		p.mu.Unlock()
 		delay := p.Refresh()
-		if failed {
+		if err != nil {
 			failures++
 			delay = backoff(p.retryBase, p.retryCap, failures)
 		} else {

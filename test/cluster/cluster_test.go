@@ -99,26 +99,23 @@ func start(t *testing.T, cmd *exec.Cmd) {
 	})
 }
 
-// TestClusterSharesTheRateLimit: three keygate processes sharing one Redis
-// admit, together, what one deployment's rateLimiting allows (within 5 %),
-// not three times it.
-func TestClusterSharesTheRateLimit(t *testing.T) {
+// startCluster starts a Redis and three keygate serve processes sharing
+// it, each with the deployment /api of spec and the gateway file's extra
+// (YAML after the deployments), and returns their URLs of /api/r.
+func startCluster(t *testing.T, spec, extra string) []string {
+	t.Helper()
 	redisBin := need(t, "redis-server")
 	dir := t.TempDir()
 	bin := keygateBinary(t)
 	redisPort := freePort(t)
 	start(t, exec.Command(redisBin, "--port", redisPort, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir))
-
-	const rate = 50
-	spec := fmt.Sprintf(`{"requestPolicies": {"rateLimiting": {"rateInRequestsPerSecond": %d, "rateKey": "TOTAL"}},
- "routes": [{"path": "/r", "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 200}}]}`, rate)
 	if err := os.WriteFile(filepath.Join(dir, "spec.json"), []byte(spec), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var replicas []string
 	for i := range 3 {
 		cfg := fmt.Sprintf("listen: 127.0.0.1:0\nsharedState: {redis: {url: \"redis://127.0.0.1:%s/0\", timeoutMillis: 500}}\n"+
-			"deployments:\n  - pathPrefix: /api\n    specificationFile: spec.json\n", redisPort)
+			"deployments:\n  - pathPrefix: /api\n    specificationFile: spec.json\n", redisPort) + extra
 		file := filepath.Join(dir, fmt.Sprintf("gateway%d.yaml", i))
 		if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -128,6 +125,17 @@ func TestClusterSharesTheRateLimit(t *testing.T) {
 		start(t, cmd)
 		replicas = append(replicas, "http://"+listenAddr(t, stderr)+"/api/r")
 	}
+	return replicas
+}
+
+// TestClusterSharesTheRateLimit: three keygate processes sharing one Redis
+// admit, together, what one deployment's rateLimiting allows (within 5 %),
+// not three times it.
+func TestClusterSharesTheRateLimit(t *testing.T) {
+	const rate = 50
+	spec := fmt.Sprintf(`{"requestPolicies": {"rateLimiting": {"rateInRequestsPerSecond": %d, "rateKey": "TOTAL"}},
+ "routes": [{"path": "/r", "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 200}}]}`, rate)
+	replicas := startCluster(t, spec, "")
 
 	// Eight clients for 4 s, each round-robin over the replicas, as fast as
 	// they are answered.

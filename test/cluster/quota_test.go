@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,27 +13,11 @@ import (
 // admit a subscriber's quota exactly once between them, whichever of its
 // clients calls which replica, and refuse the rest with 429.
 func TestClusterSharesTheQuota(t *testing.T) {
-	redisBin := need(t, "redis-server")
-	dir := t.TempDir()
-	bin := keygateBinary(t)
-	redisPort := freePort(t)
-	start(t, exec.Command(redisBin, "--port", redisPort, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir))
-
 	const quota = 300
 	spec := `{"requestPolicies": {"usagePlans": {"tokenLocations": ["request.headers[client-id]"]}},
  "routes": [{"path": "/r", "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 200}}]}`
-	if err := os.WriteFile(filepath.Join(dir, "spec.json"), []byte(spec), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	tokens := []string{"acme-a-1f2e", "acme-b-9c8d"}
-	var replicas []string
-	for i := range 3 {
-		cfg := fmt.Sprintf(`listen: 127.0.0.1:0
-sharedState: {redis: {url: "redis://127.0.0.1:%s/0", timeoutMillis: 500}}
-deployments:
-  - pathPrefix: /api
-    specificationFile: spec.json
-usagePlans:
+	replicas := startCluster(t, spec, fmt.Sprintf(`usagePlans:
   - id: gold
     entitlements:
       - name: api
@@ -46,16 +27,7 @@ subscribers:
   - displayName: Acme
     clients: [{name: a, token: %s}, {name: b, token: %s}]
     usagePlans: [gold]
-`, redisPort, quota, tokens[0], tokens[1])
-		file := filepath.Join(dir, fmt.Sprintf("gateway%d.yaml", i))
-		if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "serve", "--config", file, "--no-access-log")
-		stderr, _ := cmd.StderrPipe()
-		start(t, cmd)
-		replicas = append(replicas, "http://"+listenAddr(t, stderr)+"/api/r")
-	}
+`, quota, tokens[0], tokens[1]))
 
 	// Six clients, each sending 100 requests round-robin over the replicas:
 	// twice the quota.
