@@ -7,6 +7,7 @@ import (
 	"hash"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,13 +110,7 @@ func (c *compiler) compileCache(r *config.Route, dep *deployment) *cachePolicy {
 			p.additions = append(p.additions, v)
 		}
 	}
-	if t, err := config.ParseTemplate(r.Backend.URL); err == nil {
-		for _, v := range t.Variables() {
-			if v.Table == config.VarHeaders {
-				p.additions = append(p.additions, v)
-			}
-		}
-	}
+	p.additions = appendBackendKeyVariables(p.additions, &r.Backend)
 	if dep.auth != nil {
 		p.tokenQuery = dep.auth.credentialQueryParam()
 	}
@@ -133,6 +128,31 @@ func (c *compiler) compileCache(r *config.Route, dep *deployment) *cachePolicy {
 	}
 	scope.Sum(p.scope[:0])
 	return p
+}
+
+// appendBackendKeyVariables appends the request variables that pick what
+// backend b reaches besides the path, query and host the key holds
+// already: the request.headers a backend url reads, and a
+// DYNAMIC_ROUTING_BACKEND's selector and those of its backends (one
+// tenant's entry must never answer a request routed to another tenant's
+// backend).
+func appendBackendKeyVariables(vars []config.ContextVariable, b *config.Backend) []config.ContextVariable {
+	if t, err := config.ParseTemplate(b.URL); err == nil {
+		for _, v := range t.Variables() {
+			if v.Table == config.VarHeaders && !slices.Contains(vars, v) {
+				vars = append(vars, v)
+			}
+		}
+	}
+	if b.SelectionSource != nil {
+		if v, err := b.SelectionSource.Variable(); err == nil && !slices.Contains(vars, v) {
+			vars = append(vars, v)
+		}
+	}
+	for i := range b.RoutingBackends {
+		vars = appendBackendKeyVariables(vars, &b.RoutingBackends[i].Backend)
+	}
+	return vars
 }
 
 // writeField writes s length-prefixed, so that no two sequences of fields
