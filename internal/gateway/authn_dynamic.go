@@ -119,6 +119,11 @@ func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal
 		selected = ex.selected.server
 		selected.scrub(r, ex, p)
 	}
+	// The other servers read no token, so none knows whether a spelling
+	// of its header with '_' for '-' came: each removes every spelling
+	// (else X_Client_Token would reach a backend folding '_' into '-' as a
+	// credential no server verified, R11).
+	ex.credentialFolded = true
 	for _, s := range d.servers {
 		if s != selected {
 			s.scrub(r, ex, nil)

@@ -78,3 +78,37 @@ func TestR16AuthorizerHeaderArgumentSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestR18DynamicAuthenticationOtherServersSpellings (attacks.md R18): with
+// dynamicAuthentication, a server the selector did not pick still removes
+// every spelling of its token header, so X_Client_Token rides no request
+// the bearer server authenticated to a backend folding '_' into '-'.
+func TestR18DynamicAuthenticationOtherServersSpellings(t *testing.T) {
+	b := gatewaytest.NewBackend(t)
+	key := gatewaytest.RSA("rsa")
+	bearer := gatewaytest.JWTAuth(gatewaytest.StaticKeys(key.JWK(t)))
+	client := gatewaytest.TokenInHeader(gatewaytest.JWTAuth(gatewaytest.StaticKeys(key.JWK(t))), "X-Client-Token")
+	spec := gatewaytest.Spec(nil, gatewaytest.HTTPRoute("/r", b.URL+"/r", nil))
+	spec["requestPolicies"] = map[string]any{"dynamicAuthentication": map[string]any{
+		"selectionSource": map[string]any{"type": "SINGLE", "selector": "request.headers[X-Kind]"},
+		"authenticationServers": []any{
+			map[string]any{"key": map[string]any{"type": "ANY_OF", "name": "bearer", "values": []any{"bearer"}}, "authenticationServerDetail": bearer},
+			map[string]any{"key": map[string]any{"type": "ANY_OF", "name": "client", "values": []any{"client"}}, "authenticationServerDetail": client},
+		}}}
+	g := gatewaytest.Start(t, spec, b, gatewaytest.Options{Now: gatewaytest.FixedClock})
+	tok := validToken(t)
+	for _, forged := range []string{"X_Client_Token: forged", "x_client_token: forged", "X-Client_Token: forged"} {
+		n := b.Count()
+		resp, _ := g.Raw(t, http.MethodGet, "/test/r", "X-Kind: bearer", "Authorization: Bearer "+tok, forged)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d, want 200", forged, resp.StatusCode)
+		}
+		got := b.Since(n)
+		if len(got) != 1 {
+			t.Fatalf("%s: the backend got %d requests, want 1", forged, len(got))
+		}
+		if h := spellings(got[0].Header, "X-Client-Token"); len(h) != 0 {
+			t.Errorf("%s: the backend got %v, a credential no server verified", forged, h)
+		}
+	}
+}
