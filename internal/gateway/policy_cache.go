@@ -171,8 +171,9 @@ func cacheableMethod(m string) bool {
 // withCacheCredential runs before the request transformations: it decides
 // whether the request, as the client sent it, carries a credential. A
 // credential is the Authorization header, the authentication policy's
-// token (header or query parameter), a Cookie, or the client certificate
-// when the route passes it on; and any request that authenticated. On a
+// token (header or query parameter), a Cookie, the client certificate
+// when the route passes it on, or a usage plan's client token; and any
+// request that authenticated. On a
 // route without private caching such a request bypasses the cache (OCI
 // stores none of them; keygate does not look them up either, so an
 // authenticated caller never gets an anonymous caller's entry). With
@@ -223,6 +224,12 @@ func (p *cachePolicy) credential(r *http.Request, ex *exchange, fp *[sha256.Size
 	add("cookie", r.Header["Cookie"])
 	if p.tokenQuery != "" && r.URL.RawQuery != "" {
 		add("token-query", r.URL.Query()[p.tokenQuery])
+	}
+	if c := ex.usageClient; c != nil {
+		// A usage plan's client token names a subscriber, whose data a
+		// backend may answer with: one subscriber's entry is never
+		// another's.
+		add("usage-client", []string{string(c.token)})
 	}
 	if p.readsCert && ex.clientCert != nil {
 		add("certificate", []string{string(ex.clientCert.Raw)})
