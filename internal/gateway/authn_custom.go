@@ -246,7 +246,7 @@ func (a *customAuthenticator) scrub(r *http.Request, ex *exchange, p *principal)
 			continue
 		}
 		canonical := http.CanonicalHeaderKey(arg.v.Key)
-		values := headerArgumentValues(r.Header, canonical)
+		values := foldedHeaderValues(r.Header, canonical)
 		if len(values) == len(r.Header[canonical]) {
 			continue
 		}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -95,7 +94,7 @@ func (a *customAuthenticator) input(r *http.Request, ex *exchange) (authorizerIn
 func (a *customAuthenticator) argument(r *http.Request, ex *exchange, arg authorizerArg) ([]string, error) {
 	switch arg.v.Table {
 	case config.VarHeaders:
-		return headerArgumentValues(r.Header, http.CanonicalHeaderKey(arg.v.Key)), nil
+		return foldedHeaderValues(r.Header, http.CanonicalHeaderKey(arg.v.Key)), nil
 	case config.VarQuery:
 		return r.URL.Query()[arg.v.Key], nil
 	case config.VarHost:
@@ -110,29 +109,6 @@ func (a *customAuthenticator) argument(r *http.Request, ex *exchange, arg author
 		return a.body(r)
 	}
 	return nil, nil
-}
-
-// headerArgumentValues are the values of header canonical, then those of
-// its spellings with '_' for '-' (by name): a backend that folds '_' into
-// '-' (CGI, WSGI) reads them as the same header, so the function is asked
-// about them too (attack R11).
-func headerArgumentValues(h http.Header, canonical string) []string {
-	values := h[canonical]
-	var others []string
-	for name := range h {
-		if name != canonical && strings.IndexByte(name, '_') >= 0 && sameHeaderFolded(name, canonical) {
-			others = append(others, name)
-		}
-	}
-	if len(others) == 0 {
-		return values
-	}
-	slices.Sort(others)
-	values = values[:len(values):len(values)]
-	for _, name := range others {
-		values = append(values, h[name]...)
-	}
-	return values
 }
 
 // body reads the request body for a request.body argument, as text, and

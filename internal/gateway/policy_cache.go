@@ -320,10 +320,11 @@ func (p *cachePolicy) serve(w http.ResponseWriter, r *http.Request, e *cacheEntr
 }
 
 // varyMatches reports whether the request carries the values the stored
-// response's Vary named, as the request that stored it did.
+// response's Vary named, as the request that stored it did, under any
+// spelling with '_' for '-' (a backend may have read them).
 func (e *cacheEntry) varyMatches(h http.Header) bool {
 	for _, hv := range e.vary {
-		got := h[hv.name]
+		got := foldedHeaderValues(h, hv.name)
 		if len(got) != len(hv.values) {
 			return false
 		}
