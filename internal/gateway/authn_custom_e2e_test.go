@@ -739,3 +739,39 @@ func TestCustomAuthMultiArgumentUnderscoreSpelling(t *testing.T) {
 		t.Errorf("the backend got %v, want X-Api-Key k1 only", got.Header)
 	}
 }
+
+// TestCustomAuthBodyInCacheKey: a function that checks a signature over
+// the body is asked again for another body when cacheKey names the body
+// argument (by default the body is no part of the key).
+func TestCustomAuthBodyInCacheKey(t *testing.T) {
+	backend := newBackend(t)
+	fn := newTestAuthorizer(t, func(in map[string]any) (int, string) {
+		data, _ := in["data"].(map[string]any)
+		if data["sig"] == "sig-of-one" && data["body"] == "one" {
+			return 200, `{"active": true}`
+		}
+		return 200, `{"active": false}`
+	})
+	auth := map[string]any{"type": "CUSTOM_AUTHENTICATION", "functionId": testAuthorizerID,
+		"parameters": map[string]any{"sig": "request.headers[X-Signature]", "body": "request.body"},
+		"cacheKey":   []any{"sig", "body"}}
+	gw := startCustomGateway(t, authSpec(auth, httpRoute("/s", nil, backend.url(), nil)), fn, Options{})
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{{"one", 200}, {"one", 200}, {"two", 401}} {
+		req, _ := http.NewRequest(http.MethodPost, gw.srv.URL+testPrefix+"/s", strings.NewReader(tc.body))
+		req.Header.Set("X-Signature", "sig-of-one")
+		resp, err := gw.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("body %q with one's signature: status %d, want %d", tc.body, resp.StatusCode, tc.status)
+		}
+	}
+	if got := fn.calls.Load(); got != 2 {
+		t.Errorf("the function was called %d times, want 2 (one per body)", got)
+	}
+}
