@@ -31,7 +31,8 @@ type cachePolicy struct {
 	private bool
 	// additions are the cacheKeyAdditions, then the request.headers the
 	// backend url reads (a header that picks the backend's path must pick
-	// the entry too).
+	// the entry too), a dynamic routing selector, and the headers the
+	// request transformations set or rename.
 	additions []config.ContextVariable
 	// scope is the digest of what makes this route's responses what they
 	// are besides the request (deployment, route, backend, request
@@ -111,6 +112,29 @@ func (c *compiler) compileCache(r *config.Route, dep *deployment) *cachePolicy {
 		}
 	}
 	p.additions = appendBackendKeyVariables(p.additions, &r.Backend)
+	if rq := r.RequestPolicies; rq != nil && rq.HeaderTransformations != nil {
+		// The headers the transformations set or rename are read as the
+		// backend gets them: their values are what the request's own
+		// headers made of them (a tenant header copied or renamed).
+		ht := rq.HeaderTransformations
+		var names []string
+		if ht.SetHeaders != nil {
+			for _, it := range ht.SetHeaders.Items {
+				names = append(names, it.Name)
+			}
+		}
+		if ht.RenameHeaders != nil {
+			for _, it := range ht.RenameHeaders.Items {
+				names = append(names, it.To)
+			}
+		}
+		for _, name := range names {
+			v := config.ContextVariable{Table: config.VarHeaders, Key: http.CanonicalHeaderKey(name)}
+			if !slices.Contains(p.additions, v) {
+				p.additions = append(p.additions, v)
+			}
+		}
+	}
 	if dep.auth != nil {
 		p.tokenQuery = dep.auth.credentialQueryParam()
 	}
