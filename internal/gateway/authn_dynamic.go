@@ -130,11 +130,9 @@ func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal
 		}
 		// A query token is never forwarded, verified or not; the backend
 		// removes the first server's parameter itself.
-		if q := s.credentialQueryParam(); q != "" && q != d.credentialQueryParam() {
-			if query := r.URL.Query(); query.Has(q) {
-				query.Del(q)
-				r.URL.RawQuery = query.Encode()
-			}
+		if q := s.credentialQueryParam(); q != "" && q != d.credentialQueryParam() && r.URL.RawQuery != "" {
+			// Also behind a ';' (R22); the rest stays byte for byte.
+			r.URL.RawQuery = withoutQueryParam(r.URL.RawQuery, q)
 		}
 	}
 	if p != nil && ex.credentialHeader != "" && ex.credential != nil {
