@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -287,6 +288,29 @@ func deleteUnderscoreSpellings(h http.Header, canonical string) {
 			delete(h, name)
 		}
 	}
+}
+
+// foldedHeaderValues are the values of header canonical, then those of
+// its spellings with '_' for '-' (sorted by name): a backend that folds '_'
+// into '-' (CGI, WSGI) reads them all as that header (attack R11), so an
+// authorizer is asked about them and a cache keys by them.
+func foldedHeaderValues(h http.Header, canonical string) []string {
+	values := h[canonical]
+	var others []string
+	for name := range h {
+		if name != canonical && strings.IndexByte(name, '_') >= 0 && sameHeaderFolded(name, canonical) {
+			others = append(others, name)
+		}
+	}
+	if len(others) == 0 {
+		return values
+	}
+	slices.Sort(others)
+	values = values[:len(values):len(values)]
+	for _, name := range others {
+		values = append(values, h[name]...)
+	}
+	return values
 }
 
 // sameHeaderFolded reports whether name, with '_' read as '-' and ASCII

@@ -232,12 +232,27 @@ func (a *customAuthenticator) refusal(r *http.Request, ex *exchange, err error) 
 
 // scrub leaves the backend the single-argument token only when the
 // function accepted it, as a token policy does; the arguments of a
-// multi-argument authorizer are the request's own and stay.
+// multi-argument authorizer are the request's own and stay, a header
+// argument under its own name only: the values of its spellings with '_'
+// for '-', which the function was asked about with it, join them there
+// (a backend folding '_' into '-' reads nothing the function did not).
 func (a *customAuthenticator) scrub(r *http.Request, ex *exchange, p *principal) {
-	if a.args != nil {
+	if a.args == nil {
+		a.scrubber.scrub(r, ex, p)
 		return
 	}
-	a.scrubber.scrub(r, ex, p)
+	for _, arg := range a.args {
+		if arg.v.Table != config.VarHeaders {
+			continue
+		}
+		canonical := http.CanonicalHeaderKey(arg.v.Key)
+		values := foldedHeaderValues(r.Header, canonical)
+		if len(values) == len(r.Header[canonical]) {
+			continue
+		}
+		deleteUnderscoreSpellings(r.Header, canonical)
+		r.Header[canonical] = values
+	}
 }
 
 // logLine writes an execution log line of the authorizer, honouring the

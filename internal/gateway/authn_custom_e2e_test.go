@@ -697,3 +697,81 @@ func TestCustomAuthAsADynamicAuthenticationServer(t *testing.T) {
 		})
 	}
 }
+
+// TestCustomAuthMultiArgumentUnderscoreSpelling: a multi-argument
+// authorizer's header argument read under its own spelling only would let
+// X_Api_Key reach a backend that folds '_' into '-' (CGI, WSGI) without the
+// function seeing it (attack R11). The function is asked about every
+// spelling's values, and the backend gets them under the argument's name.
+func TestCustomAuthMultiArgumentUnderscoreSpelling(t *testing.T) {
+	backend := newBackend(t)
+	fn := newTestAuthorizer(t, func(in map[string]any) (int, string) {
+		data, _ := in["data"].(map[string]any)
+		if data["xapikey"] == "k1" {
+			return 200, `{"active": true}`
+		}
+		return 200, `{"active": false}`
+	})
+	auth := map[string]any{"type": "CUSTOM_AUTHENTICATION", "functionId": testAuthorizerID,
+		"parameters": map[string]any{"xapikey": "request.headers[X-Api-Key]"}}
+	gw := startCustomGateway(t, authSpec(auth, httpRoute("/u", nil, backend.url(), nil)), fn, Options{})
+
+	// Beside the verified spelling: the function sees both values and
+	// refuses; nothing reaches the backend.
+	n := len(backend.requests())
+	r, _ := gw.raw(t, http.MethodGet, testPrefix+"/u", "X-Api-Key: k1", "X_Api_Key: victim")
+	if r.StatusCode != 401 || len(backend.requests()) != n {
+		t.Errorf("X-Api-Key k1 beside X_Api_Key victim: status %d, backend requests %d; want 401 and none",
+			r.StatusCode, len(backend.requests())-n)
+	}
+	if got := fn.lastInput(t)["data"]; !reflect.DeepEqual(got, map[string]any{"xapikey": []any{"k1", "victim"}}) {
+		t.Errorf("function input data = %v, want both spellings' values", got)
+	}
+
+	// Alone, the underscore spelling is the argument: what the function
+	// accepted reaches the backend under the argument's own name.
+	r, _ = gw.raw(t, http.MethodGet, testPrefix+"/u", "X_Api_Key: k1")
+	if r.StatusCode != 200 {
+		t.Fatalf("underscore spelling alone: status %d, want 200", r.StatusCode)
+	}
+	got := onlyRequestSince(t, backend, n)
+	if got.Header.Get("X-Api-Key") != "k1" || len(got.Header["X_Api_Key"]) != 0 {
+		t.Errorf("the backend got %v, want X-Api-Key k1 only", got.Header)
+	}
+}
+
+// TestCustomAuthBodyInCacheKey: a function that checks a signature over
+// the body is asked again for another body when cacheKey names the body
+// argument (by default the body is no part of the key).
+func TestCustomAuthBodyInCacheKey(t *testing.T) {
+	backend := newBackend(t)
+	fn := newTestAuthorizer(t, func(in map[string]any) (int, string) {
+		data, _ := in["data"].(map[string]any)
+		if data["sig"] == "sig-of-one" && data["body"] == "one" {
+			return 200, `{"active": true}`
+		}
+		return 200, `{"active": false}`
+	})
+	auth := map[string]any{"type": "CUSTOM_AUTHENTICATION", "functionId": testAuthorizerID,
+		"parameters": map[string]any{"sig": "request.headers[X-Signature]", "body": "request.body"},
+		"cacheKey":   []any{"sig", "body"}}
+	gw := startCustomGateway(t, authSpec(auth, httpRoute("/s", nil, backend.url(), nil)), fn, Options{})
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{{"one", 200}, {"one", 200}, {"two", 401}} {
+		req, _ := http.NewRequest(http.MethodPost, gw.srv.URL+testPrefix+"/s", strings.NewReader(tc.body))
+		req.Header.Set("X-Signature", "sig-of-one")
+		resp, err := gw.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("body %q with one's signature: status %d, want %d", tc.body, resp.StatusCode, tc.status)
+		}
+	}
+	if got := fn.calls.Load(); got != 2 {
+		t.Errorf("the function was called %d times, want 2 (one per body)", got)
+	}
+}

@@ -119,17 +119,20 @@ func (d *dynamicAuthenticator) scrub(r *http.Request, ex *exchange, p *principal
 		selected = ex.selected.server
 		selected.scrub(r, ex, p)
 	}
+	// The other servers read no token, so none knows whether a spelling
+	// of its header with '_' for '-' came: each removes every spelling
+	// (else X_Client_Token would reach a backend folding '_' into '-' as a
+	// credential no server verified, R11).
+	ex.credentialFolded = true
 	for _, s := range d.servers {
 		if s != selected {
 			s.scrub(r, ex, nil)
 		}
 		// A query token is never forwarded, verified or not; the backend
 		// removes the first server's parameter itself.
-		if q := s.credentialQueryParam(); q != "" && q != d.credentialQueryParam() {
-			if query := r.URL.Query(); query.Has(q) {
-				query.Del(q)
-				r.URL.RawQuery = query.Encode()
-			}
+		if q := s.credentialQueryParam(); q != "" && q != d.credentialQueryParam() && r.URL.RawQuery != "" {
+			// Also behind a ';' (R22); the rest stays byte for byte.
+			r.URL.RawQuery = withoutQueryParam(r.URL.RawQuery, q)
 		}
 	}
 	if p != nil && ex.credentialHeader != "" && ex.credential != nil {

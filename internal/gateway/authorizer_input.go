@@ -94,7 +94,7 @@ func (a *customAuthenticator) input(r *http.Request, ex *exchange) (authorizerIn
 func (a *customAuthenticator) argument(r *http.Request, ex *exchange, arg authorizerArg) ([]string, error) {
 	switch arg.v.Table {
 	case config.VarHeaders:
-		return r.Header.Values(arg.v.Key), nil
+		return foldedHeaderValues(r.Header, http.CanonicalHeaderKey(arg.v.Key)), nil
 	case config.VarQuery:
 		return r.URL.Query()[arg.v.Key], nil
 	case config.VarHost:

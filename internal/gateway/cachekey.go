@@ -56,14 +56,7 @@ func (p *cachePolicy) key(r *http.Request, ex *exchange, cx *cacheExchange) stri
 func additionValues(r *http.Request, ex *exchange, v config.ContextVariable) []string {
 	switch v.Table {
 	case config.VarHeaders:
-		name := http.CanonicalHeaderKey(v.Key)
-		values := r.Header[name]
-		for other, vs := range r.Header {
-			if other != name && sameHeaderFolded(other, name) {
-				values = append(values[:len(values):len(values)], vs...)
-			}
-		}
-		return values
+		return foldedHeaderValues(r.Header, http.CanonicalHeaderKey(v.Key))
 	case config.VarQuery:
 		q, _ := url.ParseQuery(r.URL.RawQuery)
 		return q[v.Key]

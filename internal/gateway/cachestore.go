@@ -190,7 +190,8 @@ func (p *cachePolicy) store(ex *exchange, r *http.Request, cw *cacheWriter) {
 		names = append(names, "Accept-Encoding")
 	}
 	for _, name := range names {
-		e.vary = append(e.vary, headerValues{name: name, values: r.Header[name]})
+		// Every spelling a backend folding '_' into '-' read as name.
+		e.vary = append(e.vary, headerValues{name: name, values: foldedHeaderValues(r.Header, name)})
 	}
 	if err := p.cache.set(ex.ctx, cx.key, e.encode(), p.ttl); err != nil {
 		cx.why = notStoredFailed

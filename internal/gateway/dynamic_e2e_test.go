@@ -190,3 +190,53 @@ func TestDynamicAuthenticationByHostAndQueryTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestDynamicAuthenticationOtherServersUnderscoreSpelling: a server the
+// selector did not pick reads no token, so it cannot know a spelling of
+// its header with '_' for '-' was sent; it still removes every spelling,
+// or X_Client_Token would reach a backend that folds '_' into '-' as a
+// credential nobody verified (attack R11 across servers).
+func TestDynamicAuthenticationOtherServersUnderscoreSpelling(t *testing.T) {
+	var mu sync.Mutex
+	var seen []http.Header
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Clone())
+		mu.Unlock()
+	}))
+	t.Cleanup(backend.Close)
+	a, b := newRSAKey(t, "a"), newRSAKey(t, "b")
+	bearerServer := jwtAuth(a.staticJWK(t))
+	clientServer := jwtAuth(b.staticJWK(t))
+	clientServer["tokenHeader"] = "X-Client-Token"
+	bearerServer["isAnonymousAccessAllowed"] = true
+	delete(clientServer, "tokenAuthScheme")
+	spec := dynamicSpec("request.headers[X-Kind]",
+		server(map[string]any{"type": "ANY_OF", "name": "bearer", "values": []any{"bearer"}}, bearerServer),
+		server(map[string]any{"type": "ANY_OF", "name": "client", "values": []any{"client"}}, clientServer))
+	for _, r := range spec["routes"].([]any) {
+		r.(map[string]any)["backend"].(map[string]any)["url"] = backend.URL
+	}
+	gw := startOIDCGateway(t, map[string]map[string]any{"/s": spec})
+	tokA := a.sign(t, validClaims(time.Now()))
+	tg := &testGateway{srv: gw.srv, log: gw.logs}
+	for _, forged := range []string{"X_Client_Token: forged", "x_client_token: forged", "X-Client_Token: forged"} {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		resp, _ := tg.raw(t, http.MethodGet, "/s/any", "X-Kind: bearer", "Authorization: Bearer "+tokA, forged)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d, want 200 (the bearer server accepts its token)", forged, resp.StatusCode)
+		}
+		mu.Lock()
+		if len(seen) != 1 {
+			t.Fatalf("%s: the backend got %d requests, want 1", forged, len(seen))
+		}
+		for name, values := range seen[0] {
+			if sameHeaderFolded(name, "X-Client-Token") {
+				t.Errorf("%s: the backend got %s: %q, a credential no server verified", forged, name, values)
+			}
+		}
+		mu.Unlock()
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +31,8 @@ type cachePolicy struct {
 	private bool
 	// additions are the cacheKeyAdditions, then the request.headers the
 	// backend url reads (a header that picks the backend's path must pick
-	// the entry too).
+	// the entry too), a dynamic routing selector, and the headers the
+	// request transformations set or rename.
 	additions []config.ContextVariable
 	// scope is the digest of what makes this route's responses what they
 	// are besides the request (deployment, route, backend, request
@@ -109,9 +111,26 @@ func (c *compiler) compileCache(r *config.Route, dep *deployment) *cachePolicy {
 			p.additions = append(p.additions, v)
 		}
 	}
-	if t, err := config.ParseTemplate(r.Backend.URL); err == nil {
-		for _, v := range t.Variables() {
-			if v.Table == config.VarHeaders {
+	p.additions = appendBackendKeyVariables(p.additions, &r.Backend)
+	if rq := r.RequestPolicies; rq != nil && rq.HeaderTransformations != nil {
+		// The headers the transformations set or rename are read as the
+		// backend gets them: their values are what the request's own
+		// headers made of them (a tenant header copied or renamed).
+		ht := rq.HeaderTransformations
+		var names []string
+		if ht.SetHeaders != nil {
+			for _, it := range ht.SetHeaders.Items {
+				names = append(names, it.Name)
+			}
+		}
+		if ht.RenameHeaders != nil {
+			for _, it := range ht.RenameHeaders.Items {
+				names = append(names, it.To)
+			}
+		}
+		for _, name := range names {
+			v := config.ContextVariable{Table: config.VarHeaders, Key: http.CanonicalHeaderKey(name)}
+			if !slices.Contains(p.additions, v) {
 				p.additions = append(p.additions, v)
 			}
 		}
@@ -135,6 +154,31 @@ func (c *compiler) compileCache(r *config.Route, dep *deployment) *cachePolicy {
 	return p
 }
 
+// appendBackendKeyVariables appends the request variables that pick what
+// backend b reaches besides the path, query and host the key holds
+// already: the request.headers a backend url reads, and a
+// DYNAMIC_ROUTING_BACKEND's selector and those of its backends (one
+// tenant's entry must never answer a request routed to another tenant's
+// backend).
+func appendBackendKeyVariables(vars []config.ContextVariable, b *config.Backend) []config.ContextVariable {
+	if t, err := config.ParseTemplate(b.URL); err == nil {
+		for _, v := range t.Variables() {
+			if v.Table == config.VarHeaders && !slices.Contains(vars, v) {
+				vars = append(vars, v)
+			}
+		}
+	}
+	if b.SelectionSource != nil {
+		if v, err := b.SelectionSource.Variable(); err == nil && !slices.Contains(vars, v) {
+			vars = append(vars, v)
+		}
+	}
+	for i := range b.RoutingBackends {
+		vars = appendBackendKeyVariables(vars, &b.RoutingBackends[i].Backend)
+	}
+	return vars
+}
+
 // writeField writes s length-prefixed, so that no two sequences of fields
 // hash alike.
 func writeField(h hash.Hash, s string) {
@@ -151,8 +195,9 @@ func cacheableMethod(m string) bool {
 // withCacheCredential runs before the request transformations: it decides
 // whether the request, as the client sent it, carries a credential. A
 // credential is the Authorization header, the authentication policy's
-// token (header or query parameter), a Cookie, or the client certificate
-// when the route passes it on; and any request that authenticated. On a
+// token (header or query parameter), a Cookie, the client certificate
+// when the route passes it on, or a usage plan's client token; and any
+// request that authenticated. On a
 // route without private caching such a request bypasses the cache (OCI
 // stores none of them; keygate does not look them up either, so an
 // authenticated caller never gets an anonymous caller's entry). With
@@ -203,6 +248,12 @@ func (p *cachePolicy) credential(r *http.Request, ex *exchange, fp *[sha256.Size
 	add("cookie", r.Header["Cookie"])
 	if p.tokenQuery != "" && r.URL.RawQuery != "" {
 		add("token-query", r.URL.Query()[p.tokenQuery])
+	}
+	if c := ex.usageClient; c != nil {
+		// A usage plan's client token names a subscriber, whose data a
+		// backend may answer with: one subscriber's entry is never
+		// another's.
+		add("usage-client", []string{string(c.token)})
 	}
 	if p.readsCert && ex.clientCert != nil {
 		add("certificate", []string{string(ex.clientCert.Raw)})
@@ -293,10 +344,11 @@ func (p *cachePolicy) serve(w http.ResponseWriter, r *http.Request, e *cacheEntr
 }
 
 // varyMatches reports whether the request carries the values the stored
-// response's Vary named, as the request that stored it did.
+// response's Vary named, as the request that stored it did, under any
+// spelling with '_' for '-' (a backend may have read them).
 func (e *cacheEntry) varyMatches(h http.Header) bool {
 	for _, hv := range e.vary {
-		got := h[hv.name]
+		got := foldedHeaderValues(h, hv.name)
 		if len(got) != len(hv.values) {
 			return false
 		}

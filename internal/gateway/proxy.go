@@ -243,9 +243,18 @@ func withoutQueryParam(raw, name string) string {
 	var kept strings.Builder
 	first := true
 	for pair := range strings.SplitSeq(raw, "&") {
-		key, _, _ := strings.Cut(pair, "=")
-		if k, err := url.QueryUnescape(key); err == nil && k == name {
+		if isQueryParam(pair, name) {
 			continue
+		}
+		if strings.IndexByte(pair, ';') >= 0 {
+			// Backends that also split on ';' (Python before 3.9.2,
+			// CVE-2021-23336; some Java and PHP stacks) would read the
+			// parameter in "x=1;name=v", which Go's parser skips: such
+			// a segment goes too (attack R22).
+			pair = withoutSemicolonParam(pair, name)
+			if pair == "" {
+				continue
+			}
 		}
 		if !first {
 			kept.WriteByte('&')
@@ -254,6 +263,31 @@ func withoutQueryParam(raw, name string) string {
 		kept.WriteString(pair)
 	}
 	return kept.String()
+}
+
+// isQueryParam reports whether the name=value pair names name (unescaped).
+func isQueryParam(pair, name string) bool {
+	key, _, _ := strings.Cut(pair, "=")
+	k, err := url.QueryUnescape(key)
+	return err == nil && k == name
+}
+
+// withoutSemicolonParam drops the ';'-separated segments of pair that name
+// name; pair comes back unchanged when none does.
+func withoutSemicolonParam(pair, name string) string {
+	var kept []string
+	dropped := false
+	for seg := range strings.SplitSeq(pair, ";") {
+		if isQueryParam(seg, name) {
+			dropped = true
+			continue
+		}
+		kept = append(kept, seg)
+	}
+	if !dropped {
+		return pair
+	}
+	return strings.Join(kept, ";")
 }
 
 func (b *httpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -464,3 +464,38 @@ func TestR10QueryTokenNeverLeaks(t *testing.T) {
 	}
 	g.Log.NoSecrets(t, tok, expired, gatewaytest.Signature(tok), gatewaytest.Signature(expired))
 }
+
+// TestR22QueryTokenBehindSemicolon (attacks.md R22): backends that split
+// the query on ';' as well as '&' (Python before 3.9.2, some Java and PHP
+// stacks; CVE-2021-23336) read access_token in "x=1;access_token=forged",
+// which keygate's parser does not: such a token is never forwarded.
+func TestR22QueryTokenBehindSemicolon(t *testing.T) {
+	g := newQueryRig(t)
+	tok := validToken(t)
+	for _, tt := range []struct {
+		target string
+		status int
+	}{
+		{"/test/anon?x=1;access_token=forged", 200},
+		{"/test/anon?access_token=forged;x=1&y=2", 200},
+		{"/test/anon?x=1;access%5Ftoken=forged;z=3", 200},
+		{"/test/r?access_token=" + tok + "&x=1;access_token=forged", 200},
+	} {
+		before := g.Backend.Count()
+		resp, _ := g.Raw(t, http.MethodGet, tt.target)
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d", tt.target, resp.StatusCode, tt.status)
+			continue
+		}
+		got := g.Backend.Since(before)
+		if len(got) != 1 {
+			t.Fatalf("%s: the backend got %d requests, want 1", tt.target, len(got))
+		}
+		for _, pair := range strings.FieldsFunc(got[0].RawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+			key, _, _ := strings.Cut(pair, "=")
+			if k, err := url.QueryUnescape(key); err == nil && k == "access_token" {
+				t.Errorf("%s: the backend query %q holds a token a ';'-splitting backend reads", tt.target, got[0].RawQuery)
+			}
+		}
+	}
+}
