@@ -143,3 +143,42 @@ func TestUsagePlansFromFiles(t *testing.T) {
 		t.Errorf("ResourceFiles = %q, want %q", g.ResourceFiles, want)
 	}
 }
+
+// A location the client writes, listed before a verified claim, lets the
+// client pick the subscriber: a warning names it and the fix.
+func TestUsagePlanClaimLocationFirst(t *testing.T) {
+	spec := func(locations string) string {
+		return `{"requestPolicies": {"authentication": {"type": "JWT_AUTHENTICATION", "tokenHeader": "Authorization",
+		  "tokenAuthScheme": "Bearer", "issuers": ["https://i"], "audiences": ["a"],
+		  "publicKeys": {"type": "REMOTE_JWKS", "uri": "https://i/jwks"}},
+		  "usagePlans": {"tokenLocations": ` + locations + `}},
+		"routes": [{"path": "/a", "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 200}}]}`
+	}
+	tests := []struct {
+		name, locations string
+		want            []string // warning fragments, in order
+	}{
+		{"claim first", `["request.auth[client_id]", "request.headers[client-id]"]`, nil},
+		{"no claim", `["request.headers[client-id]", "request.query[client]"]`, nil},
+		{"header before the claim", `["request.headers[client-id]", "request.query[client]", "request.auth[client_id]"]`, []string{
+			`requestPolicies.usagePlans.tokenLocations[0]: "request.headers[client-id]" comes before the verified claim "request.auth[client_id]"`,
+			`requestPolicies.usagePlans.tokenLocations[1]: "request.query[client]" comes before the verified claim`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := DecodeSpec("spec.json", []byte(spec(tt.locations)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Warnings) != len(tt.want) {
+				t.Fatalf("warnings = %v, want %d", s.Warnings, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(s.Warnings[i].Error(), w) {
+					t.Errorf("warning %d = %q, want %q", i, s.Warnings[i], w)
+				}
+			}
+		})
+	}
+}

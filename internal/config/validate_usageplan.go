@@ -41,6 +41,26 @@ func (c *checker) usagePlansPolicy(p string, up *UsagePlansPolicy, routes []Rout
 			c.addf(idx(lp, i), "%q: no route path declares {%s}; add it to the routes whose path carries the token", loc, v.Key)
 		}
 	}
+	c.claimLocationFirst(lp, up.TokenLocations)
+}
+
+// claimLocationFirst warns when a location the client writes (a header, a
+// query parameter, the path or host) comes before a verified claim
+// (request.auth[...]): the first location holding a value is the token, so
+// a client sending it names whichever subscriber it likes, its verified
+// claim never read. Client tokens that are public client ids make that
+// anyone's choice.
+func (c *checker) claimLocationFirst(lp string, locations []string) {
+	claim := -1
+	for i, loc := range locations {
+		if v, err := ParseTokenLocation(loc); err == "" && v.Table == VarAuth {
+			claim = i
+			break
+		}
+	}
+	for i := 0; i < claim; i++ {
+		c.warnf(idx(lp, i), "%q comes before the verified claim %q: a client that sends it picks the subscriber, and the claim is never read; list %q first", locations[i], locations[claim], locations[claim])
+	}
 }
 
 // ParseTokenLocation parses a tokenLocations entry: a context variable
