@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/keygate/keygate/internal/keys"
 )
 
 // Provider defaults.
@@ -147,17 +148,9 @@ func NewProvider(uri string, client *http.Client, log *slog.Logger, opts ...Opti
 // redirects (a provider endpoint that moves is a configuration change, not
 // something to follow silently; a redirect could also carry client
 // credentials elsewhere), and TLS checks unless insecure
-// (isSslVerifyDisabled). Each call is bounded by its own timeout.
-func NewHTTPClient(insecure bool) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	if insecure {
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // isSslVerifyDisabled, set by the operator
-	}
-	return &http.Client{
-		Transport:     t,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
+// (isSslVerifyDisabled). Each call is bounded by its own timeout. It is the
+// key sets' client: one place holds those settings.
+func NewHTTPClient(insecure bool) *http.Client { return keys.NewJWKSClient(insecure) }
 
 // URI returns the discovery URI.
 func (p *Provider) URI() string { return p.uri }
